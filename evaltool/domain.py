@@ -1,0 +1,175 @@
+"""Domain types shared by every module: parsed transcripts, segments, enums.
+
+Offsets: every ``start_char``/``end_char`` in evaltool is a character offset into
+the document's *normalised text* (``Document.text``), exactly like spaCy's
+``Span.start_char``/``end_char``: ``text[start_char:end_char]`` is the span.
+The normalised text is NFC, uses ``\\n`` line ends, and is built from the turns
+alone: paragraphs of a turn are joined by one ``\\n``, turns by ``\\n\\n``
+(speaker labels, timestamps and front matter are structured data, not text).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+PARAGRAPH_SEP = "\n"
+TURN_SEP = "\n\n"
+
+
+class CMO(str, enum.Enum):
+    """Realist-evaluation kind of a code."""
+
+    context = "context"
+    mechanism = "mechanism"
+    outcome = "outcome"
+
+
+class CodingStatus(str, enum.Enum):
+    """Where a coding stands in review."""
+
+    suggested = "suggested"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
+class Source(str, enum.Enum):
+    """Who proposed a coding."""
+
+    human = "human"
+    rules = "rules"
+    model = "model"
+    combined = "combined"
+    gold = "gold"
+
+
+@dataclass(frozen=True)
+class ParsedTurn:
+    """One speaker turn as read from a file (before segmentation)."""
+
+    speaker: str
+    role: str | None
+    start_time: float | None
+    paragraphs: tuple[str, ...]
+    line: int
+
+    @property
+    def text(self) -> str:
+        """The turn's normalised text (paragraphs joined by a newline)."""
+        return PARAGRAPH_SEP.join(self.paragraphs)
+
+
+@dataclass
+class ParsedDocument:
+    """A transcript read from one file: front matter plus turns."""
+
+    name: str
+    format: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+    turns: list[ParsedTurn] = field(default_factory=list)
+
+    @property
+    def site(self) -> str | None:
+        """The site (municipality/library) from the front matter."""
+        value = self.metadata.get("site")
+        return str(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence segment of a turn, offsets relative to the turn's text."""
+
+    start: int
+    end: int
+    lemmas: tuple[str, ...]
+    tokens: tuple[tuple[int, int, str, str], ...]  # (start, end, lemma, pos) in the segment
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What happened to one file of an import batch."""
+
+    path: str
+    status: str  # "imported" | "skipped" | "failed"
+    message: str = ""
+    document_id: int | None = None
+    turns: int = 0
+    segments: int = 0
+
+
+@dataclass
+class BatchSummary:
+    """Summary of an import batch."""
+
+    results: list[ImportResult] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """Number of files with the given status."""
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> int:
+        """Number of files that failed."""
+        return self.count("failed")
+
+    def line(self) -> str:
+        """One-line summary for people."""
+        return (
+            f"{self.count('imported')} imported, {self.count('skipped')} skipped, "
+            f"{self.failed} failed"
+        )
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document with its counts, as listed to users."""
+
+    id: int
+    name: str
+    format: str
+    title: str | None
+    site: str | None
+    date: str | None
+    speakers: int
+    turns: int
+    segments: int
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_groups(self) -> list[str]:
+        """Target groups from the document's attributes."""
+        groups = self.attributes.get("target_groups") or []
+        return [str(g) for g in groups] if isinstance(groups, list) else [str(groups)]
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """A stored turn with its speaker."""
+
+    id: int
+    document_id: int
+    number: int
+    speaker: str
+    role: str | None
+    is_moderator: bool
+    start_time: float | None
+    start_char: int
+    end_char: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """A stored sentence segment."""
+
+    id: int
+    document_id: int
+    turn_id: int
+    turn: int
+    sent_index: int
+    speaker: str
+    start_char: int
+    end_char: int
+    text: str
+    lemmas: str

@@ -1,0 +1,62 @@
+"""Typed errors raised where a problem happens, each carrying where it happened.
+
+Every error renders as one line (``str(err)``) that names the file and, where it
+applies, the line. The CLI prints that line; the app shows the same text. None
+of them ever includes transcript text (see README: personal data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class EvaltoolError(Exception):
+    """Base class for errors a user can act on (never shown with a traceback)."""
+
+
+class IngestError(EvaltoolError):
+    """A transcript could not be read or parsed."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+class CodebookError(EvaltoolError):
+    """A codebook file is invalid."""
+
+    def __init__(
+        self, path: str | Path, line: int | None, field: str | None, message: str
+    ) -> None:
+        self.path = str(path)
+        self.line = line
+        self.field = field
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        field = f" [{self.field}]" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class StoreError(EvaltoolError):
+    """The database cannot be opened, migrated or written as asked."""
+
+
+class NotFoundError(EvaltoolError):
+    """A document, segment, code or coding named by the user does not exist."""
+
+
+class ModelError(EvaltoolError):
+    """The spaCy pipeline is missing or unsuitable."""
+
+
+class ConflictError(EvaltoolError):
+    """Somebody else changed a record since it was read (optimistic locking)."""

@@ -1,0 +1,223 @@
+"""The transcript grammar shared by text, Markdown and Word files.
+
+    ---                                   optional YAML front matter
+    title: ...
+    ---
+    [00:00:03] Lise (biblioteksleder): Jeg hedder Lise ...   a turn
+    og det fortsætter her.                continuation (same paragraph)
+                                          blank line: new paragraph
+    Lise: ...                             role remembered from before
+
+A turn starts with ``[hh:mm:ss] Name (role): text``; timestamp and role are
+optional. A line that does not start a turn continues the previous one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from evaltool.domain import ParsedTurn
+from evaltool.errors import IngestError
+from evaltool.resources import word_list
+
+_TIME = r"(?P<ts>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)"
+_TURN = re.compile(
+    r"^\s*(?:[\[(]" + _TIME + r"[\])]\s*[-–]?\s*)?"
+    r"(?P<name>[^\s:\[\]()][^:\[\]()]{0,59}?)\s*"
+    r"(?:\((?P<role>[^()]{0,80})\))?\s*:(?:\s+|$)(?P<text>.*)$"
+)
+_NAME_WORD = re.compile(r"^(?:[^\W\d_][\w'’.\-]*|\d{1,3}|[A-ZÆØÅ]\.)$")
+_PARTICLES = frozenset({"af", "de", "la", "van", "von", "der", "den", "du"})
+_FRONT = "---"
+
+
+def parse_timestamp(value: str) -> float:
+    """Seconds from ``hh:mm:ss``, ``mm:ss`` or with fractions (``,`` or ``.``)."""
+    parts = value.replace(",", ".").split(":")
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
+def looks_like_name(name: str, known: set[str]) -> bool:
+    """Whether ``name`` before a colon is a speaker rather than running text."""
+    key = name.casefold()
+    if key in known:
+        return True
+    words = name.split()
+    if not words or len(words) > 4:
+        return False
+    if key in word_list("not_speakers"):
+        return False
+    first = words[0]
+    if not (first[0].isupper() or first[0].isdigit()):
+        return False
+    for word in words:
+        if not _NAME_WORD.match(word):
+            return False
+        if not (word[0].isupper() or word[0].isdigit() or word.casefold() in _PARTICLES):
+            return False
+    return True
+
+
+@dataclass
+class TurnLine:
+    """The parts of a line that starts a turn."""
+
+    name: str
+    role: str | None
+    time: float | None
+    text: str
+
+
+def match_turn(line: str, known: set[str]) -> TurnLine | None:
+    """Parse a line that starts a turn, or return None for a continuation line."""
+    m = _TURN.match(line)
+    if not m:
+        return None
+    name = " ".join(m.group("name").split())
+    ts = m.group("ts")
+    if not looks_like_name(name, known) and not (ts and name and len(name) <= 60):
+        return None
+    role = m.group("role")
+    role = " ".join(role.split()) if role and role.strip() else None
+    return TurnLine(name, role, parse_timestamp(ts) if ts else None, m.group("text").strip())
+
+
+def _plain(value: Any) -> Any:
+    """Front-matter values as JSON-friendly data (dates become ISO strings)."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
+    """Parse YAML front matter; errors name the file line where YAML failed."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + mark.line if mark else first_line
+        problem = exc.problem or "invalid YAML"
+        raise IngestError(path, line, f"invalid YAML in front matter: {problem}") from None
+    except yaml.YAMLError:
+        raise IngestError(path, first_line, "invalid YAML in front matter") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise IngestError(path, first_line, "front matter must be 'key: value' lines")
+    meta = _plain(data)
+    groups = meta.get("target_groups")
+    if isinstance(groups, str):
+        meta["target_groups"] = [g.strip() for g in groups.split(",") if g.strip()]
+    return meta
+
+
+def split_front_matter(
+    path: str, lines: list[tuple[int, str]]
+) -> tuple[dict[str, Any], list[tuple[int, str]]]:
+    """Separate optional front matter from the body lines."""
+    idx = 0
+    while idx < len(lines) and not lines[idx][1].strip():
+        idx += 1
+    if idx >= len(lines) or lines[idx][1].strip() != _FRONT:
+        return {}, lines
+    start_no = lines[idx][0]
+    for end in range(idx + 1, len(lines)):
+        if lines[end][1].strip() in (_FRONT, "..."):
+            body = "\n".join(text for _, text in lines[idx + 1 : end])
+            meta = parse_metadata(path, body, start_no + 1)
+            return meta, lines[end + 1 :]
+    raise IngestError(path, start_no, "front matter starts with '---' but is never closed")
+
+
+@dataclass
+class TurnBuilder:
+    """Collects lines into turns, remembering each speaker's role."""
+
+    path: str
+    known: set[str] = field(default_factory=set)
+    roles: dict[str, str] = field(default_factory=dict)
+    turns: list[ParsedTurn] = field(default_factory=list)
+    _current: TurnLine | None = None
+    _line: int = 0
+    _paras: list[list[str]] = field(default_factory=list)
+
+    def start(self, turn: TurnLine, line_no: int) -> None:
+        """Close the open turn and open a new one."""
+        self.flush()
+        key = turn.name.casefold()
+        if turn.role:
+            self.roles[key] = turn.role
+        else:
+            turn.role = self.roles.get(key)
+        self.known.add(key)
+        self._current, self._line = turn, line_no
+        self._paras = [[turn.text]] if turn.text else [[]]
+
+    def add_line(self, text: str) -> None:
+        """Add a continuation line to the open turn's current paragraph."""
+        if self._current is None:
+            return
+        if self._paras and self._paras[-1] and not text.strip():
+            self._paras.append([])
+        elif text.strip():
+            self._paras[-1].append(text.strip())
+
+    def flush(self) -> None:
+        """Finish the open turn (dropped when it has no text)."""
+        if self._current is None:
+            return
+        paragraphs = tuple(" ".join(p) for p in self._paras if p)
+        if paragraphs:
+            t = self._current
+            self.turns.append(ParsedTurn(t.name, t.role, t.time, paragraphs, self._line))
+        self._current = None
+        self._paras = []
+
+
+def parse_lines(path: str, lines: Iterable[str], moderator: str | None = None):
+    """Parse numbered transcript lines into (metadata, turns)."""
+    numbered = [(i, line.rstrip()) for i, line in enumerate(lines, start=1)]
+    meta, body = split_front_matter(path, numbered)
+    builder = TurnBuilder(path)
+    for name in _speaker_names(meta, moderator):
+        builder.known.add(name.casefold())
+    first_text_line: int | None = None
+    for line_no, text in body:
+        turn = match_turn(text, builder.known)
+        if turn is not None:
+            builder.start(turn, line_no)
+        elif builder._current is None and text.strip() and first_text_line is None:
+            first_text_line = line_no
+        else:
+            builder.add_line(text)
+    builder.flush()
+    if not builder.turns:
+        line = first_text_line or (body[0][0] if body else None)
+        raise IngestError(path, line, "no speaker turns found (expected 'Name: text' lines)")
+    return meta, builder.turns
+
+
+def _speaker_names(meta: dict[str, Any], moderator: str | None) -> list[str]:
+    """Speaker names declared in the front matter (moderator, speakers)."""
+    names = [moderator] if moderator else []
+    if isinstance(meta.get("moderator"), str):
+        names.append(meta["moderator"])
+    speakers = meta.get("speakers")
+    if isinstance(speakers, list):
+        names.extend(str(s) for s in speakers if isinstance(s, str | int))
+    elif isinstance(speakers, dict):
+        names.extend(str(k) for k in speakers)
+    return names

@@ -1,0 +1,139 @@
+"""Engine, migrations and transactions: the one place that opens the database.
+
+SQLite is the embedded default (WAL journal, foreign keys on, a busy timeout so
+that a second writer waits instead of failing); any SQLAlchemy URL works through
+the same code, PostgreSQL included. The schema is created and upgraded by
+Alembic migrations; a SQLite file is copied to ``<file>.bak`` before an upgrade.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from evaltool.errors import StoreError
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    """Per-connection SQLite settings: WAL, foreign keys, wait for locks.
+
+    The driver's own transaction handling is switched off (``isolation_level =
+    None``) so that :func:`_sqlite_begin` decides how a transaction begins; see
+    https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    """
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Writes take the write lock up front (``BEGIN IMMEDIATE``): two writers then
+    queue on the busy timeout instead of one failing with "database is locked"
+    when it upgrades a read lock."""
+    immediate = conn.get_execution_options().get("evaltool_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url`` with evaltool's connection settings."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"invalid database URL {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        db = parsed.database
+        if db and db != ":memory:":
+            folder = Path(db).parent
+            if not folder.is_dir():
+                raise StoreError(f"{db}: folder {folder} does not exist")
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as exc:
+        raise StoreError(f"database driver missing for {parsed.drivername}: {exc.name} "
+                         "(for PostgreSQL: pip install 'evaltool[postgres]')") from None
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic configuration pointing at the packaged migrations."""
+    cfg = Config()
+    cfg.set_main_option("script_location", "evaltool.store:migrations")
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration's revision id."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return head or "base"
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's schema revision (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def backup_sqlite(engine: Engine, target: Path) -> None:
+    """Consistent copy of a live SQLite database via SQLite's online backup API."""
+    source = engine.url.database
+    if not source:
+        raise StoreError("backup needs a file database")
+    target = Path(target)
+    tmp = target.with_name(target.name + ".tmp")
+    src = sqlite3.connect(source)
+    try:
+        dst = sqlite3.connect(tmp)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    tmp.replace(target)
+
+
+def migrate(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to the newest revision; return (before, after)."""
+    try:
+        before = current_revision(engine)
+    except OperationalError as exc:
+        raise StoreError(f"cannot open database {engine.url!r}: {exc.orig}") from None
+    head = head_revision()
+    if before == head:
+        return before, head
+    if before is None and inspect(engine).get_table_names():
+        raise StoreError(f"{engine.url.database or engine.url}: not an evaltool database "
+                         "(it has tables but no schema version)")
+    if before is not None and engine.url.get_backend_name() == "sqlite" and engine.url.database:
+        backup_sqlite(engine, Path(engine.url.database + ".bak"))
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "head")
+    return before, head
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Connection]:
+    """One unit of work: committed at the end, rolled back on any error."""
+    with engine.begin() as conn:
+        yield conn

@@ -1,0 +1,1 @@
+"""Alembic migrations (one small file per schema change in ``versions/``)."""
