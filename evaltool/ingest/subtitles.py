@@ -67,8 +67,10 @@ def _srt_cues(path: Path, text: str) -> list[Cue]:
     """Cues of a SubRip file."""
     try:
         subs = list(srt.parse(text))
-    except srt.SRTParseException as exc:
-        raise IngestError(path, None, f"malformed SubRip ({exc.__class__.__name__})") from None
+    except srt.SRTParseError as exc:
+        line = text.count("\n", 0, getattr(exc, "expected_start", 0)) + 1
+        raise IngestError(path, line, "malformed SubRip: expected a cue number, then a "
+                          "'00:00:01,000 --> 00:00:02,000' line, then text") from None
     return [
         Cue(s.start.total_seconds(), None,
             " ".join(_TAG.sub("", line).strip() for line in s.content.split("\n")), s.index)

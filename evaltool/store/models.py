@@ -33,6 +33,10 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# Ids are never reused after a delete (SQLite AUTOINCREMENT; PostgreSQL sequences
+# never reuse anyway), so the audit trail and exports never point at a new row.
+NO_REUSE = {"sqlite_autoincrement": True}
+
 
 def utcnow() -> dt.datetime:
     """Timezone-aware now, for timestamps."""
@@ -49,6 +53,7 @@ class Document(Base):
     """One imported transcript."""
 
     __tablename__ = "documents"
+    __table_args__ = (NO_REUSE,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))  # original file name, no folders
@@ -73,7 +78,7 @@ class DocumentAttribute(Base):
     """A front-matter key of a document (target groups, moderator, any other key)."""
 
     __tablename__ = "document_attributes"
-    __table_args__ = (UniqueConstraint("document_id", "key"),)
+    __table_args__ = (UniqueConstraint("document_id", "key"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -87,7 +92,7 @@ class Speaker(Base):
     """A speaker in one document."""
 
     __tablename__ = "speakers"
-    __table_args__ = (UniqueConstraint("document_id", "name"),)
+    __table_args__ = (UniqueConstraint("document_id", "name"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -102,7 +107,7 @@ class Turn(Base):
     """A speaker turn; ``number`` is 1-based in document order."""
 
     __tablename__ = "turns"
-    __table_args__ = (UniqueConstraint("document_id", "number"),)
+    __table_args__ = (UniqueConstraint("document_id", "number"), NO_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
@@ -124,6 +129,7 @@ class Segment(Base):
     __table_args__ = (
         UniqueConstraint("turn_id", "sent_index"),
         Index("ix_segments_document_start", "document_id", "start_char"),
+        NO_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("model", sa.String(200), nullable=False),
         sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_documents")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_documents_site"), "documents", ["site"])
     op.create_index(op.f("ix_documents_content_hash"), "documents", ["content_hash"])
@@ -42,6 +43,7 @@ def upgrade() -> None:
                                 name=op.f("fk_document_attributes_document_id_documents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_document_attributes")),
         sa.UniqueConstraint("document_id", "key", name=op.f("uq_document_attributes_document_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "speakers",
@@ -54,6 +56,7 @@ def upgrade() -> None:
                                 name=op.f("fk_speakers_document_id_documents")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_speakers")),
         sa.UniqueConstraint("document_id", "name", name=op.f("uq_speakers_document_id")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "turns",
@@ -73,6 +76,7 @@ def upgrade() -> None:
                                 name=op.f("fk_turns_speaker_id_speakers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_turns")),
         sa.UniqueConstraint("document_id", "number", name=op.f("uq_turns_document_id")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_turns_speaker_id"), "turns", ["speaker_id"])
     op.create_table(
@@ -95,6 +99,7 @@ def upgrade() -> None:
                                 name=op.f("fk_segments_speaker_id_speakers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_segments")),
         sa.UniqueConstraint("turn_id", "sent_index", name=op.f("uq_segments_turn_id")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_segments_turn_id"), "segments", ["turn_id"])
     op.create_index("ix_segments_document_start", "segments", ["document_id", "start_char"])

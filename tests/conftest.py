@@ -1,0 +1,82 @@
+"""Shared fixtures: real database files under tmp, Danish fixture transcripts,
+a blank Danish pipeline for fast unit tests and the real model where lemmas matter."""
+
+from __future__ import annotations
+
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+import spacy
+from click.testing import CliRunner
+
+from evaltool import nlp as nlp_mod
+from evaltool.store import open_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """Path of a fresh SQLite database file."""
+    return tmp_path / "test.db"
+
+
+@pytest.fixture
+def store(db_path: Path):
+    """An opened, migrated store on ``db_path``."""
+    s = open_store(str(db_path))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def blank_nlp():
+    """A tokenizer + rule sentencizer: fast, deterministic, no model needed."""
+    nlp = spacy.blank("da")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+@pytest.fixture(scope="session")
+def model_nlp():
+    """The installed Danish pipeline, loaded for segmentation."""
+    return nlp_mod.load("segment")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """Click's CLI runner."""
+    return CliRunner()
+
+
+@pytest.fixture
+def fixtures(tmp_path: Path) -> Path:
+    """A writable copy of tests/fixtures."""
+    target = tmp_path / "fixtures"
+    shutil.copytree(FIXTURES, target)
+    return target
+
+
+def write_variants(src: Path, folder: Path) -> dict[str, Path]:
+    """The same transcript saved as cp1252+CRLF, UTF-8 BOM + NFD, UTF-16 and .docx."""
+    import docx
+
+    text = src.read_text(encoding="utf-8")
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    out["utf8"] = folder / "utf8.txt"
+    out["utf8"].write_bytes(text.encode("utf-8"))
+    out["cp1252_crlf"] = folder / "cp1252.txt"
+    out["cp1252_crlf"].write_bytes(text.replace("\n", "\r\n").encode("cp1252"))
+    out["bom_nfd"] = folder / "bom_nfd.txt"
+    out["bom_nfd"].write_bytes(b"\xef\xbb\xbf" + unicodedata.normalize("NFD", text).encode())
+    out["utf16_cr"] = folder / "utf16.md"
+    out["utf16_cr"].write_bytes(text.replace("\n", "\r").encode("utf-16"))
+    document = docx.Document()
+    for line in text.rstrip("\n").split("\n"):
+        document.add_paragraph(line)
+    out["docx"] = folder / "word.docx"
+    document.save(out["docx"])
+    return out

@@ -1,0 +1,124 @@
+"""Importing into the store: offsets, equivalence, duplicates, atomic batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from evaltool.importer import import_paths
+from tests.conftest import write_variants
+
+
+def test_import_stores_turns_segments_and_offsets(store, fixtures: Path, model_nlp) -> None:
+    summary = import_paths([fixtures / "fokusgruppe.txt"], store, lambda: model_nlp)
+    assert summary.line() == "1 imported, 0 skipped, 0 failed"
+    doc = store.list_documents()[0]
+    assert (doc.name, doc.site, doc.date, doc.speakers, doc.turns) == (
+        "fokusgruppe.txt", "Ærøskøbing", "2016-12-01", 3, 6)
+    assert doc.attributes["location"] == "Øens bibliotek"
+    assert doc.target_groups == ["Senioren", "Marginaliserede unge"]
+    text = store.document_text(doc.id)
+    turns = store.turns(doc.id)
+    assert [t.number for t in turns] == [1, 2, 3, 4, 5, 6]
+    assert turns[0].is_moderator and not turns[1].is_moderator
+    assert (turns[2].speaker, turns[2].role, turns[2].start_time) == (
+        "Øjvind", "frivillig i ældreklubben", 15.0)
+    for t in turns:
+        assert text[t.start_char:t.end_char] == t.text
+    segs = store.segments(doc.id)
+    for s in segs:
+        assert text[s.start_char:s.end_char] == s.text
+    turn2 = [s.text for s in segs if s.turn == 2]
+    assert turn2 == ["Jeg hedder Søren.", "Jeg har været på biblioteket i tolv år."]
+    assert [s.sent_index for s in segs if s.turn == 2] == [0, 1]
+    assert "hedde" in segs[2].lemmas.split()
+
+
+def _snapshot(store) -> list:
+    out = []
+    for doc in store.list_documents():
+        out.append((
+            [(t.number, t.speaker, t.role, t.start_time, t.text) for t in store.turns(doc.id)],
+            [(s.turn, s.sent_index, s.start_char, s.end_char, s.text)
+             for s in store.segments(doc.id)],
+            store.document_text(doc.id),
+        ))
+    return out
+
+
+def test_variants_store_identical_turns_and_segments(fixtures, tmp_path, model_nlp) -> None:
+    from evaltool.store import open_store
+
+    variants = write_variants(fixtures / "fokusgruppe.txt", tmp_path / "v")
+    paths = [*variants.values(), fixtures / "fokusgruppe.vtt", fixtures / "fokusgruppe.srt"]
+    snapshots = []
+    for i, path in enumerate(paths):
+        s = open_store(str(tmp_path / f"db{i}.db"))
+        assert import_paths([path], s, lambda: model_nlp).failed == 0
+        snapshots.append(_snapshot(s))
+        s.close()
+    assert all(snap == snapshots[0] for snap in snapshots[1:])
+
+
+def test_same_content_is_skipped_unless_replace(store, fixtures, tmp_path, blank_nlp) -> None:
+    variants = write_variants(fixtures / "fokusgruppe.txt", tmp_path / "v")
+    first = import_paths([variants["utf8"]], store, lambda: blank_nlp)
+    assert first.line() == "1 imported, 0 skipped, 0 failed"
+    again = import_paths([variants["cp1252_crlf"], variants["docx"]], store, lambda: blank_nlp)
+    assert again.line() == "0 imported, 2 skipped, 0 failed"
+    assert "already imported as document 1" in again.results[0].message
+    replaced = import_paths([variants["utf8"]], store, lambda: blank_nlp, replace=True)
+    assert replaced.line() == "1 imported, 0 skipped, 0 failed"
+    assert [d.id for d in store.list_documents()] == [2]
+
+
+def test_batch_without_nlp_when_nothing_to_do(store, fixtures, blank_nlp) -> None:
+    import_paths([fixtures / "fokusgruppe.txt"], store, lambda: blank_nlp)
+
+    def no_model():
+        raise AssertionError("model loaded although every file was a duplicate")
+
+    assert import_paths([fixtures / "fokusgruppe.txt"], store, no_model).count("skipped") == 1
+
+
+def test_bad_file_in_batch_stores_nothing_of_itself(store, fixtures, tmp_path, blank_nlp) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("---\ntitle: x\n", encoding="utf-8")
+    summary = import_paths([fixtures / "fokusgruppe.txt", bad, fixtures / "afsnit.md"], store,
+                           lambda: blank_nlp)
+    assert [r.status for r in summary.results] == ["imported", "failed", "imported"]
+    assert summary.line() == "2 imported, 0 skipped, 1 failed"
+    assert [d.name for d in store.list_documents()] == ["fokusgruppe.txt", "afsnit.md"]
+
+
+class ExplodingPipe:
+    """A pipeline that fails part-way through a file, after rows were written."""
+
+    def __init__(self, nlp, fail_after: int) -> None:
+        self.nlp, self.fail_after, self.meta = nlp, fail_after, nlp.meta
+        self.done = 0
+
+    def pipe(self, items, **kwargs):
+        for item in self.nlp.pipe(items, **kwargs):
+            if self.done >= self.fail_after:
+                raise RuntimeError("simulated crash inside the NLP pipeline")
+            self.done += 1
+            yield item
+
+
+def test_failure_mid_file_rolls_back_everything_of_that_file(store, fixtures, blank_nlp,
+                                                             monkeypatch) -> None:
+    from evaltool import importer
+
+    monkeypatch.setattr(importer, "TURN_BATCH", 2)  # several batches are written first
+    import_paths([fixtures / "afsnit.md"], store, lambda: blank_nlp)
+    before = _snapshot(store)
+    with pytest.raises(RuntimeError, match="simulated"):
+        import_paths([fixtures / "fokusgruppe.txt"], store,
+                     lambda: ExplodingPipe(blank_nlp, fail_after=4))
+    assert _snapshot(store) == before
+    with store.engine.connect() as conn:
+        counts = [conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
+                  for t in ("documents", "speakers", "turns", "segments", "document_attributes")]
+    assert counts[0] == 1 and counts[4] == 0

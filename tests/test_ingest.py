@@ -1,0 +1,176 @@
+"""Reading transcripts: the turn grammar, every format, and every kind of bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from evaltool.errors import IngestError
+from evaltool.ingest import expand_paths, read_document
+from tests.conftest import write_variants
+
+EXPECTED_TURNS = [
+    ("Ordstyrer", None, 2.0, "Velkommen. Vil I præsentere jer?"),
+    ("Søren Å. Bæk", "bibliotekar", 7.0,
+     "Jeg hedder Søren. Jeg har været på biblioteket i tolv år."),
+    ("Øjvind", "frivillig i ældreklubben", 15.0,
+     "Øjvind. Jeg er med i ældreklubben, og jeg står for kaffen om tirsdagen."),
+    ("Ordstyrer", None, 26.0, "Hvad betød kaffen for møderne?"),
+    ("Søren Å. Bæk", "bibliotekar", 31.0,
+     "Den betød alt. Folk blev siddende, og de begyndte at fortælle."),
+    ("Øjvind", "frivillig i ældreklubben", 44.0, "Ja. Præcis."),
+]
+EXPECTED_META = {
+    "title": "Fokusgruppe om læsecaféen",
+    "site": "Ærøskøbing",
+    "date": "2016-12-01",
+    "target_groups": ["Senioren", "Marginaliserede unge"],
+    "moderator": "Ordstyrer",
+    "location": "Øens bibliotek",
+}
+
+
+def turns_of(path: Path) -> list[tuple]:
+    doc = read_document(path)
+    return [(t.speaker, t.role, t.start_time, t.text) for t in doc.turns]
+
+
+def test_text_transcript_turns_roles_times(fixtures: Path) -> None:
+    doc = read_document(fixtures / "fokusgruppe.txt")
+    assert doc.metadata == EXPECTED_META
+    assert doc.site == "Ærøskøbing"
+    assert turns_of(fixtures / "fokusgruppe.txt") == EXPECTED_TURNS
+    assert [t.line for t in doc.turns] == [9, 10, 11, 13, 14, 15]
+
+
+def test_paragraphs_continuations_and_false_speakers(fixtures: Path) -> None:
+    doc = read_document(fixtures / "afsnit.md")
+    assert doc.metadata == {}
+    speakers = [(t.speaker, t.role) for t in doc.turns]
+    assert speakers == [
+        ("Interviewer", None),
+        ("Mette", "projektleder"),
+        ("Interviewer", None),
+        ("Mette", "projektleder"),
+        ("Ahmed Al-Sayed", "sprogambassadør"),
+        ("interviewer", None),
+    ]
+    mette = doc.turns[1]
+    assert mette.paragraphs == (
+        "Det startede med et møde på rådhuset. Vi var tre fra biblioteket.",
+        "Senere kom der flere med. Det tog tid: næsten et halvt år. "
+        "Problemet: vi havde ingen penge i starten.",
+    )
+    assert doc.turns[3].text == "Så søgte vi puljen. Kl. 10:30 fik vi svar."
+
+
+@pytest.mark.parametrize("name", ["fokusgruppe.vtt", "fokusgruppe.srt"])
+def test_subtitles_merge_cues_of_one_speaker(fixtures: Path, name: str) -> None:
+    doc = read_document(fixtures / name)
+    assert doc.metadata == EXPECTED_META
+    assert turns_of(fixtures / name) == EXPECTED_TURNS
+
+
+def test_vtt_fractional_cue_times(tmp_path: Path) -> None:
+    path = tmp_path / "t.vtt"
+    path.write_text("WEBVTT\n\n01:02:03.450 --> 01:02:05.000\n<v Ane>Hej &amp; farvel.\n",
+                    encoding="utf-8")
+    doc = read_document(path)
+    assert doc.turns[0].start_time == pytest.approx(3723.45)
+    assert doc.turns[0].text == "Hej & farvel."
+
+
+def test_docx_tables_are_read_as_turns(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Interview i Morsø")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text = "Ordstyrer"
+    table.cell(0, 1).text = "Hvad skete der?"
+    table.cell(1, 0).text = "[00:01:05] Kåre (bibliotekar)"
+    table.cell(1, 1).text = "Vi flyttede babycaféen."
+    path = tmp_path / "tabel.docx"
+    document.save(path)
+    assert turns_of(path) == [
+        ("Ordstyrer", None, None, "Hvad skete der?"),
+        ("Kåre", "bibliotekar", 65.0, "Vi flyttede babycaféen."),
+    ]
+
+
+def test_all_variants_give_the_same_turns(fixtures: Path, tmp_path: Path) -> None:
+    variants = write_variants(fixtures / "fokusgruppe.txt", tmp_path / "v")
+    paths = [*variants.values(), fixtures / "fokusgruppe.vtt", fixtures / "fokusgruppe.srt"]
+    for path in paths:
+        doc = read_document(path)
+        assert turns_of(path) == EXPECTED_TURNS, path.name
+        assert doc.metadata == EXPECTED_META, path.name
+
+
+# -- bad input -------------------------------------------------------------
+
+BAD_TEXT = [
+    ("empty.txt", b"", None, "file is empty"),
+    ("blank.txt", b"  \n \r\n", None, "file is empty"),
+    ("binary.txt", bytes(range(256)) * 4, None, "binary data"),
+    ("noturns.txt", "Bare noget tekst uden talere.\nOg en linje mere.\n".encode(), 1,
+     "no speaker turns found"),
+    ("onlymeta.md", b"---\ntitle: x\n---\n\n", 4, "no speaker turns found"),
+    ("unterminated.txt", "\n---\ntitle: Møde\nOrdstyrer: Hej\n".encode(), 2,
+     "front matter starts with '---' but is never closed"),
+    ("badyaml.txt", "---\ntitle: Møde\nsite: [Morsø\n---\nOrdstyrer: Hej\n".encode(), 3,
+     "invalid YAML in front matter"),
+    ("listmeta.txt", b"---\n- a\n- b\n---\nOrdstyrer: Hej\n", 2,
+     "front matter must be 'key: value' lines"),
+    ("novtt.vtt", "Ordstyrer: Hej\n".encode(), 1, "not a WebVTT file"),
+    ("emptyvtt.vtt", b"WEBVTT\n\n", None, "no speaker turns found"),
+    ("badsrt.srt", b"1\nnot a time\nOrdstyrer: hej\n", 1, "malformed SubRip"),
+    ("broken.docx", b"PK\x03\x04 not really a zip", None, "not a valid Word (.docx) file"),
+    ("notes.pdf", b"%PDF-1.4", None, "unsupported file type '.pdf'"),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "line", "message"), BAD_TEXT,
+                         ids=[b[0] for b in BAD_TEXT])
+def test_bad_input_one_line_error(tmp_path: Path, name: str, data: bytes, line: int | None,
+                                  message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(IngestError) as err:
+        read_document(path)
+    text = str(err.value)
+    assert "\n" not in text
+    assert message in text
+    expected_prefix = f"{path}:{line}: " if line else f"{path}: "
+    assert text.startswith(expected_prefix), text
+    assert err.value.line == line
+
+
+def test_missing_and_unreadable_paths(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="file not found"):
+        read_document(tmp_path / "nope.txt")
+    folder = tmp_path / "mappe.txt"
+    folder.mkdir()
+    with pytest.raises(IngestError, match="is a folder"):
+        read_document(folder)
+    link = tmp_path / "dangling.txt"
+    link.symlink_to(tmp_path / "missing-target.txt")
+    with pytest.raises(IngestError, match="file not found"):
+        read_document(link)
+    if os.geteuid() != 0:  # root reads everything
+        locked = tmp_path / "locked.txt"
+        locked.write_text("Ordstyrer: Hej\n")
+        locked.chmod(0)
+        with pytest.raises(IngestError, match="permission denied"):
+            read_document(locked)
+
+
+def test_expand_paths_finds_supported_files_only(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    for name in ["a/1.txt", "a/2.vtt", "a/2.yaml", "a/.hidden.txt", "a/notes.csv", "b.docx"]:
+        (tmp_path / name).write_text("x")
+    found = expand_paths([tmp_path / "a", tmp_path / "b.docx", tmp_path / "x.pdf"])
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == [
+        "a/1.txt", "a/2.vtt", "b.docx", "x.pdf"]

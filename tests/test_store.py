@@ -1,0 +1,55 @@
+"""The database: migrations equal the models, SQLite settings, upgrade safety."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from evaltool.errors import NotFoundError, StoreError
+from evaltool.store import open_store
+from evaltool.store.db import head_revision
+from evaltool.store.models import Base
+
+
+def test_migrations_create_exactly_the_models(store) -> None:
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+    assert store.schema_version() == head_revision()
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(store) -> None:
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_reopening_is_idempotent(db_path: Path) -> None:
+    open_store(str(db_path)).close()
+    store = open_store(str(db_path))
+    assert store.schema_version() == head_revision()
+    assert not Path(str(db_path) + ".bak").exists()  # nothing to upgrade, no backup
+
+
+def test_foreign_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not an evaltool database"):
+        open_store(str(path))
+
+
+def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(str(tmp_path / "nope" / "x.db"))
+
+
+def test_unknown_document_reference(store) -> None:
+    with pytest.raises(NotFoundError, match="no document 'x.txt'"):
+        store.get_document("x.txt")
