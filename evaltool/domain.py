@@ -173,3 +173,78 @@ class SegmentView:
     end_char: int
     text: str
     lemmas: str
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    """A stored code with what the dashboards and exports need."""
+
+    id: int
+    key: str
+    label: str
+    cmo: str
+    column: str
+    themes: tuple[str, ...]
+    goals: tuple[str, ...]
+    definition: str = ""
+    retired: bool = False
+
+
+@dataclass(frozen=True)
+class CodingUnit:
+    """A segment as the coder sees it: its text, lemmas and the turn around it."""
+
+    segment_id: int
+    document_id: int
+    site: str | None
+    turn_id: int
+    turn: int
+    sent_index: int
+    speaker: str
+    role: str | None
+    is_moderator: bool
+    text: str
+    lemmas: str
+    tokens: list
+    turn_lemmas: str = ""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A machine suggestion for one code on one segment."""
+
+    segment_id: int
+    code_key: str
+    source: str  # rules | model | combined
+    confidence: float
+    explanation: str
+
+
+@dataclass(frozen=True)
+class CodingView:
+    """A coding with its segment, code and decision, as reviewed and exported."""
+
+    id: int
+    segment_id: int
+    document_id: int
+    document: str
+    site: str | None
+    turn: int
+    speaker: str
+    role: str | None
+    start_char: int
+    end_char: int
+    text: str
+    code_key: str
+    code_label: str
+    cmo: str
+    themes: tuple[str, ...]
+    goals: tuple[str, ...]
+    status: str
+    source: str
+    confidence: float | None
+    explanation: str
+    coder: str | None
+    memo: str
+    layer: str
+    version: int

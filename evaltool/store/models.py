@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -142,3 +143,167 @@ class Segment(Base):
     text: Mapped[str] = mapped_column(Text)
     lemmas: Mapped[str] = mapped_column(Text)  # space-joined lower-case lemmas
     tokens: Mapped[list[Any]] = mapped_column(JSON)  # [[start, end, lemma, pos], ...]
+
+
+# -- codebooks and codes (migration 0002) ------------------------------------
+
+
+class Codebook(Base):
+    """A loaded codebook (its YAML kept as JSON for provenance)."""
+
+    __tablename__ = "codebooks"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)  # the file's `id`
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str] = mapped_column(String(500))  # file name it was loaded from
+    content: Mapped[Any] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Category(Base):
+    """A theme or goal of a codebook (``kind`` is 'theme' or 'goal')."""
+
+    __tablename__ = "categories"
+    __table_args__ = (UniqueConstraint("codebook_id", "kind", "key"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codebook_id: Mapped[int] = mapped_column(ForeignKey("codebooks.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(20))  # T1, G3, ...
+    label: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Code(Base):
+    """A code of a codebook; ``key`` is the stable id used in files and exports."""
+
+    __tablename__ = "codes"
+    __table_args__ = (UniqueConstraint("codebook_id", "key"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codebook_id: Mapped[int] = mapped_column(ForeignKey("codebooks.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    label: Mapped[str] = mapped_column(String(300))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    include: Mapped[str] = mapped_column(Text, default="")
+    exclude: Mapped[str] = mapped_column(Text, default="")
+    cmo: Mapped[str] = mapped_column(String(10))
+    column: Mapped[str] = mapped_column(String(100))
+    parent: Mapped[str | None] = mapped_column(String(100))
+    target_groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    patterns: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    examples: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(default=False)  # removed from the file; codings kept
+
+
+class CodeCategory(Base):
+    """Link of a code to its themes and goals (for aggregation in SQL)."""
+
+    __tablename__ = "code_categories"
+    __table_args__ = (UniqueConstraint("code_id", "category_id"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"),
+                                             index=True)
+
+
+# -- coders, codings, memos, events, models (migration 0002) -----------------
+
+
+class Coder(Base):
+    """A person (or the machine, ``is_machine``) who makes coding decisions."""
+
+    __tablename__ = "coders"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    is_machine: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Coding(Base):
+    """Current state of one code on one segment in one layer.
+
+    ``layer`` is '' for the project's shared coding; blind double coding writes
+    each coder's decisions to a layer named after the coder. ``version`` grows on
+    every change (optimistic locking); every change is also an :class:`Event`.
+    """
+
+    __tablename__ = "codings"
+    __table_args__ = (
+        UniqueConstraint("segment_id", "code_id", "layer"),
+        Index("ix_codings_status_code", "status", "code_id"),
+        NO_REUSE,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    segment_id: Mapped[int] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"),
+                                            index=True)
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), index=True)
+    layer: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(String(12))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    explanation: Mapped[str] = mapped_column(Text, default="")
+    coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"), index=True)
+    model_version: Mapped[str | None] = mapped_column(String(100))
+    codebook_version: Mapped[int | None] = mapped_column(Integer)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Memo(Base):
+    """A free memo on a document, turn or segment (e.g. a CMO configuration)."""
+
+    __tablename__ = "memos"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
+    coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Event(Base):
+    """Append-only history of coding changes: who, when, what, before, after."""
+
+    __tablename__ = "events"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))
+    coding_id: Mapped[int | None] = mapped_column(Integer, index=True)  # no FK: history outlives rows
+    segment_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    before: Mapped[Any | None] = mapped_column(JSON)
+    after: Mapped[Any | None] = mapped_column(JSON)
+    undoes: Mapped[int | None] = mapped_column(Integer)  # id of the event this one reverses
+
+
+class TrainedModel(Base):
+    """A trained suggestion model (scikit-learn, serialised), with its metrics."""
+
+    __tablename__ = "trained_models"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    codebook_id: Mapped[int] = mapped_column(ForeignKey("codebooks.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    params: Mapped[Any] = mapped_column(JSON)
+    metrics: Mapped[Any] = mapped_column(JSON)
+    blob: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,168 @@
+"""Auto-coding: rule and model suggestions combined into one per (segment, code).
+
+- rules (:mod:`.rules`): codebook patterns on lemmas; explanation = matched words;
+- model (:mod:`.model`): multi-label classifier trained on accepted codings plus
+  the codebook's examples; explanation = the terms that drove it.
+
+:func:`suggest` combines them: a rule hit counts as evidence with the code's rule
+precision (estimated on accepted codings; a prior when there are none), and the
+combined confidence is ``1 - (1 - p_model) * (1 - p_rule)``. Moderator segments and
+segments shorter than :data:`MIN_TOKENS` words get no suggestions (they are
+uncoded by the guideline).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from evaltool.autocode.model import Example, Params, SuggestionModel, train
+from evaltool.autocode.rules import RuleCoder
+from evaltool.codebook import CodebookSpec
+from evaltool.domain import CodingUnit, Suggestion
+
+log = logging.getLogger(__name__)
+
+MIN_TOKENS = 3
+RULE_PRIOR = 0.35  # precision assumed for a rule before any accepted codings exist
+THRESHOLD = 0.5  # default confidence from which a suggestion is stored
+
+
+@dataclass
+class Coder:
+    """A trained rule + model coder for one codebook version."""
+
+    spec: CodebookSpec
+    rules: RuleCoder
+    model: SuggestionModel | None
+    rule_precision: dict[str, float] = field(default_factory=dict)
+    threshold: float = THRESHOLD
+    version: str = "rules-only"
+
+    @property
+    def labels(self) -> list[str]:
+        """Code ids in codebook order."""
+        return [c.id for c in self.spec.codes]
+
+
+def example_of(unit: CodingUnit) -> Example:
+    """The model's view of a segment."""
+    return Example(unit.lemmas, unit.text, unit.turn_lemmas, unit.role or "", unit.is_moderator)
+
+
+def is_codable(unit: CodingUnit) -> bool:
+    """Whether a segment gets suggestions at all."""
+    words = sum(1 for t in unit.tokens if t[3] != "PUNCT") if unit.tokens else 0
+    return not unit.is_moderator and words >= MIN_TOKENS
+
+
+def codebook_examples(spec: CodebookSpec, nlp) -> tuple[list[Example], list[set[str]]]:
+    """The codebook's example sentences as labelled training examples."""
+    items = [(ex, code.id) for code in spec.codes for ex in code.examples]
+    docs = nlp.pipe([text for text, _ in items], batch_size=64)
+    out, targets = [], []
+    for (text, code_id), doc in zip(items, docs, strict=True):
+        lemmas = " ".join((t.lemma_ or t.text).lower() for t in doc if not t.is_space)
+        out.append(Example(lemmas, text, lemmas, "", False))
+        targets.append({code_id})
+    return out, targets
+
+
+def estimate_rule_precision(rules: RuleCoder, units: Sequence[CodingUnit],
+                            labels: dict[int, set[str]]) -> dict[str, float]:
+    """Per code: share of rule hits on reviewed segments that a human accepted
+    (add-one smoothed towards :data:`RULE_PRIOR`)."""
+    hits: dict[str, list[int]] = {}
+    for unit in units:
+        if not is_codable(unit):
+            continue
+        gold = labels.get(unit.segment_id, set())
+        for key in rules.match(unit):
+            hits.setdefault(key, []).append(int(key in gold))
+    return {k: (sum(v) + RULE_PRIOR * 2) / (len(v) + 2) for k, v in hits.items()}
+
+
+def build(spec: CodebookSpec, train_units: Sequence[CodingUnit], labels: dict[int, set[str]],
+          nlp, *, params: Params | None = None, use_model: bool = True,
+          threshold: float = THRESHOLD) -> Coder:
+    """Train a coder on reviewed units (``labels``: segment id → accepted codes) and
+    the codebook's examples."""
+    rules = RuleCoder(spec.codes)
+    precision = estimate_rule_precision(rules, train_units, labels)
+    model = None
+    if use_model:
+        ex, targets = codebook_examples(spec, nlp)
+        for unit in train_units:
+            if unit.is_moderator and not labels.get(unit.segment_id):
+                continue
+            ex.append(example_of(unit))
+            targets.append(labels.get(unit.segment_id, set()))
+        model = train(ex, targets, [c.id for c in spec.codes], params)
+    version = f"m-{model.fingerprint()}" if model else "rules-only"
+    return Coder(spec, rules, model, precision, threshold, version)
+
+
+def score(coder: Coder, units: Sequence[CodingUnit], *, use_rules: bool = True,
+          use_model: bool = True) -> list[tuple[CodingUnit, dict[str, tuple[float, str, str]]]]:
+    """Per unit: code → (confidence, source, explanation), for every code with evidence."""
+    codable = [u for u in units if is_codable(u)]
+    probs = X = None
+    if use_model and coder.model is not None and codable:
+        probs, X = coder.model.predict([example_of(u) for u in codable])
+    out = []
+    labels = coder.labels
+    for i, unit in enumerate(codable):
+        hits = coder.rules.match(unit) if use_rules else {}
+        scores: dict[str, tuple[float, str, str]] = {}
+        for j, key in enumerate(labels):
+            p_model = float(probs[i, j]) if probs is not None else 0.0
+            words = hits.get(key)
+            p_rule = coder.rule_precision.get(key, RULE_PRIOR) if words else 0.0
+            conf = 1 - (1 - p_model) * (1 - p_rule)
+            if conf <= 0.05:
+                continue
+            parts = []
+            if words:
+                parts.append("regel: " + ", ".join(words))
+            if p_model >= 0.2 and X is not None:
+                terms = coder.model.explain(X, i, key)
+                if terms:
+                    parts.append("model: " + ", ".join(t.split(":", 1)[1] for t in terms))
+            if words and p_model >= 0.2:
+                source = "combined"
+            elif words:
+                source = "rules"
+            else:
+                source = "model"
+            scores[key] = (conf, source, "; ".join(parts))
+        out.append((unit, scores))
+    return out
+
+
+def suggest(coder: Coder, units: Sequence[CodingUnit], *, use_rules: bool = True,
+            use_model: bool = True, threshold: float | None = None) -> list[Suggestion]:
+    """Suggestions at or above the threshold."""
+    cut = coder.threshold if threshold is None else threshold
+    out = []
+    for unit, scores in score(coder, units, use_rules=use_rules, use_model=use_model):
+        for key, (conf, source, why) in scores.items():
+            if conf >= cut:
+                out.append(Suggestion(unit.segment_id, key, source, round(conf, 4), why))
+    return out
+
+
+def uncertainty(conf: float, threshold: float = THRESHOLD) -> float:
+    """How much a human decision would teach the model: 1 at the threshold, 0 far off."""
+    return float(max(0.0, 1 - abs(conf - threshold) / max(threshold, 1 - threshold)))
+
+
+def params_json(coder: Coder) -> str:
+    """The coder's settings as JSON (stored with the model)."""
+    params = coder.model.params.as_dict() if coder.model else {}
+    return json.dumps({**params, "threshold": coder.threshold, "rule_prior": RULE_PRIOR})
+
+
+__all__ = ["Coder", "build", "codebook_examples", "is_codable", "score", "suggest",
+           "uncertainty"]

@@ -1,0 +1,108 @@
+"""Auto-coding against the store: train from accepted codings, write suggestions.
+
+Suggestions of each document are written in one transaction, so an interrupted
+run (even SIGKILL) leaves every document with either its old or its new
+suggestions, never half of a batch. Human decisions are never overwritten.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from evaltool import autocode
+from evaltool.autocode.rules import RuleCoder
+from evaltool.codebook import CodebookSpec
+from evaltool.domain import CodingUnit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AutocodeReport:
+    """What an auto-coding run did."""
+
+    model_version: str
+    trained: bool
+    documents: int
+    segments: int
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    human_kept: int
+
+    def line(self) -> str:
+        """One-line summary."""
+        return (f"{self.documents} documents, {self.segments} segments: {self.added} new "
+                f"suggestions, {self.updated} updated, {self.removed} withdrawn, "
+                f"{self.unchanged} unchanged; {self.human_kept} human decisions kept "
+                f"(model {self.model_version})")
+
+
+def active_spec(store) -> tuple[CodebookSpec, int]:
+    """The active codebook as a validated spec, with its version."""
+    cb = store.active_codebook()
+    return CodebookSpec.model_validate(cb["content"]), cb["version"]
+
+
+def training_data(store) -> tuple[list[CodingUnit], dict[int, set[str]]]:
+    """Units of reviewed documents and their accepted codes."""
+    labels = store.accepted_labels()
+    units: list[CodingUnit] = []
+    for doc_id in sorted(store.reviewed_documents()):
+        units.extend(store.coding_units(doc_id))
+    return units, labels
+
+
+def train(store, nlp) -> autocode.Coder:
+    """Train a coder on everything accepted so far and store it."""
+    spec, cb_version = active_spec(store)
+    units, labels = training_data(store)
+    coder = autocode.build(spec, units, labels, nlp)
+    payload = pickle.dumps({"model": coder.model, "rule_precision": coder.rule_precision,
+                            "threshold": coder.threshold, "codebook_version": cb_version})
+    metrics = {"train_segments": len(units),
+               "accepted_codings": sum(len(v) for v in labels.values())}
+    store.save_model(coder.version, {"threshold": coder.threshold}, metrics, payload)
+    log.info("trained %s on %d segments", coder.version, len(units))
+    return coder
+
+
+def load_coder(store, nlp_factory: Callable[[], object], *, retrain: bool = False
+               ) -> tuple[autocode.Coder, bool]:
+    """The newest stored coder for the active codebook version, or a fresh one."""
+    spec, cb_version = active_spec(store)
+    stored = None if retrain else store.latest_model()
+    if stored is not None:
+        data = pickle.loads(stored["blob"])  # noqa: S301 - our own database
+        if data.get("codebook_version") == cb_version:
+            return autocode.Coder(spec, RuleCoder(spec.codes), data["model"],
+                                  data["rule_precision"], data["threshold"],
+                                  stored["version"]), False
+    return train(store, nlp_factory()), True
+
+
+def run(store, nlp_factory: Callable[[], object], *, document_id: int | None = None,
+        retrain: bool = False, progress: Callable[[int, int], None] | None = None
+        ) -> AutocodeReport:
+    """Suggest codes for one document or all, one transaction per document."""
+    coder, trained = load_coder(store, nlp_factory, retrain=retrain)
+    _, cb_version = active_spec(store)
+    docs = [store.get_document(document_id)] if document_id is not None else store.list_documents()
+    totals = dict(added=0, updated=0, removed=0, unchanged=0, human_kept=0)
+    segments = 0
+    for i, doc in enumerate(docs, start=1):
+        units = store.coding_units(doc.id)
+        suggestions = autocode.suggest(coder, units)
+        written = store.write_suggestions(suggestions, segment_ids=[u.segment_id for u in units],
+                                          model_version=coder.version,
+                                          codebook_version=cb_version)
+        for key in totals:
+            totals[key] += getattr(written, key)
+        segments += len(units)
+        if progress:
+            progress(i, len(docs))
+    return AutocodeReport(coder.version, trained, len(docs), segments, **totals)

@@ -1,0 +1,92 @@
+"""Gold codings: reference codings made by a human coder, kept as CSV files.
+
+One file per transcript, named after the transcript's stem
+(``corpus/gold/02_morsoe.csv`` for ``02_morsoe.md``), with the header
+``turn,code,quote,memo``: the 1-based turn, a code id, a verbatim quote from that
+turn (the coding applies to the sentence segments the quote overlaps) and an
+optional memo. Used for evaluation, training and the demo database.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from evaltool.domain import SegmentView, TurnView
+from evaltool.errors import IngestError
+
+HEADER = ["turn", "code", "quote", "memo"]
+
+
+@dataclass(frozen=True)
+class GoldRow:
+    """One gold coding as written in the file."""
+
+    path: str
+    line: int
+    turn: int
+    code: str
+    quote: str
+    memo: str
+
+
+def read_file(path: Path, known_codes: set[str] | None = None) -> list[GoldRow]:
+    """Read and check one gold CSV."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, None, f"cannot read gold file ({exc.__class__.__name__})") from None
+    reader = csv.reader(text.splitlines())
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header[:3]] != HEADER[:3]:
+        raise IngestError(path, 1, f"header must be {','.join(HEADER)}")
+    rows = []
+    for line, values in enumerate(reader, start=2):
+        if not any(v.strip() for v in values):
+            continue
+        values = [*values, "", "", "", ""][:4]
+        turn, code, quote, memo = (v.strip() for v in values)
+        if not turn.isdigit() or int(turn) < 1:
+            raise IngestError(path, line, f"turn must be a positive number, not {turn!r}")
+        if not code:
+            raise IngestError(path, line, "code is empty")
+        if known_codes is not None and code not in known_codes:
+            raise IngestError(path, line, f"unknown code {code!r}")
+        rows.append(GoldRow(str(path), line, int(turn), code, quote, memo))
+    return rows
+
+
+def read_dir(folder: Path, known_codes: set[str] | None = None) -> dict[str, list[GoldRow]]:
+    """Gold rows of every ``*.csv`` in a folder, by transcript stem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise IngestError(folder, None, "gold folder not found")
+    return {p.stem: read_file(p, known_codes) for p in sorted(folder.glob("*.csv"))}
+
+
+def segments_for(row: GoldRow, turn: TurnView, segments: list[SegmentView]) -> list[int]:
+    """Ids of the turn's segments that the row's quote overlaps (all if no quote)."""
+    own = [s for s in segments if s.turn == turn.number]
+    if not row.quote:
+        return [s.id for s in own]
+    pos = turn.text.find(row.quote)
+    if pos < 0:
+        raise IngestError(row.path, row.line, f"quote not found in turn {row.turn}")
+    start = turn.start_char + pos
+    end = start + len(row.quote)
+    return [s.id for s in own if s.start_char < end and s.end_char > start]
+
+
+def resolve(rows: list[GoldRow], turns: list[TurnView], segments: list[SegmentView]
+            ) -> list[tuple[int, str, str]]:
+    """(segment id, code, memo) for every gold row of one document."""
+    by_number = {t.number: t for t in turns}
+    out = []
+    for row in rows:
+        turn = by_number.get(row.turn)
+        if turn is None:
+            raise IngestError(row.path, row.line, f"turn {row.turn} does not exist "
+                                                  f"(the document has {len(turns)})")
+        out.extend((seg, row.code, row.memo) for seg in segments_for(row, turn, segments))
+    return out

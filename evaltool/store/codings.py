@@ -1,0 +1,477 @@
+"""Codebooks, codes, suggestions and coding decisions in the database.
+
+Decisions are never destructive: each change bumps the coding's ``version``
+(optimistic locking) and appends an :class:`~evaltool.store.models.Event` with the
+state before and after. Machine suggestions never overwrite a human decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
+
+from evaltool.domain import CodeInfo, CodingStatus, CodingUnit, CodingView, Source, Suggestion
+from evaltool.errors import ConflictError, NotFoundError
+from evaltool.store.models import (
+    Category,
+    Code,
+    CodeCategory,
+    Codebook,
+    Coder,
+    Coding,
+    Document,
+    Event,
+    Segment,
+    Speaker,
+    TrainedModel,
+    Turn,
+    utcnow,
+)
+
+MACHINE = "evaltool"
+SHARED = ""
+
+
+@dataclass(frozen=True)
+class CodebookLoad:
+    """What loading a codebook changed."""
+
+    key: str
+    version: int
+    added: int
+    updated: int
+    retired: int
+    kept_codings: int
+
+
+@dataclass(frozen=True)
+class SuggestionWrite:
+    """What writing suggestions changed."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    human_kept: int
+
+
+def _state(row: Any) -> dict[str, Any]:
+    """The user-visible state of a coding, as stored in events."""
+    return {"code_id": row.code_id, "status": row.status, "source": row.source,
+            "memo": row.memo, "layer": row.layer, "version": row.version,
+            "segment_id": row.segment_id}
+
+
+class CodingOps:
+    """Coding operations of :class:`~evaltool.store.Store` (mixed in)."""
+
+    engine: Any
+
+    # -- codebooks -------------------------------------------------------------
+
+    def load_codebook(self, spec, source: str) -> CodebookLoad:
+        """Store a validated codebook and make it the active one.
+
+        Codes are matched by id: changed codes are updated in place (their codings
+        stay), new ones added, and codes no longer in the file are retired (hidden
+        from suggestions; their codings are kept).
+        """
+        content = spec.model_dump(mode="json")
+        with self.write() as conn:
+            cb_id = conn.scalar(select(Codebook.id).where(Codebook.key == spec.id))
+            values = {"version": spec.version, "title": spec.title, "source": source,
+                      "content": content, "is_active": True, "loaded_at": utcnow()}
+            conn.execute(update(Codebook).values(is_active=False))
+            if cb_id is None:
+                cb_id = conn.execute(insert(Codebook).values(key=spec.id, **values)
+                                     .returning(Codebook.id)).scalar_one()
+            else:
+                conn.execute(update(Codebook).where(Codebook.id == cb_id).values(**values))
+            cats = self._upsert_categories(conn, cb_id, spec)
+            existing = {k: i for k, i in conn.execute(
+                select(Code.key, Code.id).where(Code.codebook_id == cb_id))}
+            added = updated = 0
+            for pos, code in enumerate(spec.codes):
+                row = {"label": code.label, "definition": code.definition,
+                       "include": code.include, "exclude": code.exclude, "cmo": code.cmo,
+                       "column": code.column, "parent": code.parent,
+                       "target_groups": list(code.target_groups),
+                       "patterns": [p if isinstance(p, str) else list(p) for p in code.patterns],
+                       "examples": list(code.examples), "position": pos, "retired": False}
+                if code.id in existing:
+                    code_pk = existing[code.id]
+                    conn.execute(update(Code).where(Code.id == code_pk).values(**row))
+                    conn.execute(delete(CodeCategory).where(CodeCategory.code_id == code_pk))
+                    updated += 1
+                else:
+                    code_pk = conn.execute(insert(Code).values(codebook_id=cb_id, key=code.id,
+                                                               **row).returning(Code.id)).scalar_one()
+                    added += 1
+                links = [("theme", t) for t in code.themes] + [("goal", g) for g in code.goals]
+                conn.execute(insert(CodeCategory), [
+                    {"code_id": code_pk, "category_id": cats[link]} for link in links])
+            gone = [i for k, i in existing.items() if k not in {c.id for c in spec.codes}]
+            if gone:
+                conn.execute(update(Code).where(Code.id.in_(gone)).values(retired=True))
+            kept = conn.scalar(select(func.count()).select_from(Coding)
+                               .join(Code, Code.id == Coding.code_id)
+                               .where(Code.codebook_id == cb_id)) or 0
+        return CodebookLoad(spec.id, spec.version, added, updated, len(gone), kept)
+
+    @staticmethod
+    def _upsert_categories(conn: Connection, cb_id: int, spec) -> dict[tuple[str, str], int]:
+        existing = {(k, key): i for k, key, i in conn.execute(
+            select(Category.kind, Category.key, Category.id).where(Category.codebook_id == cb_id))}
+        out: dict[tuple[str, str], int] = {}
+        items = [("theme", t) for t in spec.themes] + [("goal", g) for g in spec.goals]
+        for pos, (kind, item) in enumerate(items):
+            values = {"label": item.label, "description": item.description, "position": pos}
+            if (kind, item.id) in existing:
+                out[(kind, item.id)] = existing[(kind, item.id)]
+                conn.execute(update(Category).where(Category.id == out[(kind, item.id)])
+                             .values(**values))
+            else:
+                out[(kind, item.id)] = conn.execute(
+                    insert(Category).values(codebook_id=cb_id, kind=kind, key=item.id, **values)
+                    .returning(Category.id)).scalar_one()
+        return out
+
+    def active_codebook(self) -> dict[str, Any]:
+        """The active codebook's key, version, title and content."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Codebook.id, Codebook.key, Codebook.version,
+                                      Codebook.title, Codebook.content)
+                               .where(Codebook.is_active)).first()
+        if row is None:
+            raise NotFoundError("no codebook loaded (run `evaltool codebook load FILE`)")
+        return {"id": row.id, "key": row.key, "version": row.version, "title": row.title,
+                "content": row.content}
+
+    def codes(self, *, include_retired: bool = False) -> list[CodeInfo]:
+        """Codes of the active codebook, in codebook order."""
+        cb = self.active_codebook()
+        with self.engine.connect() as conn:
+            links: dict[int, dict[str, list[str]]] = {}
+            for code_id, kind, key in conn.execute(
+                select(CodeCategory.code_id, Category.kind, Category.key)
+                .join(Category, Category.id == CodeCategory.category_id)
+                .where(Category.codebook_id == cb["id"]).order_by(Category.position)
+            ):
+                links.setdefault(code_id, {"theme": [], "goal": []})[kind].append(key)
+            stmt = select(Code).where(Code.codebook_id == cb["id"]).order_by(Code.position)
+            if not include_retired:
+                stmt = stmt.where(Code.retired.is_(False))
+            rows = conn.execute(stmt).all()
+        return [CodeInfo(c.id, c.key, c.label, c.cmo, c.column,
+                         tuple(links.get(c.id, {}).get("theme", [])),
+                         tuple(links.get(c.id, {}).get("goal", [])), c.definition, c.retired)
+                for c in rows]
+
+    # -- coders --------------------------------------------------------------
+
+    @staticmethod
+    def _coder_id(conn: Connection, name: str | None, machine: bool = False) -> int | None:
+        if not name:
+            return None
+        found = conn.scalar(select(Coder.id).where(Coder.name == name))
+        if found is not None:
+            return found
+        return conn.execute(insert(Coder).values(name=name, is_machine=machine, created_at=utcnow())
+                            .returning(Coder.id)).scalar_one()
+
+    def coders(self) -> list[str]:
+        """Names of human coders."""
+        with self.engine.connect() as conn:
+            return list(conn.scalars(select(Coder.name).where(Coder.is_machine.is_(False))
+                                     .order_by(Coder.name)))
+
+    # -- units for coding ----------------------------------------------------
+
+    def coding_units(self, document_id: int | None = None,
+                     segment_ids: Sequence[int] | None = None) -> list[CodingUnit]:
+        """Segments with their turn context, in document order."""
+        stmt = (
+            select(Segment.id, Segment.document_id, Document.site, Segment.turn_id, Turn.number,
+                   Segment.sent_index, Speaker.name, func.coalesce(Turn.role, Speaker.role),
+                   Speaker.is_moderator, Segment.text, Segment.lemmas, Segment.tokens)
+            .join(Turn, Turn.id == Segment.turn_id)
+            .join(Speaker, Speaker.id == Segment.speaker_id)
+            .join(Document, Document.id == Segment.document_id)
+            .order_by(Segment.document_id, Segment.start_char)
+        )
+        if document_id is not None:
+            stmt = stmt.where(Segment.document_id == document_id)
+        if segment_ids is not None:
+            stmt = stmt.where(Segment.id.in_(list(segment_ids)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        turn_lemmas: dict[int, list[str]] = {}
+        for r in rows:
+            turn_lemmas.setdefault(r[3], []).append(r[10])
+        return [CodingUnit(*r, turn_lemmas=" ".join(turn_lemmas[r[3]])) for r in rows]
+
+    # -- suggestions -----------------------------------------------------------
+
+    def write_suggestions(self, suggestions: Iterable[Suggestion], *, segment_ids: Sequence[int],
+                          model_version: str, codebook_version: int) -> SuggestionWrite:
+        """Replace the machine suggestions of these segments with ``suggestions``.
+
+        One transaction: a crash leaves the previous suggestions in place. Rows a
+        human decided (accepted, rejected, added, or any coding with a coder) are
+        never touched; a suggestion that a re-run no longer makes is removed.
+        """
+        codes = {c.key: c.id for c in self.codes()}
+        wanted = {(s.segment_id, codes[s.code_key]): s for s in suggestions if s.code_key in codes}
+        seg_set = list(segment_ids)
+        added = updated = removed = unchanged = human = 0
+        with self.write() as conn:
+            existing = {}
+            for start in range(0, len(seg_set), 5000):
+                chunk = seg_set[start:start + 5000]
+                for row in conn.execute(
+                    select(Coding.id, Coding.segment_id, Coding.code_id, Coding.status,
+                           Coding.coder_id, Coding.confidence, Coding.source, Coding.explanation)
+                    .where(Coding.segment_id.in_(chunk), Coding.layer == SHARED)
+                ):
+                    existing[(row.segment_id, row.code_id)] = row
+            inserts, stale = [], []
+            now = utcnow()
+            for key, row in existing.items():
+                machine_row = row.status == CodingStatus.suggested.value and row.coder_id is None
+                if not machine_row:
+                    human += 1 if key in wanted else 0
+                    continue
+                s = wanted.get(key)
+                if s is None:
+                    stale.append(row.id)
+                elif (round(row.confidence or 0, 6), row.source, row.explanation) == (
+                        round(s.confidence, 6), s.source, s.explanation):
+                    unchanged += 1
+                else:
+                    conn.execute(update(Coding).where(Coding.id == row.id).values(
+                        confidence=s.confidence, source=s.source, explanation=s.explanation,
+                        model_version=model_version, codebook_version=codebook_version,
+                        updated_at=now, version=Coding.version + 1))
+                    updated += 1
+            for key, s in wanted.items():
+                if key not in existing:
+                    inserts.append({"segment_id": key[0], "code_id": key[1], "layer": SHARED,
+                                    "status": CodingStatus.suggested.value, "source": s.source,
+                                    "confidence": s.confidence, "explanation": s.explanation,
+                                    "model_version": model_version,
+                                    "codebook_version": codebook_version, "memo": "",
+                                    "version": 1, "created_at": now, "updated_at": now})
+            for start in range(0, len(inserts), 2000):
+                conn.execute(insert(Coding), inserts[start:start + 2000])
+            added = len(inserts)
+            for start in range(0, len(stale), 2000):
+                conn.execute(delete(Coding).where(Coding.id.in_(stale[start:start + 2000])))
+            removed = len(stale)
+        return SuggestionWrite(added, updated, removed, unchanged, human)
+
+    # -- human decisions -------------------------------------------------------
+
+    def _event(self, conn: Connection, action: str, coder_id: int | None, coding_id: int | None,
+               segment_id: int | None, before: dict | None, after: dict | None,
+               undoes: int | None = None) -> int:
+        return conn.execute(insert(Event).values(
+            at=utcnow(), action=action, coder_id=coder_id, coding_id=coding_id,
+            segment_id=segment_id, before=before, after=after, undoes=undoes,
+        ).returning(Event.id)).scalar_one()
+
+    def decide(self, coding_id: int, action: str, coder: str, *, expected_version: int | None = None,
+               code_key: str | None = None, memo: str | None = None) -> int:
+        """Accept, reject, recode or memo a coding; return its new version.
+
+        ``expected_version`` is the version the coder saw; if someone changed the
+        coding since, :class:`ConflictError` is raised and nothing is written.
+        """
+        if action not in {"accept", "reject", "recode", "memo"}:
+            raise ValueError(f"unknown action {action!r}")
+        with self.write() as conn:
+            row = conn.execute(select(Coding).where(Coding.id == coding_id)).first()
+            if row is None:
+                raise NotFoundError(f"no coding {coding_id}")
+            if expected_version is not None and row.version != expected_version:
+                who = conn.scalar(select(Coder.name).where(Coder.id == row.coder_id)) or MACHINE
+                raise ConflictError(
+                    f"Kodningen er ændret af {who}, siden du åbnede den "
+                    f"(nu: {row.status}, version {row.version}). Se den aktuelle tilstand og prøv igen.")
+            coder_id = self._coder_id(conn, coder)
+            before = _state(row)
+            values: dict[str, Any] = {"coder_id": coder_id, "updated_at": utcnow(),
+                                      "version": row.version + 1}
+            if action == "accept":
+                values["status"] = CodingStatus.accepted.value
+            elif action == "reject":
+                values["status"] = CodingStatus.rejected.value
+            elif action == "recode":
+                if not code_key:
+                    raise ValueError("recode needs a code")
+                new_code = self._code_pk(conn, code_key)
+                clash = conn.scalar(select(Coding.id).where(
+                    Coding.segment_id == row.segment_id, Coding.code_id == new_code,
+                    Coding.layer == row.layer, Coding.id != row.id))
+                if clash is not None:
+                    conn.execute(delete(Coding).where(Coding.id == clash,
+                                                      Coding.status == CodingStatus.suggested.value))
+                values.update(code_id=new_code, status=CodingStatus.accepted.value,
+                              source=Source.human.value)
+            if memo is not None:
+                values["memo"] = memo
+            result = conn.execute(update(Coding).where(Coding.id == coding_id,
+                                                       Coding.version == row.version).values(**values))
+            if result.rowcount != 1:
+                raise ConflictError("Kodningen blev ændret af en anden koder samtidig. Prøv igen.")
+            after = {**before, **{k: v for k, v in values.items()
+                                  if k in ("code_id", "status", "source", "memo", "version")}}
+            self._event(conn, action, coder_id, coding_id, row.segment_id, before, after)
+            return values["version"]
+
+    def _code_pk(self, conn: Connection, code_key: str) -> int:
+        found = conn.scalar(select(Code.id).join(Codebook, Codebook.id == Code.codebook_id)
+                            .where(Codebook.is_active, Code.key == code_key))
+        if found is None:
+            raise NotFoundError(f"no code {code_key!r} in the active codebook")
+        return found
+
+    def add_coding(self, segment_ids: Sequence[int], code_key: str, coder: str, *,
+                   memo: str = "", source: str = Source.human.value,
+                   layer: str = SHARED, status: str = CodingStatus.accepted.value) -> list[int]:
+        """Add a code to segments (accepted, by ``coder``); existing rows are accepted."""
+        ids = []
+        with self.write() as conn:
+            code_pk = self._code_pk(conn, code_key)
+            coder_id = self._coder_id(conn, coder)
+            for seg in segment_ids:
+                row = conn.execute(select(Coding).where(
+                    Coding.segment_id == seg, Coding.code_id == code_pk, Coding.layer == layer)
+                ).first()
+                now = utcnow()
+                if row is None:
+                    cid = conn.execute(insert(Coding).values(
+                        segment_id=seg, code_id=code_pk, layer=layer, status=status,
+                        source=source, confidence=None, explanation="", coder_id=coder_id,
+                        memo=memo, version=1, created_at=now, updated_at=now,
+                    ).returning(Coding.id)).scalar_one()
+                    after = {"code_id": code_pk, "status": status, "source": source,
+                             "memo": memo, "layer": layer, "version": 1, "segment_id": seg}
+                    self._event(conn, "add", coder_id, cid, seg, None, after)
+                else:
+                    cid = row.id
+                    before = _state(row)
+                    values = {"status": status, "coder_id": coder_id, "updated_at": now,
+                              "version": row.version + 1}
+                    if memo:
+                        values["memo"] = memo
+                    conn.execute(update(Coding).where(Coding.id == cid).values(**values))
+                    self._event(conn, "add", coder_id, cid, seg, before,
+                                {**before, "status": status, "version": row.version + 1})
+                ids.append(cid)
+        return ids
+
+    # -- reads for review, training and export ------------------------------------
+
+    def coding_views(self, *, status: str | None = None, document_id: int | None = None,
+                     code_key: str | None = None, theme: str | None = None,
+                     site: str | None = None, layer: str = SHARED,
+                     segment_ids: Sequence[int] | None = None) -> list[CodingView]:
+        """Codings joined with their segment, speaker, document and code."""
+        themes_goals = self._code_categories()
+        stmt = (
+            select(Coding.id, Coding.segment_id, Segment.document_id, Document.name, Document.site,
+                   Turn.number, Speaker.name, func.coalesce(Turn.role, Speaker.role),
+                   Segment.start_char, Segment.end_char, Segment.text, Code.key, Code.label,
+                   Code.cmo, Coding.status, Coding.source, Coding.confidence, Coding.explanation,
+                   Coder.name, Coding.memo, Coding.layer, Coding.version, Code.id)
+            .join(Segment, Segment.id == Coding.segment_id)
+            .join(Turn, Turn.id == Segment.turn_id)
+            .join(Speaker, Speaker.id == Segment.speaker_id)
+            .join(Document, Document.id == Segment.document_id)
+            .join(Code, Code.id == Coding.code_id)
+            .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+            .outerjoin(Coder, Coder.id == Coding.coder_id)
+            .where(Coding.layer == layer)
+            .order_by(Document.id, Segment.start_char, Code.position)
+        )
+        if status and status != "all":
+            stmt = stmt.where(Coding.status == status)
+        if document_id is not None:
+            stmt = stmt.where(Segment.document_id == document_id)
+        if code_key:
+            stmt = stmt.where(Code.key == code_key)
+        if site:
+            stmt = stmt.where(Document.site == site)
+        if segment_ids is not None:
+            stmt = stmt.where(Coding.segment_id.in_(list(segment_ids)))
+        if theme:
+            stmt = stmt.where(Code.id.in_(
+                select(CodeCategory.code_id).join(Category, Category.id == CodeCategory.category_id)
+                .where(Category.kind == "theme", Category.key == theme)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+        out = []
+        for r in rows:
+            t, g = themes_goals.get(r[-1], ((), ()))
+            out.append(CodingView(*r[:14], t, g, *r[14:-1]))
+        return out
+
+    def _code_categories(self) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
+        out: dict[int, tuple[list[str], list[str]]] = {}
+        with self.engine.connect() as conn:
+            for code_id, kind, key in conn.execute(
+                select(CodeCategory.code_id, Category.kind, Category.key)
+                .join(Category, Category.id == CodeCategory.category_id)
+                .order_by(Category.position)
+            ):
+                pair = out.setdefault(code_id, ([], []))
+                pair[0 if kind == "theme" else 1].append(key)
+        return {k: (tuple(v[0]), tuple(v[1])) for k, v in out.items()}
+
+    def accepted_labels(self, layer: str = SHARED) -> dict[int, set[str]]:
+        """Segment id → accepted code keys (training targets)."""
+        out: dict[int, set[str]] = {}
+        with self.engine.connect() as conn:
+            for seg, key in conn.execute(
+                select(Coding.segment_id, Code.key).join(Code, Code.id == Coding.code_id)
+                .where(Coding.status == CodingStatus.accepted.value, Coding.layer == layer)
+            ):
+                out.setdefault(seg, set()).add(key)
+        return out
+
+    def reviewed_documents(self, layer: str = SHARED) -> set[int]:
+        """Documents in which a human decided at least one coding (their uncoded
+        segments are taken as negatives in training)."""
+        with self.engine.connect() as conn:
+            return set(conn.scalars(
+                select(Segment.document_id).join(Coding, Coding.segment_id == Segment.id)
+                .where(Coding.layer == layer, Coding.status != CodingStatus.suggested.value)
+                .distinct()))
+
+
+class ModelOps:
+    """Trained-model storage of :class:`~evaltool.store.Store` (mixed in)."""
+
+    engine: Any
+
+    def save_model(self, version: str, params: dict, metrics: dict, blob: bytes) -> int:
+        """Store a trained model for the active codebook."""
+        cb = self.active_codebook()
+        with self.write() as conn:
+            return conn.execute(insert(TrainedModel).values(
+                codebook_id=cb["id"], version=version, created_at=utcnow(), params=params,
+                metrics=metrics, blob=blob).returning(TrainedModel.id)).scalar_one()
+
+    def latest_model(self) -> dict[str, Any] | None:
+        """The newest model of the active codebook (None if never trained)."""
+        cb = self.active_codebook()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(TrainedModel.version, TrainedModel.params,
+                                      TrainedModel.metrics, TrainedModel.blob,
+                                      TrainedModel.created_at)
+                               .where(TrainedModel.codebook_id == cb["id"])
+                               .order_by(TrainedModel.id.desc()).limit(1)).first()
+        return None if row is None else dict(row._mapping)
