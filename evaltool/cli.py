@@ -198,7 +198,7 @@ def doctor(ctx: click.Context) -> None:
     name = nlp.model_name()
     try:
         meta = nlp.info(name)
-        exclude, enable = nlp.plan("segment", meta.components)
+        exclude, _ = nlp.plan("segment", meta.components)
         used = [c for c in meta.components if c not in exclude]
         click.echo(f"model {meta.name} {meta.version} (spaCy {meta.spacy_version}); "
                    f"components: {', '.join(meta.components)}")
@@ -239,13 +239,186 @@ def model_install() -> None:
     click.echo(nlp.install())
 
 
+@cli.group()
+def codebook() -> None:
+    """Validate, show and load codebooks."""
+
+
+@codebook.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@user_errors
+def codebook_validate(file: Path) -> None:
+    """Check a codebook file (schema, references, patterns)."""
+    from evaltool import codebook as cb
+
+    spec = cb.load(file)
+    click.echo(f"{file}: ok — {spec.id} v{spec.version}, {len(spec.codes)} codes, "
+               f"{len(spec.themes)} themes, {len(spec.goals)} goals")
+
+
+@codebook.command("load")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+@user_errors
+def codebook_load(ctx: click.Context, file: Path) -> None:
+    """Load a codebook into the database and make it active (codings of kept code ids stay)."""
+    from evaltool import codebook as cb
+
+    spec = cb.load(file)
+    r = get_store(ctx).load_codebook(spec, file.name)
+    click.echo(f"loaded {r.key} v{r.version}: {r.added} codes added, {r.updated} updated, "
+               f"{r.retired} retired; {r.kept_codings} existing codings kept")
+
+
+@codebook.command("show")
+@click.option("--file", "file", type=click.Path(path_type=Path),
+              help="Show a codebook file instead of the active one.")
+@click.pass_context
+@user_errors
+def codebook_show(ctx: click.Context, file: Path | None) -> None:
+    """Show the active codebook's codes grouped by change-theory column."""
+    from evaltool import codebook as cb
+
+    if file is not None:
+        spec = cb.load(file)
+    else:
+        spec = cb.CodebookSpec.model_validate(get_store(ctx).active_codebook()["content"])
+    click.echo(f"{spec.title} ({spec.id} v{spec.version})")
+    for theme in spec.themes:
+        click.echo(f"  {theme.id} {theme.label} (mål: {', '.join(theme.goals)})")
+    for column in spec.columns:
+        codes = [c for c in spec.codes if c.column == column]
+        click.echo(f"\n{column}")
+        for c in codes:
+            click.echo(f"  {c.id:<34} {c.cmo:<9} {'|'.join(c.themes):<6} "
+                       f"{'|'.join(c.goals):<8} {c.label}")
+
+
+@cli.group()
+def gold() -> None:
+    """Gold codings (reference codings as CSV files)."""
+
+
+@gold.command("load")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--coder", default="guld", show_default=True, help="Coder name to record.")
+@click.option("--document", "documents", multiple=True,
+              help="Only these documents (id or file name); default all with a gold file.")
+@click.pass_context
+@user_errors
+def gold_load(ctx: click.Context, folder: Path, coder: str, documents: tuple[str, ...]) -> None:
+    """Store gold codings as accepted codings (source 'gold')."""
+    from evaltool.autocode.run import load_gold
+
+    n = load_gold(get_store(ctx), folder, coder=coder, documents=list(documents) or None)
+    click.echo(f"{n} gold codings stored as accepted (coder {coder})")
+
+
+@cli.command()
+@click.option("--document", "document", help="Only this document (id or file name).")
+@click.option("--retrain", is_flag=True, help="Train the model on the newest decisions first.")
+@click.option("--order", type=click.Choice(["uncertainty", "document"]),
+              help="Then list open suggestions in this order (uncertainty: most useful first).")
+@click.option("--limit", type=int, default=20, show_default=True, help="Rows listed by --order.")
+@click.pass_context
+@user_errors
+def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str | None,
+             limit: int) -> None:
+    """Suggest codes (rules + model); never overwrites human decisions."""
+    from evaltool.autocode import run
+
+    store = get_store(ctx)
+    doc_id = store.get_document(document).id if document else None
+    report = run.run(store, lambda: nlp.load("segment"), document_id=doc_id, retrain=retrain)
+    click.echo(report.line())
+    if order:
+        queue = run.review_queue(store, order=order, document_id=doc_id, limit=limit)
+        rows = [[q.coding_id, q.document, q.turn, q.segment_id, q.code_key,
+                 f"{q.confidence:.2f}", f"{q.uncertainty:.2f}"] for q in queue]
+        click.echo(table(rows, ["coding", "document", "turn", "segment", "code", "confidence",
+                                "uncertainty"]))
+
+
+@cli.command()
+@click.pass_context
+@user_errors
+def train(ctx: click.Context) -> None:
+    """Train the suggestion model on accepted codings and the codebook's examples."""
+    from evaltool.autocode import run
+
+    coder = run.train(get_store(ctx), nlp.load("segment"))
+    n = coder.model.n_train if coder.model else 0
+    click.echo(f"trained model {coder.version} on {n} examples")
+
+
+@cli.command()
+@click.option("--gold", "gold_dir", required=True, type=click.Path(path_type=Path),
+              help="Folder of gold CSV files named after the transcripts.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path),
+              help="Also write all metrics as JSON.")
+@click.option("--threshold", type=float, default=None, help="Suggestion threshold (default 0.5).")
+@click.pass_context
+@user_errors
+def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
+             threshold: float | None) -> None:
+    """Leave-one-site-out evaluation against gold codings."""
+    import json
+
+    from evaltool import autocode as ac
+    from evaltool import evaluate as ev
+    from evaltool.autocode.run import active_spec
+
+    store = get_store(ctx)
+    spec, _ = active_spec(store)
+    report = ev.evaluate(store, gold_dir, spec, nlp.load("segment"),
+                         threshold=ac.THRESHOLD if threshold is None else threshold)
+    click.echo(ev.format_table(report))
+    click.echo(f"({len(report.folds)} folds, leave-one-site-out; threshold {report.threshold})")
+    if json_path:
+        json_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False),
+                             encoding="utf-8")
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True)
+@click.option("--status", type=click.Choice(["accepted", "suggested", "rejected", "all"]),
+              default="accepted", show_default=True)
+@click.option("--theme", help="Only codes of this theme (e.g. T1).")
+@click.option("--site", help="Only documents of this site.")
+@click.option("--code", help="Only this code id.")
+@click.option("--unit", type=click.Choice(["segment", "turn"]), default="segment",
+              show_default=True, help="One row per segment coding or per turn and code.")
+@click.option("--dialect", type=click.Choice(["excel-da"]),
+              help="excel-da: ';'-separated UTF-8 with BOM and decimal comma for Danish Excel.")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.pass_context
+@user_errors
+def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: str | None,
+           code: str | None, unit: str, dialect: str | None, out: Path) -> None:
+    """Export coded quotes to CSV or XLSX."""
+    from evaltool import export as ex
+
+    frame = ex.build_frame(get_store(ctx), status=status, theme=theme, site=site, code=code,
+                           unit=unit)
+    n = ex.write(frame, out, fmt, dialect)
+    click.echo(f"{n} rows written to {out}")
+
+
 @cli.command()
 @click.option("--corpus", type=click.Path(path_type=Path, exists=True, file_okay=False),
               default=Path("corpus"), show_default=True, help="Folder of demo transcripts.")
+@click.option("--codebook", "codebook_file", type=click.Path(path_type=Path),
+              default=Path("codebooks/smaat_braendbart.yaml"), show_default=True)
+@click.option("--gold-documents", type=int, default=3, show_default=True,
+              help="How many transcripts get their gold codings as accepted codings; the "
+                   "others are left with suggestions to review.")
 @click.pass_context
 @user_errors
-def demo(ctx: click.Context, corpus: Path) -> None:
-    """Build the demo database from the corpus folder (idempotent)."""
+def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: int) -> None:
+    """Build the demo database: import corpus/, load the codebook and gold codings, autocode."""
+    from evaltool import codebook as cb
+    from evaltool.autocode import run
     from evaltool.importer import import_paths
 
     store = get_store(ctx)
@@ -253,9 +426,14 @@ def demo(ctx: click.Context, corpus: Path) -> None:
     for r in summary.results:
         if r.status == "failed":
             click.echo(f"failed: {r.message}", err=True)
-    click.echo(f"demo corpus: {summary.line()}; database {store.url}")
     if summary.failed:
         sys.exit(1)
+    store.load_codebook(cb.load(codebook_file), codebook_file.name)
+    docs = store.list_documents()[:gold_documents]
+    n = run.load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
+    report = run.run(store, lambda: nlp.load("segment"), retrain=summary.count("imported") > 0)
+    click.echo(f"demo: {summary.line()}; {n} gold codings; {report.line()}")
+    click.echo(f"database {store.url}")
 
 
 def main() -> None:

@@ -182,13 +182,13 @@ def parse(text: str, path: str | Path = "<codebook>") -> CodebookSpec:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.context_mark or exc.problem_mark
         raise CodebookError(path, mark.line + 1 if mark else None, None,
                             f"invalid YAML: {exc.problem or exc}") from None
     if not isinstance(data, dict):
         raise CodebookError(path, 1, None, "a codebook is a mapping with id, version, codes, ...")
     try:
-        return CodebookSpec.model_validate(data)
+        spec = CodebookSpec.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -205,6 +205,20 @@ def parse(text: str, path: str | Path = "<codebook>") -> CodebookSpec:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise CodebookError(path, _line_of(node, loc), _field_name(loc, data) or None,
                             message + more) from None
+    check_patterns(spec, path, node)
+    return spec
+
+
+def check_patterns(spec: CodebookSpec, path: str, node: yaml.Node | None = None) -> None:
+    """Compile every code's patterns with spaCy's Matcher (errors name the code)."""
+    from evaltool.autocode.rules import RuleCoder
+
+    try:
+        RuleCoder(spec.codes, path)
+    except CodebookError as exc:
+        index = int(exc.field.split("[", 1)[1].split("]", 1)[0]) if exc.field else 0
+        exc.line = _line_of(node, ("codes", index, "patterns")) if node is not None else None
+        raise
 
 
 def load(path: str | Path) -> CodebookSpec:
@@ -224,30 +238,45 @@ def load(path: str | Path) -> CodebookSpec:
 # -- rule patterns -------------------------------------------------------------
 
 
-def shorthand_to_tokens(pattern: str) -> list[dict[str, Any]]:
+def shorthand_to_patterns(pattern: str) -> list[list[dict[str, Any]]]:
     """Expand the string shorthand into spaCy Matcher token patterns.
 
-    ``word`` matches the lower-cased lemma; ``word*`` a lower-cased form starting
-    with ``word``; ``*word`` one ending with it; ``*word*`` one containing it; ``_``
-    any single token. Lemmas and forms are compared lower-cased.
+    Space-separated tokens, matched in order:
+
+    - ``word``: the lemma *or* the lower-cased form is ``word`` (a small
+      lemmatizer's miss on an inflected form is still caught by the form itself);
+    - ``word*``: a lower-cased form starting with ``word`` (stems, compounds);
+    - ``*word``: a lemma or form ending with ``word`` (compound heads: ``*møde``
+      matches ``kaffemøde`` and, through its lemma, ``kaffemøderne``);
+    - ``*word*``: a lemma or form containing ``word``;
+    - ``_``: any single token.
+
+    A token with two readings doubles the patterns (the Matcher has no OR across
+    attributes), so ``kaffe *møde`` becomes four patterns.
     """
+    import itertools
     import re
 
-    tokens: list[dict[str, Any]] = []
+    options: list[list[dict[str, Any]]] = []
     for raw in pattern.lower().split():
         if raw == "_":
-            tokens.append({})
+            options.append([{}])
         elif raw.startswith("*") and raw.endswith("*") and len(raw) > 2:
-            tokens.append({"LOWER": {"REGEX": re.escape(raw[1:-1])}})
-        elif raw.endswith("*"):
-            tokens.append({"LOWER": {"REGEX": "^" + re.escape(raw[:-1])}})
-        elif raw.startswith("*"):
-            tokens.append({"LOWER": {"REGEX": re.escape(raw[1:]) + "$"}})
+            rx = re.escape(raw[1:-1])
+            options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
+        elif raw.endswith("*") and len(raw) > 1:
+            options.append([{"LOWER": {"REGEX": "^" + re.escape(raw[:-1])}}])
+        elif raw.startswith("*") and len(raw) > 1:
+            rx = re.escape(raw[1:]) + "$"
+            options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
         else:
-            tokens.append({"LEMMA": raw})
-    return tokens
+            options.append([{"LEMMA": raw}, {"LOWER": raw}])
+    return [list(combo) for combo in itertools.product(*options)]
 
 
 def matcher_patterns(code: Code) -> list[list[dict[str, Any]]]:
     """The code's patterns as Matcher token-pattern lists."""
-    return [shorthand_to_tokens(p) if isinstance(p, str) else list(p) for p in code.patterns]
+    out: list[list[dict[str, Any]]] = []
+    for p in code.patterns:
+        out.extend(shorthand_to_patterns(p) if isinstance(p, str) else [list(p)])
+    return out

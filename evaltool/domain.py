@@ -18,7 +18,7 @@ PARAGRAPH_SEP = "\n"
 TURN_SEP = "\n\n"
 
 
-class CMO(str, enum.Enum):
+class CMO(enum.StrEnum):
     """Realist-evaluation kind of a code."""
 
     context = "context"
@@ -26,7 +26,7 @@ class CMO(str, enum.Enum):
     outcome = "outcome"
 
 
-class CodingStatus(str, enum.Enum):
+class CodingStatus(enum.StrEnum):
     """Where a coding stands in review."""
 
     suggested = "suggested"
@@ -34,7 +34,7 @@ class CodingStatus(str, enum.Enum):
     rejected = "rejected"
 
 
-class Source(str, enum.Enum):
+class Source(enum.StrEnum):
     """Who proposed a coding."""
 
     human = "human"

@@ -80,3 +80,16 @@ def write_variants(src: Path, folder: Path) -> dict[str, Path]:
     out["docx"] = folder / "word.docx"
     document.save(out["docx"])
     return out
+
+
+@pytest.fixture
+def coded_store(store, fixtures: Path, model_nlp):
+    """Two short transcripts (Morsø, Vesthimmerland) and the mini codebook loaded."""
+    from evaltool import codebook
+    from evaltool.importer import import_paths
+
+    summary = import_paths([fixtures / "kaffe_morsoe.txt", fixtures / "kaffe_aars.txt"], store,
+                           lambda: model_nlp)
+    assert summary.failed == 0
+    store.load_codebook(codebook.load(fixtures / "mini_kodebog.yaml"), "mini_kodebog.yaml")
+    return store

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
@@ -41,10 +42,8 @@ def test_sigkill_during_import_leaves_no_partial_document(tmp_path: Path, fixtur
     assert proc.stderr is not None
     os.set_blocking(proc.stderr.fileno(), False)
     while time.monotonic() < deadline and "/4000" not in seen:
-        try:
+        with contextlib.suppress(BlockingIOError):
             seen += os.read(proc.stderr.fileno(), 65536).decode(errors="replace")
-        except BlockingIOError:
-            pass
         if proc.poll() is not None:
             break
         time.sleep(0.05)

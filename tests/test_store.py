@@ -51,5 +51,5 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_unknown_document_reference(store) -> None:
-    with pytest.raises(NotFoundError, match="no document 'x.txt'"):
+    with pytest.raises(NotFoundError, match=r"no document 'x\.txt'"):
         store.get_document("x.txt")

@@ -26,7 +26,7 @@ from evaltool.domain import CodingUnit, Suggestion
 log = logging.getLogger(__name__)
 
 MIN_TOKENS = 3
-RULE_PRIOR = 0.35  # precision assumed for a rule before any accepted codings exist
+RULE_PRIOR = 0.5  # precision assumed for a rule before any accepted codings exist
 THRESHOLD = 0.5  # default confidence from which a suggestion is stored
 
 

@@ -152,7 +152,7 @@ class SuggestionModel:
     @staticmethod
     def from_bytes(blob: bytes) -> SuggestionModel:
         """Load a model this tool stored (only ever unpickles our own rows)."""
-        return pickle.loads(blob)  # noqa: S301 - our own database
+        return pickle.loads(blob)
 
     def fingerprint(self) -> str:
         """Short hash identifying the trained weights."""

@@ -77,7 +77,7 @@ def load_coder(store, nlp_factory: Callable[[], object], *, retrain: bool = Fals
     spec, cb_version = active_spec(store)
     stored = None if retrain else store.latest_model()
     if stored is not None:
-        data = pickle.loads(stored["blob"])  # noqa: S301 - our own database
+        data = pickle.loads(stored["blob"])
         if data.get("codebook_version") == cb_version:
             return autocode.Coder(spec, RuleCoder(spec.codes), data["model"],
                                   data["rule_precision"], data["threshold"],
@@ -106,3 +106,65 @@ def run(store, nlp_factory: Callable[[], object], *, document_id: int | None = N
         if progress:
             progress(i, len(docs))
     return AutocodeReport(coder.version, trained, len(docs), segments, **totals)
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """A suggestion in review order."""
+
+    coding_id: int
+    segment_id: int
+    document: str
+    turn: int
+    code_key: str
+    confidence: float
+    uncertainty: float
+    version: int
+
+
+def review_queue(store, *, order: str = "uncertainty", document_id: int | None = None,
+                 limit: int | None = None) -> list[QueueItem]:
+    """Open suggestions, those whose review teaches the model most first
+    (``order="uncertainty"``: confidence closest to the threshold) or in text order."""
+    threshold = autocode.THRESHOLD
+    stored = store.latest_model()
+    if stored is not None:
+        threshold = (stored.get("params") or {}).get("threshold", threshold)
+    items = [QueueItem(c.id, c.segment_id, c.document, c.turn, c.code_key, c.confidence or 0.0,
+                       autocode.uncertainty(c.confidence or 0.0, threshold), c.version)
+             for c in store.coding_views(status="suggested", document_id=document_id)]
+    if order == "uncertainty":
+        items.sort(key=lambda q: (-q.uncertainty, q.segment_id, q.code_key))
+    elif order != "document":
+        raise ValueError(f"unknown order {order!r}")
+    return items[:limit] if limit else items
+
+
+def load_gold(store, folder, *, coder: str = "guld", documents: list | None = None) -> int:
+    """Store gold codings (CSV files named after transcripts) as accepted codings.
+
+    Idempotent: a coding that already exists is left as it is.
+    """
+    from pathlib import Path
+
+    from evaltool import gold
+
+    spec, _ = active_spec(store)
+    rows_by_stem = gold.read_dir(Path(folder), {c.id for c in spec.codes})
+    wanted = None if documents is None else {store.get_document(d).id for d in documents}
+    count = 0
+    for doc in store.list_documents():
+        stem = Path(doc.name).stem
+        if stem not in rows_by_stem or (wanted is not None and doc.id not in wanted):
+            continue
+        existing = {(c.segment_id, c.code_key) for c in store.coding_views(
+            status="all", document_id=doc.id) if c.source == "gold"}
+        resolved = gold.resolve(rows_by_stem[stem], store.turns(doc.id), store.segments(doc.id))
+        by_code: dict[tuple[str, str], list[int]] = {}
+        for seg, code, memo in resolved:
+            if (seg, code) not in existing:
+                by_code.setdefault((code, memo), []).append(seg)
+        for (code, memo), segs in by_code.items():
+            store.add_coding(segs, code, coder, memo=memo, source="gold")
+            count += len(segs)
+    return count

@@ -107,7 +107,7 @@ def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        mark = exc.context_mark or exc.problem_mark
         line = first_line + mark.line if mark else first_line
         problem = exc.problem or "invalid YAML"
         raise IngestError(path, line, f"invalid YAML in front matter: {problem}") from None

@@ -18,8 +18,8 @@ from evaltool.errors import ConflictError, NotFoundError
 from evaltool.store.models import (
     Category,
     Code,
-    CodeCategory,
     Codebook,
+    CodeCategory,
     Coder,
     Coding,
     Document,
