@@ -53,3 +53,47 @@ def test_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 def test_unknown_document_reference(store) -> None:
     with pytest.raises(NotFoundError, match=r"no document 'x\.txt'"):
         store.get_document("x.txt")
+
+
+def _database_at(path: Path, revision: str):
+    """A database created by the migrations up to ``revision`` only (an 'old' database)."""
+    from alembic import command
+
+    from evaltool.store.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+    return engine
+
+
+def test_upgrade_from_first_schema_keeps_documents(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    engine = _database_at(path, "0001")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO documents (name, format, site, content_hash, text, model, imported_at) "
+            "VALUES ('gammel.txt', 'txt', 'Morsø', 'abc', 'Hej med jer.', 'x', '2016-12-01')")
+        conn.exec_driver_sql("INSERT INTO speakers (document_id, name, is_moderator) "
+                             "VALUES (1, 'Åse', 0)")
+        conn.exec_driver_sql("INSERT INTO turns (document_id, speaker_id, number, start_char, "
+                             "end_char, text) VALUES (1, 1, 1, 0, 12, 'Hej med jer.')")
+    engine.dispose()
+    store = open_store(str(path))
+    assert store.schema_version() == head_revision()
+    assert [(d.name, d.site, d.turns) for d in store.list_documents()] == [("gammel.txt", "Morsø", 1)]
+    assert store.turns(1)[0].speaker == "Åse"
+    backup = sqlite3.connect(str(path) + ".bak")  # copy taken before the upgrade
+    assert backup.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+    backup.close()
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+@pytest.mark.parametrize("revision", ["0002"])
+def test_upgrade_from_each_revision(tmp_path: Path, revision: str) -> None:
+    path = tmp_path / f"r{revision}.db"
+    _database_at(path, revision).dispose()
+    store = open_store(str(path))
+    assert store.schema_version() == head_revision()

@@ -307,3 +307,40 @@ class TrainedModel(Base):
     params: Mapped[Any] = mapped_column(JSON)
     metrics: Mapped[Any] = mapped_column(JSON)
     blob: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# -- team work and personal data (migration 0003) ------------------------------
+
+
+class Assignment(Base):
+    """A document assigned to a coder; ``blind`` hides other coders' decisions on it."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (UniqueConstraint("document_id", "coder_id"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"))
+    blind: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Pseudonym(Base):
+    """A name replaced by a pseudonym in one document (never exported).
+
+    ``spans`` lists where the pseudonym now stands in the document's text, as
+    ``[[start, end], ...]``, so that the replacement can be reversed exactly.
+    """
+
+    __tablename__ = "pseudonyms"
+    __table_args__ = (UniqueConstraint("document_id", "original"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # speaker | person
+    original: Mapped[str] = mapped_column(String(300))
+    pseudonym: Mapped[str] = mapped_column(String(300))
+    spans: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
