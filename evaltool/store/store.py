@@ -12,12 +12,13 @@ from evaltool import config
 from evaltool.domain import DocumentInfo, SegmentView, TurnView
 from evaltool.errors import NotFoundError, StoreError
 from evaltool.store import db
+from evaltool.store.aggregates import AggregateOps
 from evaltool.store.codings import CodingOps, ModelOps
 from evaltool.store.documents import DocumentWriter
 from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn
 
 
-class Store(CodingOps, ModelOps):
+class Store(CodingOps, ModelOps, AggregateOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:
