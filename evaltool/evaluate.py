@@ -30,6 +30,7 @@ from evaltool.domain import CodingUnit
 from evaltool.errors import EvaltoolError
 
 SYSTEMS = ("majority", "rules", "model", "combined")
+SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
 CMO_KINDS = ("context", "mechanism", "outcome")
 
 
@@ -132,11 +133,13 @@ class Report:
     systems: dict[str, dict[str, Any]]
     threshold: float
     params: dict[str, Any]
+    sweep: list[dict[str, float]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready report."""
         return {"protocol": "leave-one-site-out", "threshold": self.threshold,
-                "params": self.params, "folds": self.folds, "systems": self.systems}
+                "params": self.params, "folds": self.folds, "systems": self.systems,
+                "threshold_sweep_combined": self.sweep}
 
 
 def load_gold_units(store, gold_dir: Path, spec: CodebookSpec
@@ -164,6 +167,7 @@ def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *,
     """Leave-one-site-out evaluation of every system."""
     data = load_gold_units(store, gold_dir, spec)
     results = {name: SystemResult() for name in SYSTEMS}
+    sweep: dict[float, SystemResult] = {}
     folds = []
     for site in sorted({s for s, _, _ in data}):
         train_units = [u for s, units, _ in data if s != site for u in units]
@@ -179,10 +183,12 @@ def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *,
         }
         for name, (rules, model) in {"rules": (True, False), "model": (False, True),
                                      "combined": (True, True)}.items():
-            pred: dict[int, set[str]] = {}
-            for s in autocode.suggest(coder, test_units, use_rules=rules, use_model=model):
-                pred.setdefault(s.segment_id, set()).add(s.code_key)
-            predictions[name] = pred
+            scored = autocode.score(coder, test_units, use_rules=rules, use_model=model)
+            predictions[name] = _above(scored, threshold)
+            if name == "combined":
+                for cut in SWEEP:
+                    _score_fold(sweep.setdefault(cut, SystemResult()), spec, test_units,
+                                test_labels, _above(scored, cut))
         for name, pred in predictions.items():
             _score_fold(results[name], spec, test_units, test_labels, pred)
         folds.append({"site": site, "train_segments": len(train_units),
@@ -191,7 +197,23 @@ def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *,
     themes = [t.id for t in spec.themes]
     goals = [g.id for g in spec.goals]
     systems = {name: r.summary(themes, goals) for name, r in results.items()}
-    return Report(folds, systems, threshold, (params or Params()).as_dict())
+    curve = []
+    for cut, r in sorted(sweep.items()):
+        summary = r.summary(themes, goals)
+        curve.append({"threshold": cut, "theme_macro_f1": summary["theme_macro_f1"],
+                      "cmo_kappa": summary["cmo_kappa"],
+                      "code_micro_f1": summary["code_micro"]["f1"]})
+    return Report(folds, systems, threshold, (params or Params()).as_dict(), curve)
+
+
+def _above(scored, cut: float) -> dict[int, set[str]]:
+    """Segment id → codes whose confidence reaches ``cut``."""
+    pred: dict[int, set[str]] = {}
+    for unit, scores in scored:
+        for key, (conf, _, _) in scores.items():
+            if conf >= cut:
+                pred.setdefault(unit.segment_id, set()).add(key)
+    return pred
 
 
 def format_table(report: Report) -> str:
@@ -206,4 +228,8 @@ def format_table(report: Report) -> str:
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
     lines.insert(1, "  ".join("-" * w for w in widths))
+    if report.sweep:
+        lines.append("")
+        lines.append("combined, by threshold: " + "; ".join(
+            f"{p['threshold']}: F1 {p['theme_macro_f1']}, κ {p['cmo_kappa']}" for p in report.sweep))
     return "\n".join(lines)

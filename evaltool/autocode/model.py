@@ -3,9 +3,9 @@
 Features (all TF-IDF): the segment's lemmas (uni- and bigrams), character 3–5-grams
 of its text (robust to Danish compounds and inflection the lemmatizer misses), the
 lemmas of the surrounding turn (context, down-weighted), and the speaker's role
-words. One logistic regression per code; codes with enough positive examples get
-sigmoid-calibrated probabilities (``CalibratedClassifierCV``), the rest keep the
-regression's own probability. Fixed ``random_state`` everywhere.
+words. One logistic regression per code, its probabilities calibrated by Platt
+scaling on out-of-fold scores (per code when it has enough positive examples,
+pooled across the rare codes otherwise). Fixed ``random_state`` everywhere.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
 SEED = 13
 MIN_POSITIVES_CALIBRATED = 8
@@ -68,6 +68,7 @@ class SuggestionModel:
     vectorizers: dict[str, TfidfVectorizer] = field(default_factory=dict)
     classifiers: dict[str, Any] = field(default_factory=dict)
     coefs: dict[str, np.ndarray] = field(default_factory=dict)
+    calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
     feature_names: np.ndarray | None = None
     n_train: int = 0
 
@@ -96,29 +97,37 @@ class SuggestionModel:
         return sparse.hstack(mats).tocsr()
 
     def fit(self, examples: list[Example], targets: list[set[str]]) -> SuggestionModel:
-        """Train on examples with their sets of code ids."""
+        """Train on examples with their sets of code ids.
+
+        Per code: a logistic regression on all examples, and Platt scaling fitted on
+        out-of-fold decision scores (3-fold); codes with fewer than
+        :data:`MIN_POSITIVES_CALIBRATED` positives share one pooled calibration.
+        """
         X = self._blocks(examples, fit=True)
         names = []
         for name, vec in self.vectorizers.items():
             names.extend(f"{name}:{f}" for f in vec.get_feature_names_out())
         self.feature_names = np.array(names, dtype=object)
         self.n_train = len(examples)
+        oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for label in self.labels:
             y = np.array([label in t for t in targets], dtype=int)
             pos = int(y.sum())
             if pos == 0 or pos == len(y):
                 continue
-            base = LogisticRegression(C=self.params.C, class_weight="balanced", max_iter=2000,
-                                      random_state=SEED)
-            if pos >= MIN_POSITIVES_CALIBRATED:
-                clf = CalibratedClassifierCV(base, method="sigmoid", cv=3)
-                clf.fit(X, y)
-                coef = np.mean([c.estimator.coef_[0] for c in clf.calibrated_classifiers_], axis=0)
-            else:
-                clf = base.fit(X, y)
-                coef = clf.coef_[0]
+            clf = _classifier(self.params).fit(X, y)
             self.classifiers[label] = clf
-            self.coefs[label] = coef
+            self.coefs[label] = clf.coef_[0]
+            if pos >= 3:
+                oof[label] = (_out_of_fold(X, y, self.params), y)
+        pooled_x = [s for k, (s, y) in oof.items() if int(y.sum()) < MIN_POSITIVES_CALIBRATED]
+        pooled_y = [y for k, (s, y) in oof.items() if int(y.sum()) < MIN_POSITIVES_CALIBRATED]
+        pooled = _platt(np.concatenate(pooled_x), np.concatenate(pooled_y)) if pooled_x else None
+        for label in self.classifiers:
+            if label in oof and int(oof[label][1].sum()) >= MIN_POSITIVES_CALIBRATED:
+                self.calibration[label] = _platt(*oof[label])
+            elif pooled is not None:
+                self.calibration[label] = pooled
         return self
 
     def predict(self, examples: list[Example]) -> tuple[np.ndarray, sparse.csr_matrix]:
@@ -127,7 +136,12 @@ class SuggestionModel:
         out = np.zeros((len(examples), len(self.labels)))
         for j, label in enumerate(self.labels):
             clf = self.classifiers.get(label)
-            if clf is not None and len(examples):
+            if clf is None or not len(examples):
+                continue
+            if label in self.calibration:
+                a, b = self.calibration[label]
+                out[:, j] = 1 / (1 + np.exp(-(a * clf.decision_function(X) + b)))
+            else:
                 out[:, j] = clf.predict_proba(X)[:, 1]
         return out, X
 
@@ -161,6 +175,29 @@ class SuggestionModel:
             h.update(label.encode())
             h.update(np.round(self.coefs[label], 6).tobytes())
         return h.hexdigest()[:8]
+
+
+def _classifier(params: Params) -> LogisticRegression:
+    # liblinear's dual solver: fast when there are more features than examples,
+    # which is always the case here (tens of thousands of n-grams, a few thousand segments)
+    return LogisticRegression(C=params.C, class_weight="balanced", solver="liblinear", dual=True,
+                              max_iter=5000, random_state=SEED)
+
+
+def _out_of_fold(X: sparse.csr_matrix, y: np.ndarray, params: Params) -> np.ndarray:
+    """Decision scores of each example from a model that did not see it (3 folds)."""
+    scores = np.zeros(len(y))
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=SEED)
+    for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
+        clf = _classifier(params).fit(X[train_idx], y[train_idx])
+        scores[test_idx] = clf.decision_function(X[test_idx])
+    return scores
+
+
+def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt scaling: the sigmoid ``1 / (1 + exp(-(a*s + b)))`` that fits the scores."""
+    lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000).fit(scores.reshape(-1, 1), y)
+    return float(lr.coef_[0][0]), float(lr.intercept_[0])
 
 
 def _vectorizer(name: str, allow_empty: bool = False) -> TfidfVectorizer:

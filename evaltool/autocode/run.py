@@ -103,6 +103,9 @@ def run(store, nlp_factory: Callable[[], object], *, document_id: int | None = N
         for key in totals:
             totals[key] += getattr(written, key)
         segments += len(units)
+        # ids and counts only: logs never carry transcript text
+        log.info("document %d committed: %d segments, %d added, %d updated, %d withdrawn",
+                 doc.id, len(units), written.added, written.updated, written.removed)
         if progress:
             progress(i, len(docs))
     return AutocodeReport(coder.version, trained, len(docs), segments, **totals)
