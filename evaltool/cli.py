@@ -320,16 +320,22 @@ def gold_load(ctx: click.Context, folder: Path, coder: str, documents: tuple[str
 @click.option("--order", type=click.Choice(["uncertainty", "document"]),
               help="Then list open suggestions in this order (uncertainty: most useful first).")
 @click.option("--limit", type=int, default=20, show_default=True, help="Rows listed by --order.")
+@click.option("--progress", is_flag=True,
+              help="Print 'autocode: document N/TOTAL committed' on stderr after each document.")
 @click.pass_context
 @user_errors
 def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str | None,
-             limit: int) -> None:
+             limit: int, progress: bool) -> None:
     """Suggest codes (rules + model); never overwrites human decisions."""
     from evaltool.autocode import run
 
+    def report_progress(done: int, total: int) -> None:
+        click.echo(f"autocode: document {done}/{total} committed", err=True)
+
     store = get_store(ctx)
     doc_id = store.get_document(document).id if document else None
-    report = run.run(store, lambda: nlp.load("segment"), document_id=doc_id, retrain=retrain)
+    report = run.run(store, lambda: nlp.load("segment"), document_id=doc_id, retrain=retrain,
+                     progress=report_progress if progress else None)
     click.echo(report.line())
     if order:
         queue = run.review_queue(store, order=order, document_id=doc_id, limit=limit)
@@ -392,17 +398,210 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
 @click.option("--dialect", type=click.Choice(["excel-da"]),
               help="excel-da: ';'-separated UTF-8 with BOM and decimal comma for Danish Excel.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option("--pseudonymize", is_flag=True,
+              help="Replace names with pseudonyms in the file (the database is not changed).")
 @click.pass_context
 @user_errors
 def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: str | None,
-           code: str | None, unit: str, dialect: str | None, out: Path) -> None:
+           code: str | None, unit: str, dialect: str | None, out: Path,
+           pseudonymize: bool) -> None:
     """Export coded quotes to CSV or XLSX."""
     from evaltool import export as ex
+    from evaltool import pseudonymize as ps
 
-    frame = ex.build_frame(get_store(ctx), status=status, theme=theme, site=site, code=code,
-                           unit=unit)
+    store = get_store(ctx)
+    hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
+    frame = ex.build_frame(store, status=status, theme=theme, site=site, code=code,
+                           unit=unit, pseudonyms=hook)
     n = ex.write(frame, out, fmt, dialect)
     click.echo(f"{n} rows written to {out}")
+
+
+@cli.command()
+@click.argument("doc")
+@click.option("--coder", "coders", multiple=True, required=True, help="Coder name (repeatable).")
+@click.option("--open", "open_", is_flag=True,
+              help="Open assignment: decisions go to the shared layer (default: blind).")
+@click.option("--remove", is_flag=True, help="Remove these coders' assignments instead.")
+@click.pass_context
+@user_errors
+def assign(ctx: click.Context, doc: str, coders: tuple[str, ...], open_: bool, remove: bool) -> None:
+    """Assign a document to coders; blind by default (each codes in their own layer)."""
+    store = get_store(ctx)
+    document = store.get_document(doc)
+    if remove:
+        for name in coders:
+            gone = store.unassign(document.id, name)
+            click.echo(f"{document.name}: {name} {'unassigned' if gone else 'was not assigned'}")
+        return
+    for a in store.assign(document.id, list(coders), blind=not open_):
+        if a.coder in coders:
+            click.echo(f"{a.document}: {a.coder} ({'blind' if a.blind else 'open'})")
+
+
+@cli.command()
+@click.option("--document", "document", help="Only this document (id or file name).")
+@click.option("--coder", help="Only this coder.")
+@click.pass_context
+@user_errors
+def assignments(ctx: click.Context, document: str | None, coder: str | None) -> None:
+    """List which documents are assigned to which coders, blind or open."""
+    store = get_store(ctx)
+    doc_id = store.get_document(document).id if document else None
+    rows = [[a.document_id, a.document, a.coder, "blind" if a.blind else "open"]
+            for a in store.assignments(doc_id, coder)]
+    click.echo(table(rows, ["id", "document", "coder", "mode"]) if rows else "no assignments")
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+@cli.command()
+@click.option("--coders", nargs=2, required=True, metavar="A B", help="The two coders to compare.")
+@click.option("--unit", type=click.Choice(["segment", "turn"]), default="segment",
+              show_default=True, help="Unit of comparison.")
+@click.option("--document", "document", help="Only this document (id or file name).")
+@click.option("--json", "json_path", type=click.Path(path_type=Path),
+              help="Also write the figures as JSON to this file.")
+@click.pass_context
+@user_errors
+def reliability(ctx: click.Context, coders: tuple[str, str], unit: str, document: str | None,
+                json_path: Path | None) -> None:
+    """Percent agreement, Cohen's kappa (per code and overall) and Krippendorff's alpha."""
+    import json
+
+    from evaltool import reliability as rel
+
+    store = get_store(ctx)
+    doc_id = store.get_document(document).id if document else None
+    report = rel.reliability(store, *coders, unit=unit, document_id=doc_id)
+    rows = [[c.code, c.n_a, c.n_b, c.both, f"{c.agreement:.3f}", _fmt(c.kappa)]
+            for c in report.per_code]
+    if rows:
+        click.echo(table(rows, ["code", coders[0], coders[1], "both", "agreement", "kappa"]))
+        click.echo("")
+    click.echo(f"{report.units} {unit}s in {len(report.documents)} documents: "
+               f"agreement {_fmt(report.agreement)}, kappa {_fmt(report.kappa)}, "
+               f"alpha {_fmt(report.alpha)}")
+    click.echo(f"({report.note})")
+    if json_path:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
+                             encoding="utf-8")
+
+
+@cli.command()
+@click.option("--coders", nargs=2, required=True, metavar="A B", help="The two coders to compare.")
+@click.option("--unit", type=click.Choice(["segment", "turn"]), default="segment",
+              show_default=True, help="Unit of comparison.")
+@click.option("--document", "document", help="Only this document (id or file name).")
+@click.pass_context
+@user_errors
+def disagreements(ctx: click.Context, coders: tuple[str, str], unit: str,
+                  document: str | None) -> None:
+    """List units where two coders disagree, side by side, for adjudication."""
+    from evaltool import reliability as rel
+
+    store = get_store(ctx)
+    doc_id = store.get_document(document).id if document else None
+    found = rel.disagreements(store, *coders, unit=unit, document_id=doc_id)
+    rows = [[u.document, u.turn, ",".join(map(str, u.segment_ids)),
+             " ".join(u.codes_a) or "-", " ".join(u.codes_b) or "-",
+             u.text if len(u.text) <= 60 else u.text[:59] + "…"] for u in found]
+    click.echo(table(rows, ["document", "turn", "segments", coders[0], coders[1], "text"])
+               if rows else "no disagreements")
+
+
+@cli.command()
+@click.option("--segment", "segment_id", type=int, required=True, help="Segment id.")
+@click.option("--code", "code_key", required=True, help="Code id.")
+@click.option("--accept/--reject", "accept", required=True, help="The adjudicated decision.")
+@click.option("--coder", required=True, help="The adjudicator (a third person).")
+@click.option("--memo", default="", help="Why.")
+@click.pass_context
+@user_errors
+def adjudicate(ctx: click.Context, segment_id: int, code_key: str, accept: bool, coder: str,
+               memo: str) -> None:
+    """Record an adjudicated decision in the shared coding (source 'adjudicated')."""
+    d = get_store(ctx).adjudicate(segment_id, code_key, "accept" if accept else "reject", coder,
+                                  memo=memo)
+    click.echo(f"coding {d.coding_id}: {'accepted' if accept else 'rejected'} by {coder} "
+               f"(adjudicated, version {d.version})")
+
+
+def _change(entry) -> str:
+    """before → after of an event, in a few words."""
+    def word(state: dict | None) -> str:
+        return "-" if state is None else f"{state.get('status')}/{state.get('source')}"
+    return f"{word(entry.before)} -> {word(entry.after)}"
+
+
+@cli.command()
+@click.option("--segment", "segment_id", type=int, required=True, help="Segment id.")
+@click.pass_context
+@user_errors
+def history(ctx: click.Context, segment_id: int) -> None:
+    """Show the history of a segment's codings: who, when, what, before and after."""
+    entries = get_store(ctx).history(segment_id)
+    rows = [[e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.coder or "-", e.action,
+             e.code_key or "-", e.layer or "shared", _change(e),
+             f"undoes {e.undoes}" if e.undoes else (f"undone by {e.undone_by}" if e.undone_by
+                                                     else "")] for e in entries]
+    click.echo(table(rows, ["event", "at (UTC)", "coder", "action", "code", "layer", "change",
+                            "note"]) if rows else f"no history for segment {segment_id}")
+
+
+@cli.command()
+@click.option("--coder", required=True, help="Whose decisions to undo.")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True,
+              help="How many of the newest decisions.")
+@click.pass_context
+@user_errors
+def undo(ctx: click.Context, coder: str, count: int) -> None:
+    """Undo a coder's last decisions (each undo is itself recorded in the history)."""
+    for e in get_store(ctx).undo_last(coder, count):
+        click.echo(f"undid event {e.undoes} on coding {e.coding_id} (segment {e.segment_id}, "
+                   f"{e.code_key}): {_change(e)}")
+
+
+@cli.command()
+@click.argument("doc")
+@click.option("--reverse", is_flag=True,
+              help="Restore the original names from the mapping table, and drop the mapping.")
+@click.pass_context
+@user_errors
+def pseudonymize(ctx: click.Context, doc: str, reverse: bool) -> None:
+    """Replace names in a document with pseudonyms (Moderator, Deltager 1, Person 1)."""
+    from evaltool import pseudonymize as ps
+
+    store = get_store(ctx)
+    doc_id = store.get_document(doc).id
+    report = ps.restore(store, doc_id) if reverse else ps.pseudonymize(
+        store, doc_id, lambda: nlp.load("ner"))
+    click.echo(report.line())
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+@user_errors
+def backup(ctx: click.Context, file: Path) -> None:
+    """Copy the live SQLite database to FILE, consistently, while others keep working."""
+    store = get_store(ctx)
+    store.backup(file)
+    click.echo(f"backed up {store.url} (schema {store.schema_version()}) to {file}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+@user_errors
+def restore(ctx: click.Context, file: Path) -> None:
+    """Replace the database with the backup FILE (the old one is kept as .before-restore)."""
+    r = get_store(ctx).restore(file)
+    upgraded = f", upgraded to schema {r.upgraded_to}" if r.upgraded_to else ""
+    click.echo(f"restored {file} (schema {r.revision}{upgraded}); the database as it was "
+               f"before is kept in {r.kept}")
 
 
 @cli.command()

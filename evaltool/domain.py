@@ -42,6 +42,7 @@ class Source(enum.StrEnum):
     model = "model"
     combined = "combined"
     gold = "gold"
+    adjudicated = "adjudicated"  # decided by a third person where two coders disagreed
 
 
 @dataclass(frozen=True)
@@ -248,3 +249,125 @@ class CodingView:
     memo: str
     layer: str
     version: int
+
+
+@dataclass(frozen=True)
+class AssignmentInfo:
+    """A document assigned to a coder; ``blind`` hides the other coders' decisions on it."""
+
+    document_id: int
+    document: str
+    coder: str
+    blind: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a coder's decision wrote: the coding row, its version and its layer."""
+
+    coding_id: int
+    version: int
+    layer: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event of a coding's append-only history (who, when, what, before, after)."""
+
+    id: int
+    at: Any
+    coder: str | None
+    action: str
+    coding_id: int | None
+    segment_id: int | None
+    code_key: str | None  # the code after the event (before it, if the event deleted the row)
+    layer: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    undoes: int | None
+    undone_by: int | None = None
+
+
+
+# -- pseudonymisation (personal data) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpeakerRecord:
+    """A stored speaker as pseudonymisation sees it."""
+
+    id: int
+    name: str
+    is_moderator: bool
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """A stored turn's id, offsets and text."""
+
+    id: int
+    start_char: int
+    end_char: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SegmentRecord:
+    """A stored segment's id, offsets, text and tokens (``[start, end, lemma, pos]``
+    relative to the segment)."""
+
+    id: int
+    start_char: int
+    end_char: int
+    text: str
+    tokens: list
+
+
+@dataclass(frozen=True)
+class DocumentContent:
+    """The rows of one document that carry names: what pseudonymisation rewrites."""
+
+    document_id: int
+    text: str
+    speakers: tuple[SpeakerRecord, ...]  # in order of first appearance
+    turns: tuple[TurnRecord, ...]  # in document order
+    segments: tuple[SegmentRecord, ...]  # in text order
+
+
+@dataclass(frozen=True)
+class PseudonymEntry:
+    """One name replaced in a document, and where its pseudonym now stands.
+
+    ``kind``: 'speaker' (a speaker's label), 'alias' (another form of a speaker's
+    name, e.g. the first name) or 'person' (anybody else). Each span is
+    ``[start, end]`` in the current text, or ``[start, end, cuts]`` when token
+    boundaries inside the original name (``cuts``, relative to its start) must be
+    restored on reversal.
+    """
+
+    kind: str
+    original: str
+    pseudonym: str
+    spans: tuple[tuple, ...] = ()
+
+
+@dataclass(frozen=True)
+class PseudonymReport:
+    """What pseudonymising (or restoring) one document did; counts only, never names."""
+
+    document_id: int
+    action: str  # pseudonymized | restored | unchanged
+    speakers: int = 0
+    persons: int = 0
+    replacements: int = 0
+    message: str = ""
+
+    def line(self) -> str:
+        """One line for people (no names: they are personal data)."""
+        if self.message:
+            return self.message
+        if self.action == "restored":
+            return (f"document {self.document_id}: restored {self.replacements} names in the text "
+                    f"and {self.speakers} speaker names")
+        return (f"document {self.document_id}: {self.speakers} speakers and {self.persons} other "
+                f"persons pseudonymized, {self.replacements} names replaced in the text")

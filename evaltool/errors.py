@@ -60,3 +60,7 @@ class ModelError(EvaltoolError):
 
 class ConflictError(EvaltoolError):
     """Somebody else changed a record since it was read (optimistic locking)."""
+
+
+class AccessError(EvaltoolError):
+    """A coder tried to change a coding in another coder's layer."""

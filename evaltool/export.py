@@ -12,7 +12,7 @@ also makes the writer quote any cell that contains a carriage return.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,8 +78,13 @@ def turn_rows(codings: Sequence[CodingView], turns: dict[tuple[int, int], Any]
 
 def build_frame(store, *, status: str = "accepted", theme: str | None = None,
                 site: str | None = None, code: str | None = None, unit: Unit = "segment",
-                document_id: int | None = None, pseudonyms: Any = None) -> pd.DataFrame:
-    """The export table for the given filters (library function, no file I/O)."""
+                document_id: int | None = None,
+                pseudonyms: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The export table for the given filters (library function, no file I/O).
+
+    ``pseudonyms`` (e.g. :func:`evaltool.pseudonymize.export_hook`) rewrites the
+    table before it is returned; it sees the internal ``_document_id`` column.
+    """
     codings = store.coding_views(status=status, theme=theme, site=site, code_key=code,
                                  document_id=document_id)
     if unit == "turn":

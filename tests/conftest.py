@@ -93,3 +93,62 @@ def coded_store(store, fixtures: Path, model_nlp):
     assert summary.failed == 0
     store.load_codebook(codebook.load(fixtures / "mini_kodebog.yaml"), "mini_kodebog.yaml")
     return store
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on localhost (tests skip, with the reason, without one)."""
+    from tests.pgcluster import PgUnavailable, cluster
+
+    manager = cluster()
+    try:
+        server = manager.__enter__()
+    except PgUnavailable as exc:
+        pytest.skip(f"no PostgreSQL server: {exc}")
+    yield server
+    manager.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server) -> str:
+    """SQLAlchemy URL (``postgresql+psycopg://``) of an empty database on the test server."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_store(request, tmp_path: Path):
+    """An opened, migrated store on a fresh database: SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        s = open_store(str(tmp_path / "any.db"))
+        yield s
+        s.close()
+        return
+    server = request.getfixturevalue("postgres_server")
+    url = server.create_database()  # a database per test: no state leaks between tests
+    s = open_store(url)
+    yield s
+    s.close()
+    server.drop_database(url)
+
+
+BIBLIOTEK = """---
+title: Kaffe på biblioteket
+site: Tønder
+---
+[00:00:05] Mette (bibliotekar): Kommunens strategi gav os ryg. Vi satte kaffe på bordet. Der kom nye brugere.
+[00:00:30] Søren (frivillig): Kaffen var god. Strategien var klar. Det var hyggeligt.
+[00:01:00] Åse (borger): Jeg fik lånerkort. Kagen var lækker. Vi talte længe. Tak for i dag.
+"""
+
+
+@pytest.fixture
+def team_store(store, tmp_path: Path, blank_nlp):
+    """One ten-sentence Danish transcript (three turns) and the mini codebook, for team tests."""
+    from evaltool import codebook
+    from evaltool.importer import import_paths
+
+    path = tmp_path / "bibliotek_toender.txt"
+    path.write_text(BIBLIOTEK, encoding="utf-8")
+    assert import_paths([path], store, lambda: blank_nlp).failed == 0
+    store.load_codebook(codebook.load(FIXTURES / "mini_kodebog.yaml"), "mini_kodebog.yaml")
+    return store

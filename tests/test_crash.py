@@ -63,3 +63,83 @@ def test_sigkill_during_import_leaves_no_partial_document(tmp_path: Path, fixtur
     store = open_store(str(db))
     assert [d.turns for d in store.list_documents()] == [6]
     store.close()
+
+
+def many_transcripts(folder: Path, documents: int, turns: int) -> list[Path]:
+    """Distinct transcripts whose sentences trigger the mini codebook's codes."""
+    folder.mkdir()
+    speakers = ["Ordstyrer", "Åse (bibliotekar)", "Bjørn (frivillig)", "Ærlige Kim (borger)"]
+    paths = []
+    for d in range(documents):
+        lines = ["---", f"title: Møde {d}", f"site: Bibliotek {d % 5}", "---"]
+        for i in range(turns):
+            lines.append(f"{speakers[i % len(speakers)]}: Ved møde {d} tur {i} drak vi kaffe og "
+                         "spiste kage sammen. Kommunens strategi hjalp os. Mange nye brugere "
+                         "havde aldrig før været på biblioteket.")
+        path = folder / f"moede_{d:03d}.txt"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def suggestions_by_document(db: Path) -> dict[int, set[tuple]]:
+    """Each document's machine suggestions (segment, code, source, confidence, explanation)."""
+    con = sqlite3.connect(db)
+    out: dict[int, set[tuple]] = {d: set() for (d,) in con.execute("SELECT id FROM documents")}
+    for doc, *row in con.execute(
+            "SELECT s.document_id, c.segment_id, c.code_id, c.source, round(c.confidence, 6), "
+            "c.explanation FROM codings c JOIN segments s ON s.id = c.segment_id "
+            "WHERE c.status = 'suggested' AND c.coder_id IS NULL"):
+        out[doc].add(tuple(row))
+    con.close()
+    return out
+
+
+def test_sigkill_during_autocode_leaves_whole_documents(tmp_path: Path, fixtures: Path) -> None:
+    db = tmp_path / "crash.db"
+    cli = [sys.executable, "-m", "evaltool.cli", "--db", str(db)]
+    documents = 30
+    paths = many_transcripts(tmp_path / "moeder", documents, 20)
+    subprocess.run([*cli, "ingest", str(paths[0].parent)], check=True, capture_output=True)
+    subprocess.run([*cli, "codebook", "load", str(fixtures / "mini_kodebog.yaml")], check=True,
+                   capture_output=True)
+    # what a complete run writes, on an identical copy (same segment and code ids)
+    complete_db = tmp_path / "complete.db"
+    subprocess.run([*cli, "backup", str(complete_db)], check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "evaltool.cli", "--db", str(complete_db), "autocode"],
+                   check=True, capture_output=True)
+    complete = suggestions_by_document(complete_db)
+    assert len(complete) == documents and all(complete.values())
+
+    proc = subprocess.Popen([*cli, "-v", "autocode", "--progress"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+    assert proc.stderr is not None
+    os.set_blocking(proc.stderr.fileno(), False)
+    deadline = time.monotonic() + 120
+    seen = ""
+    while time.monotonic() < deadline and f"document 1/{documents} committed" not in seen:
+        with contextlib.suppress(BlockingIOError):
+            seen += os.read(proc.stderr.fileno(), 65536).decode(errors="replace")
+        if proc.poll() is not None:
+            break
+        time.sleep(0.01)
+    assert f"document 1/{documents} committed" in seen, "autocode reported no progress"
+    assert proc.poll() is None, "autocode finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with contextlib.suppress(BlockingIOError):
+        seen += os.read(proc.stderr.fileno(), 65536).decode(errors="replace")
+    assert "kaffe" not in seen.lower()  # progress and log lines carry no transcript text
+
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
+    after = suggestions_by_document(db)
+    whole = [d for d, rows in after.items() if rows == complete[d]]
+    empty = [d for d, rows in after.items() if not rows]
+    assert sorted(whole + empty) == sorted(complete), "a document has half of its suggestions"
+    assert whole and empty, (len(whole), len(empty))  # the kill did land mid-run
+
+    # running again completes the job: the result equals an uninterrupted run
+    subprocess.run([*cli, "autocode"], check=True, capture_output=True)
+    assert suggestions_by_document(db) == complete

@@ -12,6 +12,7 @@ from pathlib import Path
 from evaltool.domain import ParsedDocument
 from evaltool.errors import IngestError
 from evaltool.ingest import docx, subtitles, text
+from evaltool.ingest.upload import safe_upload_path
 
 READERS: dict[str, Callable[[Path], ParsedDocument]] = {
     ".txt": text.read,
@@ -58,4 +59,4 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     return out
 
 
-__all__ = ["SUPPORTED", "expand_paths", "read_document"]
+__all__ = ["SUPPORTED", "expand_paths", "read_document", "safe_upload_path"]

@@ -15,6 +15,7 @@ optional. A line that does not start a turn continues the previous one.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -91,21 +92,46 @@ def match_turn(line: str, known: set[str]) -> TurnLine | None:
     return TurnLine(name, role, parse_timestamp(ts) if ts else None, m.group("text").strip())
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: front matter never needs them, and
+    expanding nested aliases can exhaust memory (the "billion laughs" file)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node | None:
+        """Compose a node, refusing aliases."""
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 def _plain(value: Any) -> Any:
-    """Front-matter values as JSON-friendly data (dates become ISO strings)."""
+    """Front-matter values as JSON-friendly data (dates become ISO strings; binary,
+    sets, NaN and infinity, which JSON columns refuse, become text or lists)."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else value
+        return [_plain(v) for v in items]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
 
 
 def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     """Parse YAML front matter; errors name the file line where YAML failed."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = yaml.load(text, Loader=_FrontMatterLoader) if text.strip() else {}
+    except ValueError:  # a value YAML recognises but cannot build, e.g. 2016-02-30
+        raise IngestError(path, first_line, "invalid value in front matter "
+                                            "(e.g. a date that does not exist)") from None
+    except RecursionError:
+        raise IngestError(path, first_line, "front matter is nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.context_mark or exc.problem_mark
         line = first_line + mark.line if mark else first_line

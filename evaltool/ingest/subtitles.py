@@ -17,7 +17,6 @@ from pathlib import Path
 
 import srt
 import webvtt
-import yaml
 
 from evaltool.domain import ParsedDocument, ParsedTurn
 from evaltool.errors import IngestError
@@ -48,12 +47,11 @@ def _vtt_cues(path: Path, text: str) -> tuple[list[Cue], dict]:
         raise IngestError(path, None, f"malformed WebVTT ({exc})") from None
     meta: dict = {}
     for comment in vtt.header_comments:
-        try:
-            data = yaml.safe_load(comment)
-        except yaml.YAMLError:
-            continue
-        if isinstance(data, dict):
+        try:  # a NOTE that is not 'key: value' YAML is just a comment
             meta = parse_metadata(str(path), comment, 1)
+        except IngestError:
+            continue
+        if meta:
             break
     cues = [
         Cue(parse_timestamp(c.start), c.voice,

@@ -62,7 +62,7 @@ def _state(row: Any) -> dict[str, Any]:
     """The user-visible state of a coding, as stored in events."""
     return {"code_id": row.code_id, "status": row.status, "source": row.source,
             "memo": row.memo, "layer": row.layer, "version": row.version,
-            "segment_id": row.segment_id}
+            "segment_id": row.segment_id, "coder_id": row.coder_id}
 
 
 class CodingOps:
@@ -327,7 +327,8 @@ class CodingOps:
             if result.rowcount != 1:
                 raise ConflictError("Kodningen blev ændret af en anden koder samtidig. Prøv igen.")
             after = {**before, **{k: v for k, v in values.items()
-                                  if k in ("code_id", "status", "source", "memo", "version")}}
+                                  if k in ("code_id", "status", "source", "memo", "version",
+                                           "coder_id")}}
             self._event(conn, action, coder_id, coding_id, row.segment_id, before, after)
             return values["version"]
 
@@ -358,7 +359,8 @@ class CodingOps:
                         memo=memo, version=1, created_at=now, updated_at=now,
                     ).returning(Coding.id)).scalar_one()
                     after = {"code_id": code_pk, "status": status, "source": source,
-                             "memo": memo, "layer": layer, "version": 1, "segment_id": seg}
+                             "memo": memo, "layer": layer, "version": 1, "segment_id": seg,
+                             "coder_id": coder_id}
                     self._event(conn, "add", coder_id, cid, seg, None, after)
                 else:
                     cid = row.id
@@ -369,7 +371,8 @@ class CodingOps:
                         values["memo"] = memo
                     conn.execute(update(Coding).where(Coding.id == cid).values(**values))
                     self._event(conn, "add", coder_id, cid, seg, before,
-                                {**before, "status": status, "version": row.version + 1})
+                                {**before, "status": status, "version": row.version + 1,
+                                 "coder_id": coder_id, "memo": values.get("memo", before["memo"])})
                 ids.append(cid)
         return ids
 

@@ -95,13 +95,24 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def backup_sqlite(engine: Engine, target: Path) -> None:
-    """Consistent copy of a live SQLite database via SQLite's online backup API."""
+    """Consistent copy of a live SQLite database via SQLite's online backup API.
+
+    The copy is made in one backup step, i.e. inside one read transaction: in WAL
+    mode writers go on meanwhile, and the copy holds exactly the transactions
+    committed when it began (https://www.sqlite.org/backup.html).
+    """
     source = engine.url.database
-    if not source:
+    if not source or source == ":memory:":
         raise StoreError("backup needs a file database")
     target = Path(target)
+    if target.is_dir():
+        raise StoreError(f"{target}: is a folder; give a file name for the backup")
+    if not target.parent.is_dir():
+        raise StoreError(f"{target}: folder {target.parent} does not exist")
+    if target.resolve() == Path(source).resolve():
+        raise StoreError(f"{target}: is the database itself; choose another file")
     tmp = target.with_name(target.name + ".tmp")
-    src = sqlite3.connect(source)
+    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         dst = sqlite3.connect(tmp)
         try:
@@ -111,6 +122,80 @@ def backup_sqlite(engine: Engine, target: Path) -> None:
     finally:
         src.close()
     tmp.replace(target)
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                           timeout=BUSY_TIMEOUT_MS / 1000)
+
+
+def backup_revision(path: Path) -> str:
+    """The schema revision of an evaltool SQLite backup file.
+
+    :class:`StoreError` when the file is missing, not SQLite, damaged, not an
+    evaltool database, or made by a newer evaltool (a revision these migrations
+    do not know).
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            magic = fh.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read ({exc.strerror})") from None
+    if magic != SQLITE_MAGIC:
+        raise StoreError(f"{path}: not an SQLite database")
+    con = _read_only(path)
+    try:
+        if con.execute("PRAGMA quick_check").fetchone() != ("ok",):
+            raise StoreError(f"{path}: damaged database (integrity check failed)")
+        try:
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: unreadable database ({exc.__class__.__name__})") from None
+    finally:
+        con.close()
+    if row is None:
+        raise StoreError(f"{path}: not an evaltool database (no schema version)")
+    known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if row[0] not in known:
+        raise StoreError(f"{path}: schema {row[0]} is newer than this evaltool knows (newest "
+                         f"{head_revision()}); upgrade evaltool to restore it")
+    return row[0]
+
+
+def restore_sqlite(engine: Engine, source: Path) -> Path:
+    """Replace the live SQLite database with ``source``; return the copy kept of the old one.
+
+    The old database is first copied to ``<db>.before-restore``. The new content is
+    written with the online backup API into the live file, as one write
+    transaction: connections that have the file open see the old or the new
+    database, never a torn file (replacing the file would leave them on the old
+    inode, and copying bytes over it could corrupt it under them).
+    """
+    live = engine.url.database
+    if not live or live == ":memory:":
+        raise StoreError("restore needs a file database")
+    source = Path(source)
+    if source.resolve() == Path(live).resolve():
+        raise StoreError(f"{source}: is the database itself")
+    kept = Path(live + ".before-restore")
+    backup_sqlite(engine, kept)
+    engine.dispose()  # pooled connections reopen on the restored content
+    src = _read_only(source)
+    try:
+        dst = sqlite3.connect(live, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return kept
 
 
 def migrate(engine: Engine) -> tuple[str | None, str]:

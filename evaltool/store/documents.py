@@ -5,9 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Column, Connection, delete, insert, select, update
 
 from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn, utcnow
+
+
+def fit(column: Column | Any, value: str | None) -> str | None:
+    """``value`` cut to the column's ``VARCHAR(n)`` length, ending in "…" when cut.
+
+    PostgreSQL enforces the length and SQLite does not; cutting here makes both
+    store the same row instead of the import failing on PostgreSQL only. Front-matter
+    values are also kept whole in ``document_attributes``.
+    """
+    limit = getattr(column.type, "length", None)
+    if value is None or limit is None or len(value) <= limit:
+        return value
+    return value[:limit - 1] + "…"
 
 
 class DocumentWriter:
@@ -34,12 +47,12 @@ class DocumentWriter:
         """Insert the document row (text is set by :meth:`set_text`)."""
         def text_of(key: str) -> str | None:
             value = metadata.get(key)
-            return None if value is None else str(value)
+            return None if value is None else fit(getattr(Document, key), str(value))
 
         doc_id = self.conn.execute(
             insert(Document).values(
-                name=name, format=fmt, title=text_of("title"), site=text_of("site"),
-                date=text_of("date"), content_hash=content_hash, text="", model=model,
+                name=fit(Document.name, name), format=fmt, title=text_of("title"),
+                site=text_of("site"), date=text_of("date"), content_hash=content_hash, text="", model=model,
                 imported_at=utcnow(),
             ).returning(Document.id)
         ).scalar_one()
@@ -55,8 +68,9 @@ class DocumentWriter:
         ids: dict[str, int] = {}
         for name, role, moderator in speakers:
             ids[name] = self.conn.execute(
-                insert(Speaker).values(document_id=document_id, name=name, role=role,
-                                       is_moderator=moderator).returning(Speaker.id)
+                insert(Speaker).values(document_id=document_id, name=fit(Speaker.name, name),
+                                       role=fit(Speaker.role, role), is_moderator=moderator)
+                .returning(Speaker.id)
             ).scalar_one()
         return ids
 
@@ -64,6 +78,7 @@ class DocumentWriter:
         """Insert turns; return their ids in the order given."""
         if not rows:
             return []
+        rows = [{**r, "role": fit(Turn.role, r.get("role"))} if r.get("role") else r for r in rows]
         result = self.conn.execute(
             insert(Turn).returning(Turn.id, sort_by_parameter_order=True), rows
         )

@@ -330,7 +330,9 @@ class Pseudonym(Base):
     """A name replaced by a pseudonym in one document (never exported).
 
     ``spans`` lists where the pseudonym now stands in the document's text, as
-    ``[[start, end], ...]``, so that the replacement can be reversed exactly.
+    ``[[start, end], ...]``, so that the replacement can be reversed exactly; a span
+    of a multi-token name carries a third item, the token boundaries inside the
+    original name (see :mod:`evaltool.pseudonymize`).
     """
 
     __tablename__ = "pseudonyms"

@@ -13,12 +13,15 @@ from evaltool.domain import DocumentInfo, SegmentView, TurnView
 from evaltool.errors import NotFoundError, StoreError
 from evaltool.store import db
 from evaltool.store.aggregates import AggregateOps
+from evaltool.store.backup import BackupOps
 from evaltool.store.codings import CodingOps, ModelOps
 from evaltool.store.documents import DocumentWriter
 from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn
+from evaltool.store.pseudonyms import PseudonymOps
+from evaltool.store.team import TeamOps
 
 
-class Store(CodingOps, ModelOps, AggregateOps):
+class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:

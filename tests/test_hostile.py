@@ -1,0 +1,251 @@
+"""Hostile input: arbitrary text and bytes, generated transcripts, upload names, formulas."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evaltool import codebook
+from evaltool.cli import cli
+from evaltool.domain import ParsedDocument
+from evaltool.errors import IngestError
+from evaltool.importer import import_paths
+from evaltool.ingest import read_document, safe_upload_path
+from evaltool.resources import word_list
+
+# Function-scoped fixtures (one store per test, shared by its examples) are fine:
+# every example writes a file of its own name.
+FAST = settings(max_examples=150, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SUFFIXES = [".txt", ".md", ".vtt", ".srt", ".docx"]
+_counter = itertools.count()
+
+
+def check_one_file(path: Path, store, blank_nlp) -> None:
+    """Reading and importing either works or fails with a one-line error naming the file;
+    whatever is imported has offsets that slice the stored text exactly."""
+    try:
+        assert isinstance(read_document(path), ParsedDocument)
+    except IngestError as exc:
+        assert "\n" not in str(exc) and "\r" not in str(exc)
+        assert str(exc).startswith(str(path))
+    [result] = import_paths([path], store, lambda: blank_nlp).results
+    assert "\n" not in result.message and str(path) in result.message
+    if result.status == "imported":
+        doc_id = result.document_id
+        text = store.document_text(doc_id)
+        turns = store.turns(doc_id)
+        assert turns and len(turns) == result.turns
+        for t in turns:
+            assert text[t.start_char:t.end_char] == t.text
+        for s in store.segments(doc_id):
+            assert text[s.start_char:s.end_char] == s.text and s.text.strip() == s.text
+
+
+@FAST
+@given(content=st.text(max_size=400))
+def test_arbitrary_text_imports_or_fails_cleanly(content: str, store, blank_nlp,
+                                                 tmp_path: Path) -> None:
+    path = tmp_path / f"tekst_{next(_counter)}.txt"
+    path.write_text(content, encoding="utf-8", errors="surrogatepass")
+    check_one_file(path, store, blank_nlp)
+
+
+# Text that looks a little like a transcript finds the parser's corners faster.
+transcriptish = st.lists(st.one_of(
+    st.sampled_from(["---", "title: Ærø", "moderator: Ordstyrer", "Ordstyrer: Hej.",
+                     "[00:01:02] Søren (frivillig): Ja.", "", "  ", "Lise:", "WEBVTT",
+                     "00:00:01.000 --> 00:00:02.000", "<v Åse>Tak.", "1",
+                     "00:00:01,000 --> 00:00:02,000", "date: 2016-02-30", "title: [ufærdig"]),
+    st.text(max_size=40)), max_size=12).map("\n".join)
+
+
+HEADS = {".txt": "", ".md": "---\n", ".vtt": "WEBVTT\n\n", ".srt": "1\n"}
+
+
+@FAST
+@given(content=transcriptish, suffix=st.sampled_from(SUFFIXES[:4]), head=st.booleans())
+def test_transcript_like_text_imports_or_fails_cleanly(content: str, suffix: str, head: bool,
+                                                       store, blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / f"næsten_{next(_counter)}{suffix}"
+    text = HEADS[suffix] + content if head else content
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    check_one_file(path, store, blank_nlp)
+
+
+@pytest.mark.parametrize("front", [
+    "date: 2016-02-30",  # YAML builds dates, and this one does not exist
+    "x: " + "[" * 3000 + "]" * 3000,
+    "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]",  # "billion laughs", in small
+    "title: !!binary aGVq\nsæt: !!set {a, b}\nx: .nan\ny: 1e400",
+    "? [a, b]\n: c",
+])
+@pytest.mark.parametrize("suffix", [".md", ".vtt"])
+def test_hostile_front_matter(front: str, suffix: str, store, blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / f"front{suffix}"
+    if suffix == ".vtt":
+        path.write_text(f"WEBVTT\n\nNOTE\n{front}\n\n00:00:01.000 --> 00:00:02.000\n"
+                        "<v Åse>Hej.\n", encoding="utf-8")
+    else:
+        path.write_text(f"---\n{front}\n---\nÅse: Hej.\n", encoding="utf-8")
+    check_one_file(path, store, blank_nlp)
+
+
+@FAST
+@given(data=st.binary(max_size=400), suffix=st.sampled_from(SUFFIXES))
+def test_arbitrary_bytes_import_or_fail_cleanly(data: bytes, suffix: str, store, blank_nlp,
+                                                tmp_path: Path) -> None:
+    path = tmp_path / f"bytes_{next(_counter)}{suffix}"
+    path.write_bytes(data)
+    check_one_file(path, store, blank_nlp)
+
+
+# -- generated transcripts parse into exactly the turns they were made of -------------
+
+UPPER = "ABDEFGHIJKLMNOPRSTUVÆØÅ"
+LOWER = "abcdefghijklmnoprstuvyæøå"
+word = st.text(LOWER, min_size=1, max_size=8)
+name_word = st.builds(str.__add__, st.sampled_from(UPPER), st.text(LOWER, max_size=7))
+speaker = st.lists(name_word, min_size=1, max_size=3).map(" ".join).filter(
+    lambda n: n.casefold() not in word_list("not_speakers"))
+line = st.lists(word, min_size=1, max_size=6).map(" ".join).map(lambda s: s + ".")
+paragraph = st.lists(line, min_size=1, max_size=3)
+timestamp = st.tuples(st.integers(0, 9), st.integers(0, 59), st.integers(0, 59))
+
+
+@st.composite
+def transcripts(draw) -> tuple[str, list[tuple]]:
+    """A transcript text and the (speaker, role, seconds, paragraphs, line) it must parse to."""
+    pool = draw(st.lists(speaker, min_size=1, max_size=4, unique_by=str.casefold))
+    lines: list[str] = []
+    if draw(st.booleans()):
+        lines += ["---", "title: Fokusgruppe på Ærø", "site: Ærøskøbing", "---"]
+    roles: dict[str, str] = {}
+    expected = []
+    for _ in range(draw(st.integers(1, 6))):
+        name = draw(st.sampled_from(pool))
+        role = draw(st.none() | st.lists(word, min_size=1, max_size=3).map(" ".join))
+        stamp = draw(st.none() | timestamp)
+        paras = draw(st.lists(paragraph, min_size=1, max_size=3))
+        first_inline = draw(st.booleans())
+        head = f"[{stamp[0]:02d}:{stamp[1]:02d}:{stamp[2]:02d}] " if stamp else ""
+        head += name + (f" ({role})" if role else "") + ":"
+        body = [list(p) for p in paras]
+        if first_inline:
+            head += " " + body[0].pop(0)
+        lines.append(head)
+        start_line = len(lines)
+        for i, para in enumerate(body):
+            if i > 0:
+                lines.append("")
+                if draw(st.booleans()):
+                    lines.append("   ")
+            lines.extend(para)
+        if role:
+            roles[name.casefold()] = role
+        seconds = float(stamp[0] * 3600 + stamp[1] * 60 + stamp[2]) if stamp else None
+        texts = tuple(" ".join(p) for p in paras)
+        expected.append((name, roles.get(name.casefold()), seconds, texts, start_line))
+        if draw(st.booleans()):
+            lines.append("")
+    return "\n".join(lines) + "\n", expected
+
+
+@FAST
+@given(case=transcripts())
+def test_generated_transcripts_parse_to_their_turns(case, store, blank_nlp,
+                                                    tmp_path: Path) -> None:
+    text, expected = case
+    path = tmp_path / f"genereret_{next(_counter)}.txt"
+    path.write_text(text, encoding="utf-8")
+    parsed = read_document(path)
+    assert [(t.speaker, t.role, t.start_time, t.paragraphs, t.line)
+            for t in parsed.turns] == expected
+    [result] = import_paths([path], store, lambda: blank_nlp, replace=True).results
+    assert result.status == "imported", result.message
+    stored = store.turns(result.document_id)
+    first_role: dict[str, str | None] = {}  # a turn without a role shows the speaker's first
+    for n, r, *_ in expected:
+        first_role[n] = first_role.get(n) or r
+    assert [(t.speaker, t.role, t.start_time, t.text) for t in stored] == [
+        (n, r or first_role[n], s, "\n".join(p)) for n, r, s, p, _ in expected]
+
+
+# -- upload names ---------------------------------------------------------------
+
+
+@FAST
+@given(filename=st.text(max_size=300))
+def test_upload_names_never_escape_the_folder(filename: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "uploads"
+        target = safe_upload_path(folder, filename)
+        assert target.parent == folder
+        assert target.resolve().parent == folder.resolve()
+        assert target.name not in ("", ".", "..") and not target.name.startswith(".")
+        assert not set(target.name) & set('/\\\x00:<>"|?*')
+        assert len(target.name.encode("utf-8")) <= 200
+
+
+@pytest.mark.parametrize(("filename", "expected"), [
+    ("../../etc/passwd", "passwd"),
+    ("/etc/cron.d/evil.txt", "evil.txt"),
+    ("C:\\Users\\lise\\Fokusgruppe Ærø.docx", "Fokusgruppe Ærø.docx"),
+    ("C:møde.vtt", "møde.vtt"),
+    ("..", "upload"),
+    ("", "upload"),
+    ("nul\x00byte.txt", "nul_byte.txt"),
+    ("linje\nskift.md", "linje_skift.md"),
+    ("CON.txt", "_CON.txt"),
+    ("lpt1", "_lpt1"),
+    ("referat\u202etxt.srt", "referat_txt.srt"),
+    ("søndag.", "søndag"),
+])
+def test_upload_name_examples(tmp_path: Path, filename: str, expected: str) -> None:
+    assert safe_upload_path(tmp_path, filename) == tmp_path / expected
+
+
+def test_upload_keeps_the_extension_so_the_format_is_recognised(tmp_path: Path,
+                                                                fixtures: Path) -> None:
+    target = safe_upload_path(tmp_path, "..\\..\\Fokusgruppe – Ærø.TXT")
+    target.write_bytes((fixtures / "fokusgruppe.txt").read_bytes())
+    assert target.name == "Fokusgruppe – Ærø.TXT"
+    assert len(read_document(target).turns) == 6
+
+
+# -- formulas in a transcript stay text all the way to the spreadsheet ---------------
+
+EVIL = ['=HYPERLINK("http://x.invalid/?q=kaffe";"klik her")', "+45 12 34 56 78 ringede om kaffe",
+        "-1 kop kaffe for lidt", "@kaffe til alle"]
+
+
+def test_formula_in_a_transcript_is_neutralised_end_to_end(store, fixtures: Path, blank_nlp,
+                                                           tmp_path: Path, runner,
+                                                           db_path: Path) -> None:
+    path = tmp_path / "formler.txt"
+    path.write_text("".join(f"Åse: {evil}\n\n" for evil in EVIL), encoding="utf-8")
+    assert import_paths([path], store, lambda: blank_nlp).failed == 0
+    store.load_codebook(codebook.load(fixtures / "mini_kodebog.yaml"), "mini_kodebog.yaml")
+    segments = store.segments(1)
+    assert [s.text for s in segments] == EVIL  # stored as said, not altered
+    store.add_coding([s.id for s in segments], "mek_kaffe", "lise", memo="=1+1")
+    csv_path, xlsx_path = tmp_path / "ud.csv", tmp_path / "ud.xlsx"
+    for out, fmt in ((csv_path, "csv"), (xlsx_path, "xlsx")):
+        result = runner.invoke(cli, ["--db", str(db_path), "export", "--format", fmt,
+                                     "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    back = pd.read_csv(csv_path, keep_default_na=False)
+    assert back["text"].tolist() == ["'" + e for e in EVIL]
+    assert set(back["memo"]) == {"'=1+1"}
+    sheet = openpyxl.load_workbook(xlsx_path).active
+    header = [c.value for c in sheet[1]]
+    cells = [row[header.index("text")] for row in sheet.iter_rows(min_row=2)]
+    assert [c.value for c in cells] == ["'" + e for e in EVIL]
+    assert {c.data_type for c in cells} == {"s"}
