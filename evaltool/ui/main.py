@@ -1,16 +1,61 @@
-"""App shell: page config, database connection and navigation."""
+"""App shell: page config, coder identity and role, navigation."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from evaltool.ui import pages
+from evaltool.errors import EvaltoolError
+from evaltool.ui import state
+from evaltool.ui.pages import agreement, codebook_page, coding, dashboard, export_page, import_page
+from evaltool.ui.text import md
+
+NEW_CODER = "➕ Ny koder…"
+
+
+def sidebar() -> None:
+    """Role and coder identity; every decision is stored with the coder's name."""
+    with st.sidebar:
+        st.markdown("### evaltool")
+        if state.forced_lead():
+            st.caption("Projektleder-visning (kun læsning)")
+        else:
+            st.radio("Rolle", ["Evaluator", "Projektleder"], key="role", horizontal=True)
+        if state.lead_mode():
+            return
+        known = state.get_store().coders()
+        options = [*known, NEW_CODER]
+        current = st.session_state.get("coder")
+        index = options.index(current) if current in known else None
+        choice = st.selectbox("Koder", options, index=index, key="coder_choice",
+                              placeholder="Vælg dit navn")
+        if choice == NEW_CODER:
+            name = st.text_input("Dit navn", key="coder_new").strip()
+            if name:
+                st.session_state["coder"] = name
+        elif choice:
+            st.session_state["coder"] = choice
+        who = state.coder()
+        st.caption(f"Du koder som **{md(who)}**" if who else "Vælg en koder for at kode.")
 
 
 def run() -> None:
-    """Build the app: one navigation entry per page."""
+    """Build the app: navigation over the pages the current role may use."""
     st.set_page_config(page_title="evaltool", page_icon="🔎", layout="wide")
-    nav = st.navigation([
-        st.Page(pages.documents_page, title="Dokumenter", url_path="dokumenter", default=True),
-    ])
-    nav.run()
+    try:
+        state.get_store()
+    except EvaltoolError as exc:
+        st.error(f"Databasen kan ikke åbnes: {exc}")
+        st.stop()
+    sidebar()
+    lead = state.lead_mode()
+    pages = [st.Page(dashboard.page, title="Dashboard", url_path="dashboard", default=lead)]
+    if not lead:
+        pages = [
+            st.Page(coding.page, title="Kodning", url_path="kodning", default=True),
+            st.Page(import_page.page, title="Import", url_path="import"),
+            *pages,
+            st.Page(agreement.page, title="Enighed", url_path="enighed"),
+        ]
+    pages += [st.Page(codebook_page.page, title="Kodebog", url_path="kodebog"),
+              st.Page(export_page.page, title="Eksport", url_path="eksport")]
+    st.navigation(pages).run()

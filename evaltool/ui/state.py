@@ -1,13 +1,53 @@
-"""Resources shared by all sessions, created once per process and cached."""
+"""Per-process resources (the store) and per-session state (coder, mode), in one place."""
 
 from __future__ import annotations
+
+import os
 
 import streamlit as st
 
 from evaltool.store import Store, open_store
 
+MODE_ENV = "EVALTOOL_MODE"
+
 
 @st.cache_resource(show_spinner=False)
 def get_store() -> Store:
-    """The database named by EVALTOOL_DB (migrated on first use)."""
+    """The database named by EVALTOOL_DB, opened (and migrated) once per process."""
     return open_store()
+
+
+def data_version() -> tuple:
+    """A key that changes whenever documents or codings change (for st.cache_data)."""
+    return get_store().data_version()
+
+
+def lead_mode() -> bool:
+    """True for the read-only project-lead mode (env EVALTOOL_MODE=lead or chosen role)."""
+    if os.environ.get(MODE_ENV, "").lower() == "lead":
+        return True
+    return st.session_state.get("role") == "Projektleder"
+
+
+def forced_lead() -> bool:
+    """True when the mode is fixed by the environment."""
+    return os.environ.get(MODE_ENV, "").lower() == "lead"
+
+
+def coder() -> str | None:
+    """The coder chosen in the sidebar (None until one is chosen)."""
+    name = (st.session_state.get("coder") or "").strip()
+    return name or None
+
+
+def flash(kind: str, message: str) -> None:
+    """Remember a message to show after the next rerun."""
+    st.session_state["flash"] = (kind, message)
+
+
+def show_flash() -> None:
+    """Show (once) a message remembered by :func:`flash`."""
+    item = st.session_state.pop("flash", None)
+    if item:
+        kind, message = item
+        {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(message)

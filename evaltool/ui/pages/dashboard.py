@@ -1,0 +1,104 @@
+"""Dashboard for project leads: themes, sites, change-theory columns, goals, CMO configurations."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from evaltool.analysis import CMO_LABELS, dashboard, filter_options
+from evaltool.errors import EvaltoolError
+from evaltool.ui import state
+from evaltool.ui.text import md, number, percent
+
+KEY = "dash_"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _dashboard(_version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None):
+    """Aggregations (SQL) for the chosen filters, cached until codings change."""
+    return dashboard(state.get_store(), statuses=statuses, site=site, target_group=group)
+
+
+def _filters() -> tuple[tuple[str, ...], str | None, str | None]:
+    options = filter_options(state.get_store())
+    c = st.columns([2, 2, 2])
+    site = c[0].selectbox("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
+                          key=f"{KEY}site")
+    group = c[1].selectbox("Målgruppe", [None, *options["target_groups"]],
+                           format_func=lambda g: g or "Alle", key=f"{KEY}group")
+    with_suggestions = c[2].toggle("Medtag forslag (ikke kun accepterede)", key=f"{KEY}sugg")
+    statuses = ("accepted", "suggested") if with_suggestions else ("accepted",)
+    return statuses, site, group
+
+
+def _theme_card(card) -> None:
+    """One theme: counts, reach, CMO breakdown, strongest quotes."""
+    with st.container(border=True):
+        st.markdown(f"#### {md(card.id)} · {md(card.label)}")
+        m = st.columns(3)
+        m[0].metric("Citater", number(card.quotes))
+        m[1].metric("Steder", number(len(card.sites)))
+        m[2].metric("Målgrupper", number(len(card.target_groups)))
+        if card.target_groups:
+            st.caption("Målgrupper: " + md(", ".join(card.target_groups)))
+        data = pd.DataFrame([{"CMO": CMO_LABELS[k], "Citater": v} for k, v in card.cmo.items()])
+        chart = alt.Chart(data).mark_bar().encode(
+            x=alt.X("Citater:Q", title="Citater"), y=alt.Y("CMO:N", sort=list(CMO_LABELS.values()),
+                                                            title=None),
+            color=alt.Color("CMO:N", legend=None), tooltip=["CMO", "Citater"]).properties(height=110)
+        st.altair_chart(chart, use_container_width=True)
+        st.markdown("**Stærkeste citater**")
+        if not card.strongest:
+            st.caption("Ingen citater endnu.")
+        for q in card.strongest:
+            who = ", ".join(x for x in [q.get("role"), q.get("site")] if x)
+            st.markdown(f"> {md(q['text'])}")
+            st.caption(f"{md(who)} · {md(q['code_label'])}"
+                       + (" · forslag" if q["status"] == "suggested" else ""))
+
+
+def _heatmap(data: pd.DataFrame, x: str, y: str, title: str) -> None:
+    if data.empty:
+        st.caption(f"{title}: ingen data.")
+        return
+    base = alt.Chart(data).encode(x=alt.X(f"{x}:N", title=None), y=alt.Y(f"{y}:N", title=None))
+    rect = base.mark_rect().encode(color=alt.Color("Citater:Q", scale=alt.Scale(scheme="blues")),
+                                   tooltip=[x, y, "Citater"])
+    text = base.mark_text(baseline="middle").encode(text="Citater:Q")
+    st.markdown(f"**{title}**")
+    st.altair_chart((rect + text).properties(height=220), use_container_width=True)
+
+
+def page() -> None:
+    """The Dashboard page."""
+    st.title("Dashboard")
+    try:
+        state.get_store().active_codebook()
+    except EvaltoolError as exc:
+        st.info(str(exc))
+        return
+    statuses, site, group = _filters()
+    d = _dashboard(state.data_version(), statuses, site, group)
+    st.caption(("Accepterede kodninger" if statuses == ("accepted",) else
+                "Accepterede kodninger og forslag") + f" · {number(len(d.sites))} steder")
+    cols = st.columns(len(d.themes) or 1)
+    for col, card in zip(cols, d.themes, strict=False):
+        with col:
+            _theme_card(card)
+    left, right = st.columns(2)
+    with left:
+        _heatmap(d.site_theme, "Tema", "Sted", "Steder × temaer")
+    with right:
+        _heatmap(d.column_site, "Sted", "Kolonne", "Forandringsteoriens kolonner × steder")
+    st.subheader("Målopfyldelse G1–G4")
+    goals = d.goals.assign(Dækning=d.goals["Dækning"].map(percent))
+    st.dataframe(goals, hide_index=True, use_container_width=True)
+    st.subheader("CMO-konfigurationer")
+    st.caption("Kontekster og mekanismer, der optræder sammen med et udfald i samme tur eller en "
+               "nabotur: hvad virker, for hvem og under hvilke omstændigheder.")
+    if d.configurations.empty:
+        st.caption("Ingen konfigurationer med de valgte filtre.")
+    else:
+        st.dataframe(d.configurations, hide_index=True, use_container_width=True,
+                     column_config={"Eksempel": st.column_config.TextColumn(width="large")})

@@ -1,0 +1,53 @@
+"""Showing text safely and in Danish formats.
+
+Transcript text, names and memos are user content: they are never rendered as
+HTML, and before they go through Markdown every character Markdown would
+interpret is escaped, so ``<script>`` or ``**x**`` in a quote shows literally.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Characters with a meaning in (Streamlit-flavoured) Markdown: escaped with a backslash.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<:$&=])")
+
+
+def md(text: object) -> str:
+    """Escape user text for ``st.markdown``/``st.caption`` (no HTML, no Markdown)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def timestamp(seconds: float | None) -> str:
+    """hh:mm:ss, or '' when unknown."""
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def number(value: float | int | None, decimals: int = 0) -> str:
+    """A number in Danish format: 1.234,5 (thousands dot, decimal comma)."""
+    if value is None:
+        return ""
+    text = f"{value:,.{decimals}f}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+
+
+def percent(value: float | None) -> str:
+    """A share as a Danish percentage: 0.425 → '42,5 %'."""
+    return "" if value is None else f"{number(value * 100, 1)} %"
+
+
+def date(value: str | None) -> str:
+    """ISO date 2016-12-01 → 1.12.2016 (Danish); other text unchanged."""
+    if not value:
+        return ""
+    m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value)
+    return f"{int(m.group(3))}.{int(m.group(2))}.{m.group(1)}" if m else value
+
+
+STATUS = {"suggested": "Forslag", "accepted": "Accepteret", "rejected": "Afvist"}
+CMO = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
+SOURCE = {"rules": "regler", "model": "model", "combined": "regler + model", "human": "manuel",
+          "gold": "guldstandard", "adjudicated": "afgjort"}
