@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from evaltool.errors import EvaltoolError
 from evaltool.ui import state
-from evaltool.ui.pages import agreement, codebook_page, coding, dashboard, export_page, import_page
 from evaltool.ui.text import md
+
+# Pages are files (each runs its page() when executed as a page script), so that
+# AppTest.switch_page can open them by path in tests.
+PAGES = Path(__file__).parent / "pages"
 
 NEW_CODER = "➕ Ny koder…"
 
@@ -48,14 +53,15 @@ def run() -> None:
         st.stop()
     sidebar()
     lead = state.lead_mode()
-    pages = [st.Page(dashboard.page, title="Dashboard", url_path="dashboard", default=lead)]
+    pages = [st.Page(PAGES / "dashboard.py", title="Dashboard", url_path="dashboard",
+                     default=lead)]
     if not lead:
         pages = [
-            st.Page(coding.page, title="Kodning", url_path="kodning", default=True),
-            st.Page(import_page.page, title="Import", url_path="import"),
+            st.Page(PAGES / "coding.py", title="Kodning", url_path="kodning", default=True),
+            st.Page(PAGES / "import_page.py", title="Import", url_path="import"),
             *pages,
-            st.Page(agreement.page, title="Enighed", url_path="enighed"),
+            st.Page(PAGES / "agreement.py", title="Enighed", url_path="enighed"),
         ]
-    pages += [st.Page(codebook_page.page, title="Kodebog", url_path="kodebog"),
-              st.Page(export_page.page, title="Eksport", url_path="eksport")]
+    pages += [st.Page(PAGES / "codebook_page.py", title="Kodebog", url_path="kodebog"),
+              st.Page(PAGES / "export_page.py", title="Eksport", url_path="eksport")]
     st.navigation(pages).run()

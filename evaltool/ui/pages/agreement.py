@@ -63,3 +63,7 @@ def page() -> None:
                                 args=(u.segment_ids[0], code, "accept"))
                     k[2].button("Forkast", key=f"{KEY}n{u.id}{code}", on_click=_adjudicate,
                                 args=(u.segment_ids[0], code, "reject"))
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()

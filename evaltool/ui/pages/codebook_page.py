@@ -57,3 +57,7 @@ def page() -> None:
                 st.markdown(f"**{CMO[kind]}**")
                 for code in [c for c in codes if c["cmo"] == kind]:
                     _code(code, counts)
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()

@@ -261,3 +261,7 @@ def page() -> None:
         document_panel(docs)
     with tab_queue:
         queue_panel(docs)
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()

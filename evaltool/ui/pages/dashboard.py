@@ -47,7 +47,7 @@ def _theme_card(card) -> None:
             x=alt.X("Citater:Q", title="Citater"), y=alt.Y("CMO:N", sort=list(CMO_LABELS.values()),
                                                             title=None),
             color=alt.Color("CMO:N", legend=None), tooltip=["CMO", "Citater"]).properties(height=110)
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
         st.markdown("**Stærkeste citater**")
         if not card.strongest:
             st.caption("Ingen citater endnu.")
@@ -67,7 +67,7 @@ def _heatmap(data: pd.DataFrame, x: str, y: str, title: str) -> None:
                                    tooltip=[x, y, "Citater"])
     text = base.mark_text(baseline="middle").encode(text="Citater:Q")
     st.markdown(f"**{title}**")
-    st.altair_chart((rect + text).properties(height=220), use_container_width=True)
+    st.altair_chart((rect + text).properties(height=220), width="stretch")
 
 
 def page() -> None:
@@ -93,12 +93,16 @@ def page() -> None:
         _heatmap(d.column_site, "Sted", "Kolonne", "Forandringsteoriens kolonner × steder")
     st.subheader("Målopfyldelse G1–G4")
     goals = d.goals.assign(Dækning=d.goals["Dækning"].map(percent))
-    st.dataframe(goals, hide_index=True, use_container_width=True)
+    st.dataframe(goals, hide_index=True, width="stretch")
     st.subheader("CMO-konfigurationer")
     st.caption("Kontekster og mekanismer, der optræder sammen med et udfald i samme tur eller en "
                "nabotur: hvad virker, for hvem og under hvilke omstændigheder.")
     if d.configurations.empty:
         st.caption("Ingen konfigurationer med de valgte filtre.")
     else:
-        st.dataframe(d.configurations, hide_index=True, use_container_width=True,
+        st.dataframe(d.configurations, hide_index=True, width="stretch",
                      column_config={"Eksempel": st.column_config.TextColumn(width="large")})
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()

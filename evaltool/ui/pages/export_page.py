@@ -64,7 +64,7 @@ def page() -> None:
                          help="Erstat navne på talere og personer med pseudonymer i eksporten.")
     frame = _frame(state.data_version(), status, theme, site, code, unit, pseudo)
     st.caption(f"{number(len(frame))} rækker")
-    st.dataframe(frame.head(20), hide_index=True, use_container_width=True)
+    st.dataframe(frame.head(20), hide_index=True, width="stretch")
     d = st.columns(3)
     d[0].download_button("Hent CSV (UTF-8)", _bytes(frame, "csv", None), "kodede_citater.csv",
                          "text/csv", key=f"{KEY}csv")
@@ -73,3 +73,7 @@ def page() -> None:
     d[2].download_button("Hent XLSX", _bytes(frame, "xlsx", None), "kodede_citater.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"{KEY}xlsx")
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()

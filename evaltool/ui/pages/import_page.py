@@ -66,7 +66,7 @@ def results_panel() -> None:
     n = {k: sum(1 for r in results if r["Resultat"] == v) for k, v in STATUS.items()}
     st.success(f"{n['imported']} importeret, {n['skipped']} sprunget over, {n['failed']} fejl")
     st.dataframe(pd.DataFrame(results).drop(columns=["_doc"]), hide_index=True,
-                 use_container_width=True)
+                 width="stretch")
     done = st.session_state.get(f"{KEY}autocoded")
     if isinstance(done, int):
         st.info(f"Autokodning kørt på {done} dokument(er). Se siden Kodning.")
@@ -91,3 +91,7 @@ def page() -> None:
     elif submitted:
         st.warning("Vælg mindst én fil.")
     results_panel()
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()

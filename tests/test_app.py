@@ -1,0 +1,129 @@
+"""The Streamlit app, driven by streamlit.testing's AppTest against a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from evaltool.autocode import run as autocode_run
+from evaltool.importer import import_paths
+
+ROOT = Path(__file__).parent.parent
+PAGES = "evaltool/ui/pages/"
+EDITING_LABELS = {"Accepter", "Afvis", "Gem", "Gem memo", "Tilføj", "Importér",
+                  "Genoptræn og foreslå igen", "Behold", "Forkast"}
+
+EVIL = """---
+title: Ondsindet
+site: Testby
+moderator: Ordstyrer
+---
+Ordstyrer: Hvad skete der?
+<script>alert(1)</script> (frivillig): Vi skrev **fed tekst** og <b>html</b> på tavlen,
+og over en kop kaffe blev vi enige.
+"""
+
+
+@pytest.fixture
+def app_db(coded_store, fixtures: Path, model_nlp, db_path: Path, monkeypatch):
+    """A database with gold codings on one document and suggestions to review."""
+    (fixtures / "ondsindet.txt").write_text(EVIL, encoding="utf-8")
+    import_paths([fixtures / "ondsindet.txt"], coded_store, lambda: model_nlp)
+    autocode_run.load_gold(coded_store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
+    autocode_run.run(coded_store, lambda: model_nlp)
+    monkeypatch.setenv("EVALTOOL_DB", str(db_path))
+    monkeypatch.delenv("EVALTOOL_MODE", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield coded_store
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def start(coder: str | None = "Åse") -> AppTest:
+    """Run the app and choose a coder in the sidebar."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    if coder:
+        at.sidebar.selectbox(key="coder_choice").select("➕ Ny koder…").run()
+        at.sidebar.text_input(key="coder_new").input(coder).run()
+    return at
+
+
+def open_page(at: AppTest, name: str) -> AppTest:
+    at.switch_page(PAGES + name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize(("page", "title"), [
+    ("coding.py", "Kodning"), ("import_page.py", "Import"), ("dashboard.py", "Dashboard"),
+    ("agreement.py", "Enighed"), ("codebook_page.py", "Kodebog"), ("export_page.py", "Eksport")])
+def test_every_page_loads(app_db, page: str, title: str) -> None:
+    at = open_page(start(), page)
+    assert at.title[0].value == title
+
+
+def test_accepting_in_the_queue_changes_the_database(app_db) -> None:
+    before = [v for v in app_db.coding_views(status="accepted") if v.coder == "Åse"]
+    assert before == []
+    at = open_page(start(), "coding.py")
+    at.button(key="kod_qa").click().run()
+    assert not at.exception
+    after = [v for v in app_db.coding_views(status="accepted") if v.coder == "Åse"]
+    assert len(after) == 1
+    history = app_db.history(after[0].segment_id)
+    assert [(e.action, e.coder) for e in history][-1] == ("accept", "Åse")
+    assert at.success[0].value == "Accepteret."
+
+
+def test_filters_change_what_is_shown(app_db) -> None:
+    at = open_page(start(), "coding.py")
+    at.selectbox(key="kod_doc").select_index(1).run()  # the Vesthimmerland transcript
+    shown = at.caption[0].value
+    assert "forslag" in shown
+    at.multiselect(key="kod_status").set_value(["rejected"]).run()
+    assert at.caption[0].value.startswith("0 kodninger vist")
+    assert not [b for b in at.button if b.label == "Accepter" and b.key != "kod_qa"]
+    dash = open_page(start(), "dashboard.py")
+    accepted_only = [m.value for m in dash.metric]
+    dash.toggle(key="dash_sugg").set_value(True).run()
+    with_suggestions = [m.value for m in dash.metric]
+    assert accepted_only != with_suggestions
+
+
+def test_lead_mode_has_no_editing(app_db, monkeypatch) -> None:
+    monkeypatch.setenv("EVALTOOL_MODE", "lead")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert at.title[0].value == "Dashboard"
+    assert not at.sidebar.selectbox and not at.sidebar.radio
+    for page in ["dashboard.py", "codebook_page.py", "export_page.py"]:
+        open_page(at, page)
+        assert not {b.label for b in at.button} & EDITING_LABELS
+        assert not at.text_area
+    with pytest.raises(ValueError, match=r"not a registered page|Could not find"):
+        at.switch_page(PAGES + "coding.py")
+
+
+def test_export_page_matches_filters(app_db) -> None:
+    at = open_page(start(), "export_page.py")
+    at.selectbox(key="eks_theme").select("T2").run()
+    frame = at.dataframe[0].value
+    assert set(frame["theme"]) == {"T2"}
+    assert set(frame["code_id"]) <= {"ctx_strategi", "udf_invitationer"}
+    at.selectbox(key="eks_site").select("Vesthimmerland").run()
+    assert set(at.dataframe[0].value["site"]) <= {"Vesthimmerland"}
+
+
+def test_transcript_text_is_shown_literally(app_db) -> None:
+    at = open_page(start(), "coding.py")
+    at.selectbox(key="kod_doc").select_index(2).run()
+    texts = [m.value for m in at.markdown]
+    line = next(t for t in texts if "script" in t)
+    assert "\\<script\\>" in line  # escaped: Markdown shows it as text
+    body = next(t for t in texts if "fed tekst" in t)
+    assert "\\*\\*fed tekst\\*\\*" in body and "\\<b\\>" in body
+    assert all(not m.proto.allow_html for m in at.markdown)
