@@ -19,6 +19,8 @@ from evaltool import config, nlp
 from evaltool.errors import EvaltoolError
 from evaltool.store import Store, open_store
 
+DEFAULT_CODEBOOK = Path("codebooks/smaat_braendbart.yaml")
+
 
 def _fail(message: str, code: int = 1) -> None:
     click.echo(f"Error: {message}", err=True)
@@ -322,17 +324,30 @@ def gold_load(ctx: click.Context, folder: Path, coder: str, documents: tuple[str
 @click.option("--limit", type=int, default=20, show_default=True, help="Rows listed by --order.")
 @click.option("--progress", is_flag=True,
               help="Print 'autocode: document N/TOTAL committed' on stderr after each document.")
+@click.option("--codebook", "codebook_file", type=click.Path(path_type=Path),
+              default=DEFAULT_CODEBOOK, show_default=True,
+              help="Codebook loaded first when the database has none yet.")
 @click.pass_context
 @user_errors
 def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str | None,
-             limit: int, progress: bool) -> None:
+             limit: int, progress: bool, codebook_file: Path) -> None:
     """Suggest codes (rules + model); never overwrites human decisions."""
+    from evaltool import codebook as cb
     from evaltool.autocode import run
+    from evaltool.errors import NotFoundError
 
     def report_progress(done: int, total: int) -> None:
         click.echo(f"autocode: document {done}/{total} committed", err=True)
 
     store = get_store(ctx)
+    try:
+        store.active_codebook()
+    except NotFoundError:
+        if not codebook_file.is_file():
+            raise
+        loaded = store.load_codebook(cb.load(codebook_file), codebook_file.name)
+        click.echo(f"no codebook loaded yet: loaded {codebook_file} ({loaded.key} "
+                   f"v{loaded.version}, {loaded.added} codes)", err=True)
     doc_id = store.get_document(document).id if document else None
     report = run.run(store, lambda: nlp.load("segment"), document_id=doc_id, retrain=retrain,
                      progress=report_progress if progress else None)

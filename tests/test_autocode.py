@@ -124,3 +124,19 @@ def test_gold_load_is_idempotent_and_exact(coded_store, fixtures: Path) -> None:
         ("kaffe_aars.txt", 2, "udf_invitationer", "gold", "guld")}
     memo = next(v for v in views if v.code_key == "udf_nye_brugere" and v.site == "Morsø")
     assert memo.memo == "C: ældre alene; M: kaffe"
+
+
+def test_cli_ingest_then_autocode_loads_the_codebook(runner, db_path: Path, fixtures: Path) -> None:
+    from evaltool.cli import cli
+
+    base = ["--db", str(db_path)]
+    assert runner.invoke(cli, [*base, "ingest", str(fixtures / "kaffe_morsoe.txt")]).exit_code == 0
+    result = runner.invoke(cli, [*base, "autocode", "--codebook", str(MINI), "--order",
+                                 "uncertainty"])
+    assert result.exit_code == 0, result.output
+    assert "no codebook loaded yet: loaded" in result.output
+    assert "1 documents" in result.output and "new suggestions" in result.output
+    assert "mek_kaffe" in result.output  # the review queue lists it
+    again = runner.invoke(cli, [*base, "autocode", "--codebook", str(MINI)])
+    assert "no codebook loaded yet" not in again.output
+    assert " 0 new suggestions" in again.output
