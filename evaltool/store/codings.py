@@ -150,10 +150,17 @@ class CodingOps:
         return {"id": row.id, "key": row.key, "version": row.version, "title": row.title,
                 "content": row.content}
 
+    def _active_codebook_id(self, conn: Connection) -> int:
+        """Id of the active codebook, without loading its content."""
+        found = conn.scalar(select(Codebook.id).where(Codebook.is_active))
+        if found is None:
+            raise NotFoundError("no codebook loaded (run `evaltool codebook load FILE`)")
+        return found
+
     def codes(self, *, include_retired: bool = False) -> list[CodeInfo]:
         """Codes of the active codebook, in codebook order."""
-        cb = self.active_codebook()
         with self.engine.connect() as conn:
+            cb = {"id": self._active_codebook_id(conn)}
             links: dict[int, dict[str, list[str]]] = {}
             for code_id, kind, key in conn.execute(
                 select(CodeCategory.code_id, Category.kind, Category.key)
@@ -161,7 +168,9 @@ class CodingOps:
                 .where(Category.codebook_id == cb["id"]).order_by(Category.position)
             ):
                 links.setdefault(code_id, {"theme": [], "goal": []})[kind].append(key)
-            stmt = select(Code).where(Code.codebook_id == cb["id"]).order_by(Code.position)
+            stmt = (select(Code.id, Code.key, Code.label, Code.cmo, Code.column, Code.definition,
+                           Code.retired)
+                    .where(Code.codebook_id == cb["id"]).order_by(Code.position))
             if not include_retired:
                 stmt = stmt.where(Code.retired.is_(False))
             rows = conn.execute(stmt).all()

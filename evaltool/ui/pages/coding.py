@@ -189,8 +189,14 @@ def document_panel(docs: list) -> None:
         _turn(turn, segments.get(turn.number, []), by_segment, labels, only_coded)
 
 
+@st.fragment
 def queue_panel(docs: list) -> None:
-    """'Næste usikre': one suggestion at a time, the most useful to review first."""
+    """'Næste usikre': one suggestion at a time, the most useful to review first.
+
+    A fragment: a decision here reruns only this panel, which keeps the round
+    trip short however long the document view above is.
+    """
+    state.show_flash()
     store, who = state.get_store(), state.coder()
     scope = st.selectbox("Dokumenter", [None, *docs], key=f"{KEY}qdoc",
                          format_func=lambda d: "Alle" if d is None else f"{d.site} – {d.name}")
@@ -206,7 +212,7 @@ def queue_panel(docs: list) -> None:
                  if v.segment_id == item.segment_id and v.code_key == item.code_key), None)
     if view is None or view.status != "suggested":
         skipped.add(item.coding_id)
-        st.rerun()
+        st.rerun(scope="fragment")
     labels = {c.key: c for c in _codes(state.data_version())}
     code = labels.get(view.code_key)
     st.caption(f"{number(len(queue))} forslag tilbage · {md(view.document)} · tur {view.turn}")
