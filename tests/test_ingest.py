@@ -174,3 +174,29 @@ def test_expand_paths_finds_supported_files_only(tmp_path: Path) -> None:
     found = expand_paths([tmp_path / "a", tmp_path / "b.docx", tmp_path / "x.pdf"])
     assert [p.relative_to(tmp_path).as_posix() for p in found] == [
         "a/1.txt", "a/2.vtt", "b.docx", "x.pdf"]
+
+
+def test_transcription_tool_layouts(tmp_path: Path) -> None:
+    """Label lines with the time and text below them (Word's Transskriber, Otter), bare
+    timestamps before the name, and Markdown bold labels all start turns."""
+    path = tmp_path / "word.md"
+    path.write_text(
+        "Taler 1  00:03\n"
+        "Velkommen til jer.\n"
+        "\n"
+        "00:00:09 Søren Bæk\n"
+        "Tak. Vi startede med kaffen.\n"
+        "Og så kom de.\n"
+        "00:00:20 Taler 1: Hvornår var det?\n"
+        "**Søren Bæk:** Klokken 10:30 om tirsdagen.\n"
+        "Klokken 11:15\n"
+        "var vi færdige.\n"
+        "__Åse (frivillig)__: Ja.\n",
+        encoding="utf-8")
+    assert turns_of(path) == [
+        ("Taler 1", None, 3.0, "Velkommen til jer."),
+        ("Søren Bæk", None, 9.0, "Tak. Vi startede med kaffen. Og så kom de."),
+        ("Taler 1", None, 20.0, "Hvornår var det?"),
+        ("Søren Bæk", None, None, "Klokken 10:30 om tirsdagen. Klokken 11:15 var vi færdige."),
+        ("Åse", "frivillig", None, "Ja."),
+    ]

@@ -27,11 +27,20 @@ from evaltool.domain import ParsedTurn
 from evaltool.errors import IngestError
 from evaltool.resources import word_list
 
-_TIME = r"(?P<ts>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)"
+_TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+_NAME = r"(?P<name>[^\s:\[\]()*][^:\[\]()*]{0,59}?)\s*(?:\((?P<role>[^()]{0,80})\))?"
+_EMPH = r"(?:\*{1,2}|_{1,2})?"  # Markdown bold/italic around a speaker label
+# "[00:01:02] Lise (bibliotekar): text", "00:01:02 Lise: text", "**Lise:** text"
 _TURN = re.compile(
-    r"^\s*(?:[\[(]" + _TIME + r"[\])]\s*[-–]?\s*)?"
-    r"(?P<name>[^\s:\[\]()][^:\[\]()]{0,59}?)\s*"
-    r"(?:\((?P<role>[^()]{0,80})\))?\s*:(?:\s+|$)(?P<text>.*)$"
+    r"^\s*(?:[\[(](?P<ts>" + _TIME + r")[\])]\s*[-–]?\s*|(?P<bare_ts>" + _TIME
+    + r")\s+[-–]?\s*)?" + _EMPH + _NAME + r"\s*" + _EMPH + r":" + _EMPH
+    + r"(?:\s+|$)(?P<text>.*)$"
+)
+# A label line with no text, as transcription tools write them: "Taler 1  00:03" or
+# "00:00:03 Lise" (what was said follows on the next lines).
+_LABEL = re.compile(
+    r"^\s*(?:(?P<ts1>" + _TIME + r")\s+)?" + _EMPH + _NAME + _EMPH
+    + r"\s*(?:[\[(]?(?P<ts2>" + _TIME + r")[\])]?)?\s*$"
 )
 _NAME_WORD = re.compile(r"^(?:[^\W\d_][\w'’.\-]*|\d{1,3}|[A-ZÆØÅ]\.)$")
 _PARTICLES = frozenset({"af", "de", "la", "van", "von", "der", "den", "du"})
@@ -79,17 +88,30 @@ class TurnLine:
 
 
 def match_turn(line: str, known: set[str]) -> TurnLine | None:
-    """Parse a line that starts a turn, or return None for a continuation line."""
+    """Parse a line that starts a turn, or return None for a continuation line.
+
+    With a bracketed timestamp any label before the colon is a speaker; otherwise
+    the label must look like a name (see :func:`looks_like_name`).
+    """
     m = _TURN.match(line)
-    if not m:
-        return None
-    name = " ".join(m.group("name").split())
-    ts = m.group("ts")
-    if not looks_like_name(name, known) and not (ts and name and len(name) <= 60):
-        return None
-    role = m.group("role")
-    role = " ".join(role.split()) if role and role.strip() else None
-    return TurnLine(name, role, parse_timestamp(ts) if ts else None, m.group("text").strip())
+    if m:
+        name = " ".join(m.group("name").split())
+        ts = m.group("ts") or m.group("bare_ts")
+        lenient = bool(m.group("ts")) and 0 < len(name) <= 60
+        if looks_like_name(name, known) or lenient:
+            return TurnLine(name, _role(m.group("role")), parse_timestamp(ts) if ts else None,
+                            m.group("text").strip())
+    m = _LABEL.match(line)
+    if m and bool(m.group("ts1")) != bool(m.group("ts2")):
+        name = " ".join(m.group("name").split())
+        if looks_like_name(name, known):
+            ts = m.group("ts1") or m.group("ts2")
+            return TurnLine(name, _role(m.group("role")), parse_timestamp(ts), "")
+    return None
+
+
+def _role(raw: str | None) -> str | None:
+    return " ".join(raw.split()) if raw and raw.strip() else None
 
 
 class _FrontMatterLoader(yaml.SafeLoader):
