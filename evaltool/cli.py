@@ -260,16 +260,20 @@ def codebook_validate(file: Path) -> None:
 
 @codebook.command("load")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--seed", "seed", type=click.Path(path_type=Path),
+              help="Seed training data (default: <name>.seed.jsonl beside the codebook, if any).")
+@click.option("--no-seed", is_flag=True, help="Load no seed training data.")
 @click.pass_context
 @user_errors
-def codebook_load(ctx: click.Context, file: Path) -> None:
+def codebook_load(ctx: click.Context, file: Path, seed: Path | None, no_seed: bool) -> None:
     """Load a codebook into the database and make it active (codings of kept code ids stay)."""
-    from evaltool import codebook as cb
+    from evaltool.autocode.run import load_codebook_file
 
-    spec = cb.load(file)
-    r = get_store(ctx).load_codebook(spec, file.name)
+    r = load_codebook_file(get_store(ctx), file, seed=False if no_seed else (seed or True))
+    seeded = len(get_store(ctx).codebook_seed())
     click.echo(f"loaded {r.key} v{r.version}: {r.added} codes added, {r.updated} updated, "
-               f"{r.retired} retired; {r.kept_codings} existing codings kept")
+               f"{r.retired} retired; {r.kept_codings} existing codings kept; "
+               f"{seeded} seed turns for training")
 
 
 @codebook.command("show")
@@ -299,6 +303,20 @@ def codebook_show(ctx: click.Context, file: Path | None) -> None:
 @cli.group()
 def gold() -> None:
     """Gold codings (reference codings as CSV files)."""
+
+
+@gold.command("seed")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="Seed file to write (e.g. codebooks/<codebook>.seed.jsonl).")
+@click.pass_context
+@user_errors
+def gold_seed(ctx: click.Context, folder: Path, out: Path) -> None:
+    """Write gold-coded transcripts as seed training data for a codebook."""
+    from evaltool.autocode.run import write_seed
+
+    n = write_seed(get_store(ctx), folder, out)
+    click.echo(f"{n} coded turns written to {out}")
 
 
 @gold.command("load")
@@ -332,7 +350,6 @@ def gold_load(ctx: click.Context, folder: Path, coder: str, documents: tuple[str
 def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str | None,
              limit: int, progress: bool, codebook_file: Path) -> None:
     """Suggest codes (rules + model); never overwrites human decisions."""
-    from evaltool import codebook as cb
     from evaltool.autocode import run
     from evaltool.errors import NotFoundError
 
@@ -345,7 +362,7 @@ def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str
     except NotFoundError:
         if not codebook_file.is_file():
             raise
-        loaded = store.load_codebook(cb.load(codebook_file), codebook_file.name)
+        loaded = run.load_codebook_file(store, codebook_file)
         click.echo(f"no codebook loaded yet: loaded {codebook_file} ({loaded.key} "
                    f"v{loaded.version}, {loaded.added} codes)", err=True)
     doc_id = store.get_document(document).id if document else None
@@ -631,7 +648,6 @@ def restore(ctx: click.Context, file: Path) -> None:
 @user_errors
 def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: int) -> None:
     """Build the demo database: import corpus/, load the codebook and gold codings, autocode."""
-    from evaltool import codebook as cb
     from evaltool.autocode import run
     from evaltool.importer import import_paths
 
@@ -642,7 +658,9 @@ def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: 
             click.echo(f"failed: {r.message}", err=True)
     if summary.failed:
         sys.exit(1)
-    store.load_codebook(cb.load(codebook_file), codebook_file.name)
+    # no seed: the seed is made from this very corpus, and the demo's suggestions on
+    # the two transcripts without accepted codings must not be trained on their gold
+    run.load_codebook_file(store, codebook_file, seed=False)
     docs = store.list_documents()[:gold_documents]
     n = run.load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
     report = run.run(store, lambda: nlp.load("segment"), retrain=summary.count("imported") > 0)

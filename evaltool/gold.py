@@ -90,3 +90,41 @@ def resolve(rows: list[GoldRow], turns: list[TurnView], segments: list[SegmentVi
                                                   f"(the document has {len(turns)})")
         out.extend((seg, row.code, row.memo) for seg in segments_for(row, turn, segments))
     return out
+
+
+def seed_records(turns: list[TurnView], segments: list[SegmentView],
+                 codes: dict[int, set[str]]) -> list[dict]:
+    """One document's turns as seed training records: role, moderator flag and each
+    sentence with its gold codes (sentences without codes are the negatives)."""
+    by_turn: dict[int, list[SegmentView]] = {}
+    for s in segments:
+        by_turn.setdefault(s.turn, []).append(s)
+    return [{"role": t.role or "", "moderator": t.is_moderator,
+             "sentences": [[s.text, sorted(codes.get(s.id, set()))]
+                           for s in by_turn.get(t.number, [])]}
+            for t in turns if by_turn.get(t.number)]
+
+
+def read_seed(path: Path, known_codes: set[str]) -> list[dict]:
+    """Read a seed file (JSON lines written by ``evaltool gold seed``), checking codes."""
+    import json
+
+    records = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, None, f"cannot read seed file ({exc.__class__.__name__})") from None
+    for line_no, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            sentences = [(str(text), [str(c) for c in codes]) for text, codes in rec["sentences"]]
+        except (ValueError, KeyError, TypeError):
+            raise IngestError(path, line_no, "not a seed record (role, moderator, sentences)") from None
+        unknown = {c for _, cs in sentences for c in cs} - known_codes
+        if unknown:
+            raise IngestError(path, line_no, f"unknown code {sorted(unknown)[0]!r}")
+        records.append({"role": str(rec.get("role") or ""), "moderator": bool(rec.get("moderator")),
+                        "sentences": sentences})
+    return records

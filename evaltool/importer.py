@@ -63,7 +63,7 @@ def _batches(items: list, size: int) -> Iterator[tuple[int, list]]:
 
 
 def store_document(writer: DocumentWriter, doc: ParsedDocument, nlp, digest: str,
-                   progress: Progress | None = None) -> tuple[int, int, int]:
+                   progress: Progress | None = None, *, n_process: int = 1) -> tuple[int, int, int]:
     """Write a parsed document and its segments; return (id, turns, segments)."""
     model = f"{nlp.meta.get('lang', '')}_{nlp.meta.get('name', '')}-{nlp.meta.get('version', '')}"
     doc_id = writer.add_document(name=doc.name, fmt=doc.format, metadata=doc.metadata,
@@ -73,44 +73,51 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument, nlp, digest: str
     offset = 0
     n_segments = 0
     total = len(doc.turns)
-    for start, batch in _batches(doc.turns, TURN_BATCH):
-        rows = []
-        for i, turn in enumerate(batch, start=start + 1):
-            text = turn.text
-            if pieces:
-                pieces.append(TURN_SEP)
-                offset += len(TURN_SEP)
-            rows.append({
-                "document_id": doc_id, "speaker_id": speaker_ids[turn.speaker], "number": i,
-                "role": turn.role, "start_time": turn.start_time, "start_char": offset,
-                "end_char": offset + len(text), "text": text, "source_line": turn.line,
-            })
-            pieces.append(text)
-            offset += len(text)
-        turn_ids = writer.add_turns(rows)
-        seg_rows = []
-        keyed = ((idx, row["text"]) for idx, row in enumerate(rows))
-        for idx, sentences in segment_turns(keyed, nlp):
-            row = rows[idx]
-            for k, s in enumerate(sentences):
-                seg_rows.append({
-                    "document_id": doc_id, "turn_id": turn_ids[idx],
-                    "speaker_id": row["speaker_id"], "sent_index": k,
-                    "start_char": row["start_char"] + s.start,
-                    "end_char": row["start_char"] + s.end,
-                    "text": row["text"][s.start : s.end], "lemmas": " ".join(s.lemmas),
-                    "tokens": [list(t) for t in s.tokens],
+    # One nlp.pipe stream for the whole document (consumed batch by batch): restarting
+    # the pipe per batch would re-fork its worker processes when n_process > 1.
+    segmented = segment_turns(((i, t.text) for i, t in enumerate(doc.turns)), nlp,
+                              n_process=n_process)
+    try:
+        for start, batch in _batches(doc.turns, TURN_BATCH):
+            rows = []
+            for i, turn in enumerate(batch, start=start + 1):
+                text = turn.text
+                if pieces:
+                    pieces.append(TURN_SEP)
+                    offset += len(TURN_SEP)
+                rows.append({
+                    "document_id": doc_id, "speaker_id": speaker_ids[turn.speaker], "number": i,
+                    "role": turn.role, "start_time": turn.start_time, "start_char": offset,
+                    "end_char": offset + len(text), "text": text, "source_line": turn.line,
                 })
-        writer.add_segments(seg_rows)
-        n_segments += len(seg_rows)
-        if progress:
-            progress(doc.name, min(start + len(batch), total), total)
+                pieces.append(text)
+                offset += len(text)
+            turn_ids = writer.add_turns(rows)
+            seg_rows = []
+            for idx, row in enumerate(rows):
+                _, sentences = next(segmented)
+                for k, s in enumerate(sentences):
+                    seg_rows.append({
+                        "document_id": doc_id, "turn_id": turn_ids[idx],
+                        "speaker_id": row["speaker_id"], "sent_index": k,
+                        "start_char": row["start_char"] + s.start,
+                        "end_char": row["start_char"] + s.end,
+                        "text": row["text"][s.start : s.end], "lemmas": " ".join(s.lemmas),
+                        "tokens": [list(t) for t in s.tokens],
+                    })
+            writer.add_segments(seg_rows)
+            n_segments += len(seg_rows)
+            if progress:
+                progress(doc.name, min(start + len(batch), total), total)
+    finally:  # stops nlp.pipe's worker processes, also on errors
+        segmented.close()
     writer.set_text(doc_id, "".join(pieces))
     return doc_id, total, n_segments
 
 
 def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
-                replace: bool = False, progress: Progress | None = None) -> ImportResult:
+                replace: bool = False, progress: Progress | None = None,
+                n_process: int = 1) -> ImportResult:
     """Import one file in its own transaction; never raises for bad input."""
     try:
         doc = read_document(path)
@@ -127,7 +134,8 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
             replaced = sorted(set(same) | (set(writer.find_by_name(doc.name)) if replace else set()))
             for old in replaced:
                 writer.delete(old)
-            doc_id, n_turns, n_segs = store_document(writer, doc, nlp_factory(), digest, progress)
+            doc_id, n_turns, n_segs = store_document(writer, doc, nlp_factory(), digest, progress,
+                                                      n_process=n_process)
     except EvaltoolError as exc:
         return ImportResult(str(path), "failed", f"{path}: {exc}")
     except SQLAlchemyError as exc:  # reported by class only: messages may quote row values
@@ -142,15 +150,18 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
 
 def import_paths(paths: Iterable[str | Path], store: Store, nlp_factory: Callable[[], object],
                  *, replace: bool = False, progress: Progress | None = None,
-                 on_result: Callable[[ImportResult], None] | None = None) -> BatchSummary:
+                 on_result: Callable[[ImportResult], None] | None = None,
+                 n_process: int = 1) -> BatchSummary:
     """Import files and folders; each file is its own transaction.
 
     ``nlp_factory`` is called only when a file actually needs segmenting, so a
-    batch of already-imported files never loads the spaCy model.
+    batch of already-imported files never loads the spaCy model. ``n_process``
+    is passed to ``nlp.pipe`` (worker processes per file).
     """
     summary = BatchSummary()
     for path in expand_paths(paths):
-        result = import_file(path, store, nlp_factory, replace=replace, progress=progress)
+        result = import_file(path, store, nlp_factory, replace=replace, progress=progress,
+                             n_process=n_process)
         summary.results.append(result)
         if on_result:
             on_result(result)

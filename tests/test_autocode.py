@@ -140,3 +140,43 @@ def test_cli_ingest_then_autocode_loads_the_codebook(runner, db_path: Path, fixt
     again = runner.invoke(cli, [*base, "autocode", "--codebook", str(MINI)])
     assert "no codebook loaded yet" not in again.output
     assert " 0 new suggestions" in again.output
+
+
+def test_seed_training_data_round_trip(coded_store, fixtures: Path, model_nlp, tmp_path: Path,
+                                       db_path: Path) -> None:
+    """Gold-coded transcripts written as a seed train a fresh database's model."""
+    from evaltool.importer import import_paths
+    from evaltool.store import open_store
+
+    seed_file = tmp_path / "mini.seed.jsonl"
+    assert run.write_seed(coded_store, fixtures / "gold", seed_file) == 11  # all turns of both
+    lines = seed_file.read_text(encoding="utf-8").splitlines()
+    assert '"Over en kop kaffe begyndte de ældre at fortælle.", ["mek_kaffe"]' in lines[1]
+
+    fresh = open_store(str(tmp_path / "fresh.db"))
+    import_paths([fixtures / "fokusgruppe.txt"], fresh, lambda: model_nlp)
+    codebook_copy = tmp_path / "mini.yaml"
+    codebook_copy.write_text(MINI.read_text(encoding="utf-8"), encoding="utf-8")
+    run.load_codebook_file(fresh, codebook_copy)  # picks up mini.seed.jsonl beside it
+    assert len(fresh.codebook_seed()) == 11
+    report = run.run(fresh, lambda: model_nlp)
+    assert report.trained
+    assert fresh.latest_model()["metrics"]["seed_segments"] > 0
+    kaffe = [v for v in fresh.coding_views(status="suggested") if v.code_key == "mek_kaffe"]
+    assert kaffe and kaffe[0].source in ("model", "combined")
+    run.load_codebook_file(fresh, codebook_copy, seed=False)
+    assert fresh.codebook_seed() == []
+
+
+def test_bad_seed_file_names_line(tmp_path: Path) -> None:
+    from evaltool import gold
+    from evaltool.errors import IngestError
+
+    path = tmp_path / "x.seed.jsonl"
+    path.write_text('{"role": "", "moderator": false, "sentences": [["Hej.", []]]}\n'
+                    '{"sentences": [["Kaffe.", ["mek_findes_ikke"]]]}\n', encoding="utf-8")
+    with pytest.raises(IngestError, match=r"x\.seed\.jsonl:2: unknown code 'mek_findes_ikke'"):
+        gold.read_seed(path, {"mek_kaffe"})
+    path.write_text("ikke json\n", encoding="utf-8")
+    with pytest.raises(IngestError, match=r":1: not a seed record"):
+        gold.read_seed(path, {"mek_kaffe"})

@@ -91,7 +91,7 @@ def test_upgrade_from_first_schema_keeps_documents(tmp_path: Path) -> None:
     assert diff == []
 
 
-@pytest.mark.parametrize("revision", ["0002"])
+@pytest.mark.parametrize("revision", ["0002", "0003"])
 def test_upgrade_from_each_revision(tmp_path: Path, revision: str) -> None:
     path = tmp_path / f"r{revision}.db"
     _database_at(path, revision).dispose()

@@ -73,6 +73,35 @@ def codebook_examples(spec: CodebookSpec, nlp) -> tuple[list[Example], list[set[
     return out, targets
 
 
+def seed_units(seed: list[dict], nlp) -> tuple[list[CodingUnit], dict[int, set[str]]]:
+    """Seed records (coded turns from earlier material) as training units.
+
+    Sentences are lemmatised by ``nlp`` like imported text; they get negative ids
+    so they never clash with stored segments.
+    """
+    units: list[CodingUnit] = []
+    labels: dict[int, set[str]] = {}
+    texts = [text for rec in seed for text, _ in rec["sentences"]]
+    docs = iter(nlp.pipe(texts, batch_size=128))
+    next_id = -1
+    for turn_no, rec in enumerate(seed, start=1):
+        turn_units = []
+        for text, codes in rec["sentences"]:
+            doc = next(docs)
+            tokens = [[t.idx, t.idx + len(t.text), (t.lemma_ or t.text).lower(), t.pos_]
+                      for t in doc if not t.is_space]
+            lemmas = " ".join(tok[2] for tok in tokens)
+            turn_units.append((next_id, text, lemmas, tokens))
+            if codes:
+                labels[next_id] = set(codes)
+            next_id -= 1
+        context = " ".join(u[2] for u in turn_units)
+        units.extend(CodingUnit(seg_id, 0, None, -turn_no, turn_no, k, "", rec["role"] or None,
+                                rec["moderator"], text, lemmas, tokens, context)
+                     for k, (seg_id, text, lemmas, tokens) in enumerate(turn_units))
+    return units, labels
+
+
 def estimate_rule_precision(rules: RuleCoder, units: Sequence[CodingUnit],
                             labels: dict[int, set[str]]) -> dict[str, float]:
     """Per code: share of rule hits on reviewed segments that a human accepted

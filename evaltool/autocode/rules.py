@@ -3,11 +3,19 @@
 Segments are not re-parsed: a ``Doc`` is rebuilt from the stored tokens (words,
 lower-cased lemmas, POS), which is fast and gives the same lemmas the segmenter
 produced. The explanation of a rule suggestion is the words it matched.
+
+Most segments match no pattern, and spaCy's Matcher tests every REGEX predicate
+on every token (Python calls), so a cheap pre-filter comes first: from each
+pattern a literal is derived that any match must contain (``"udkant*"`` →
+``udkant``), and only the codes whose literal occurs in the segment's lower-cased
+words or lemmas are run through their own Matcher. Patterns without a usable
+literal keep their code always checked. The filter only skips work: results are
+those of the full Matcher.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import spacy
 from spacy.errors import MatchPatternError
@@ -33,6 +41,140 @@ def unit_doc(vocab, text: str, tokens: list) -> Doc:
     return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas)
 
 
+_META = frozenset(".^$*+?{}[]|()\\")
+_LITERAL_KEYS = ("LOWER", "LEMMA", "ORTH", "TEXT")  # attributes whose value is the token's text
+
+
+def _quantifier(rx: str, i: int) -> tuple[str, int]:
+    """The quantifier at ``rx[i]`` ('' if none) and the index after it."""
+    if i < len(rx) and rx[i] in "?*+":
+        q, i = rx[i], i + 1
+    elif i < len(rx) and rx[i] == "{":
+        end = rx.find("}", i)
+        q, i = "{", (end + 1 if end >= 0 else len(rx))
+    else:
+        return "", i
+    if i < len(rx) and rx[i] in "?+":  # lazy / possessive suffix
+        i += 1
+    return q, i
+
+
+def _pure_literal(rx: str) -> str | None:
+    """``rx`` as a plain string when it has no regex syntax but escapes, else None."""
+    out, i = [], 0
+    while i < len(rx):
+        ch = rx[i]
+        if ch == "\\" and i + 1 < len(rx) and not rx[i + 1].isalnum():
+            out.append(rx[i + 1])
+            i += 2
+        elif ch in _META:
+            return None
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _group_end(rx: str, i: int) -> int:
+    """Index of the ``)`` closing the group opened at ``rx[i]`` (-1 if none)."""
+    depth = 0
+    while i < len(rx):
+        if rx[i] == "\\":
+            i += 2
+            continue
+        if rx[i] == "(":
+            depth += 1
+        elif rx[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def regex_literals(rx: str) -> frozenset[str] | None:
+    """Strings one of which every match of ``rx`` contains (None when none is known)."""
+    candidates: list[frozenset[str]] = []
+    run: list[str] = []
+
+    def close() -> None:
+        if run:
+            candidates.append(frozenset(["".join(run)]))
+            run.clear()
+
+    i = 0
+    while i < len(rx):
+        ch = rx[i]
+        if ch == "|":
+            return None  # top-level alternation: no single requirement
+        if ch == "(":
+            end = _group_end(rx, i)
+            if end < 0:
+                return None
+            body = rx[i + 1 : end]
+            body = body[2:] if body.startswith("?:") else body
+            q, i = _quantifier(rx, end + 1)
+            close()
+            alts = None if body.startswith("?") else [_pure_literal(a) for a in body.split("|")]
+            if q in ("", "+") and alts and all(alts):
+                candidates.append(frozenset(alts))  # type: ignore[arg-type]
+            continue
+        if ch == "[":
+            end = rx.find("]", i + 2)
+            _, i = _quantifier(rx, (end + 1) if end >= 0 else len(rx))
+            close()
+            continue
+        if ch == "\\" and i + 1 < len(rx) and not rx[i + 1].isalnum():
+            atom, nxt = rx[i + 1], i + 2
+        elif ch == "\\" or ch in _META:  # classes, anchors, '.', stray quantifiers
+            close()
+            _, i = _quantifier(rx, i + 2 if ch == "\\" else i + 1)
+            continue
+        else:
+            atom, nxt = ch, i + 1
+        q, i = _quantifier(rx, nxt)
+        if q in ("?", "*", "{"):
+            close()
+        else:
+            run.append(atom)
+            if q == "+":
+                close()
+    close()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda alts: min(len(a) for a in alts))
+
+
+def token_literals(spec: dict) -> frozenset[str] | None:
+    """Lower-cased strings one of which a token matching ``spec`` contains in its
+    lower-cased text or lemma (None for optional tokens or when none is known)."""
+    if spec.get("OP", "1") not in ("1", "+"):
+        return None
+    best: frozenset[str] | None = None
+    for key in _LITERAL_KEYS:
+        value = spec.get(key)
+        found: frozenset[str] | None = None
+        if isinstance(value, str):
+            found = frozenset([value.lower()])
+        elif isinstance(value, dict) and isinstance(value.get("IN"), list):
+            items = value["IN"]
+            found = frozenset(v.lower() for v in items) if all(isinstance(v, str) for v in items) else None
+        elif isinstance(value, dict) and isinstance(value.get("REGEX"), str):
+            lits = regex_literals(value["REGEX"])
+            found = frozenset(v.lower() for v in lits) if lits else None
+        if found and all(found) and (best is None or min(map(len, found)) > min(map(len, best))):
+            best = found
+    return best
+
+
+def pattern_literals(pattern: Sequence[dict]) -> tuple[frozenset[str], ...] | None:
+    """Literal requirements of a Matcher pattern, all of which a match meets (most
+    selective first; None when no token has one)."""
+    found = [lits for lits in map(token_literals, pattern) if lits]
+    found.sort(key=lambda alts: -min(len(a) for a in alts))
+    return tuple(found) or None
+
+
 class RuleCoder:
     """Matches every code's patterns against segments."""
 
@@ -40,33 +182,62 @@ class RuleCoder:
         self.vocab = spacy.blank("da").vocab
         self.matcher = Matcher(self.vocab, validate=True)
         self.keys: list[str] = []
+        self._by_code: dict[str, Matcher] = {}
+        self._always: list[str] = []  # codes with a pattern the pre-filter cannot judge
+        self._literals: list[tuple[str, list[tuple[frozenset[str], ...]]]] = []
         for i, code in enumerate(codes):
             patterns = matcher_patterns(code)
             if not patterns:
                 continue
             try:
                 self.matcher.add(code.id, patterns)
+                self._by_code[code.id] = Matcher(self.vocab)
+                self._by_code[code.id].add(code.id, patterns)
             except (MatchPatternError, ValueError) as exc:
                 first = str(exc).strip().splitlines()[0][:200]
                 raise CodebookError(source, None, f"codes[{i}] ({code.id}).patterns",
                                     f"invalid Matcher pattern: {first}") from None
             self.keys.append(code.id)
+            literals = [pattern_literals(p) for p in patterns]
+            if all(literals):
+                self._literals.append((code.id, literals))  # type: ignore[arg-type]
+            else:
+                self._always.append(code.id)
+
+    def candidates(self, words: Iterable[str], lemmas: Iterable[str]) -> list[str]:
+        """Codes that may match a segment with these words and lemmas (pre-filter)."""
+        hay = "\n".join([*words, *lemmas]).lower()
+        found = set(self._always)
+        for key, requirements in self._literals:
+            if any(all(any(lit in hay for lit in alts) for alts in pattern)
+                   for pattern in requirements):
+                found.add(key)
+        return [k for k in self.keys if k in found]
+
+    def _match(self, doc: Doc, keys: list[str]) -> dict[str, list[str]]:
+        """Code id → matched words, running only the Matchers of ``keys``."""
+        out: dict[str, list[str]] = {}
+        for key in keys:
+            for _, start, end in self._by_code[key](doc):
+                words = doc[start:end].text
+                found = out.setdefault(key, [])
+                if words not in found:
+                    found.append(words)
+        return out
 
     def match_doc(self, doc: Doc) -> dict[str, list[str]]:
         """Code id → matched words (each match once, in text order)."""
-        out: dict[str, list[str]] = {}
-        for match_id, start, end in self.matcher(doc):
-            words = doc[start:end].text
-            found = out.setdefault(self.vocab.strings[match_id], [])
-            if words not in found:
-                found.append(words)
-        return out
+        return self._match(doc, self.candidates((t.text for t in doc), (t.lemma_ for t in doc)))
 
     def match(self, unit: CodingUnit) -> dict[str, list[str]]:
         """Code id → matched words for one segment."""
         if not unit.tokens:
             return {}
-        return self.match_doc(unit_doc(self.vocab, unit.text, unit.tokens))
+        keys = self.candidates((unit.text[a:b] for a, b, _, _ in unit.tokens),
+                               (lemma for _, _, lemma, _ in unit.tokens))
+        if not keys:  # the common case: no Doc to build
+            return {}
+        return self._match(unit_doc(self.vocab, unit.text, unit.tokens), keys)
 
     def match_text(self, text: str, nlp) -> dict[str, list[str]]:
         """Match a raw text (for examples and tests), lemmatised by ``nlp``."""

@@ -11,6 +11,7 @@ import logging
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from evaltool import autocode
 from evaltool.autocode.rules import RuleCoder
@@ -61,10 +62,11 @@ def train(store, nlp) -> autocode.Coder:
     """Train a coder on everything accepted so far and store it."""
     spec, cb_version = active_spec(store)
     units, labels = training_data(store)
-    coder = autocode.build(spec, units, labels, nlp)
+    seed, seed_labels = autocode.seed_units(store.codebook_seed(), nlp)
+    coder = autocode.build(spec, [*units, *seed], {**labels, **seed_labels}, nlp)
     payload = pickle.dumps({"model": coder.model, "rule_precision": coder.rule_precision,
                             "threshold": coder.threshold, "codebook_version": cb_version})
-    metrics = {"train_segments": len(units),
+    metrics = {"train_segments": len(units), "seed_segments": len(seed),
                "accepted_codings": sum(len(v) for v in labels.values())}
     store.save_model(coder.version, {"threshold": coder.threshold}, metrics, payload)
     log.info("trained %s on %d segments", coder.version, len(units))
@@ -171,3 +173,52 @@ def load_gold(store, folder, *, coder: str = "guld", documents: list | None = No
             store.add_coding(segs, code, coder, memo=memo, source="gold")
             count += len(segs)
     return count
+
+
+def seed_path_for(codebook_file: Path) -> Path:
+    """Where a codebook's seed training data lives: ``<name>.seed.jsonl`` beside it."""
+    return codebook_file.with_name(codebook_file.stem + ".seed.jsonl")
+
+
+def load_codebook_file(store, path: Path, *, seed: Path | bool = True):
+    """Validate and load a codebook file with its seed training data.
+
+    ``seed=True`` takes ``<name>.seed.jsonl`` beside the codebook when it exists,
+    a path takes that file, ``False`` loads no seed.
+    """
+    from evaltool import codebook as cb
+    from evaltool import gold
+
+    spec = cb.load(path)
+    seed_file = seed_path_for(path) if seed is True else (seed or None)
+    records = None
+    if seed_file is not None and (seed is not True or seed_file.is_file()):
+        records = gold.read_seed(seed_file, {c.id for c in spec.codes})
+    return store.load_codebook(spec, path.name, records)
+
+
+def write_seed(store, gold_dir: Path, out: Path) -> int:
+    """Write the gold-coded documents as seed training data (JSON lines, one turn per
+    line); return the number of turns written."""
+    import json
+
+    from evaltool import gold
+
+    spec, _ = active_spec(store)
+    rows_by_stem = gold.read_dir(gold_dir, {c.id for c in spec.codes})
+    records = []
+    for doc in store.list_documents():
+        stem = Path(doc.name).stem
+        if stem not in rows_by_stem:
+            continue
+        turns, segments = store.turns(doc.id), store.segments(doc.id)
+        codes: dict[int, set[str]] = {}
+        for seg, code, _ in gold.resolve(rows_by_stem[stem], turns, segments):
+            codes.setdefault(seg, set()).add(code)
+        records.extend(gold.seed_records(turns, segments, codes))
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    return len(records)

@@ -72,18 +72,20 @@ class CodingOps:
 
     # -- codebooks -------------------------------------------------------------
 
-    def load_codebook(self, spec, source: str) -> CodebookLoad:
+    def load_codebook(self, spec, source: str, seed: list | None = None) -> CodebookLoad:
         """Store a validated codebook and make it the active one.
 
         Codes are matched by id: changed codes are updated in place (their codings
         stay), new ones added, and codes no longer in the file are retired (hidden
-        from suggestions; their codings are kept).
+        from suggestions; their codings are kept). ``seed`` (coded turns from earlier
+        material, see :func:`evaltool.gold.seed_records`) is kept as extra training data.
         """
         content = spec.model_dump(mode="json")
         with self.write() as conn:
             cb_id = conn.scalar(select(Codebook.id).where(Codebook.key == spec.id))
             values = {"version": spec.version, "title": spec.title, "source": source,
-                      "content": content, "is_active": True, "loaded_at": utcnow()}
+                      "content": content, "seed": seed, "is_active": True,
+                      "loaded_at": utcnow()}
             conn.execute(update(Codebook).values(is_active=False))
             if cb_id is None:
                 cb_id = conn.execute(insert(Codebook).values(key=spec.id, **values)
@@ -156,6 +158,13 @@ class CodingOps:
         if found is None:
             raise NotFoundError("no codebook loaded (run `evaltool codebook load FILE`)")
         return found
+
+    def codebook_seed(self) -> list:
+        """The active codebook's seed training data ([] when it has none)."""
+        with self.engine.connect() as conn:
+            seed = conn.scalar(select(Codebook.seed).where(
+                Codebook.id == self._active_codebook_id(conn)))
+        return seed or []
 
     def codes(self, *, include_retired: bool = False) -> list[CodeInfo]:
         """Codes of the active codebook, in codebook order."""

@@ -160,6 +160,8 @@ class Codebook(Base):
     title: Mapped[str] = mapped_column(String(300))
     source: Mapped[str] = mapped_column(String(500))  # file name it was loaded from
     content: Mapped[Any] = mapped_column(JSON)
+    # Coded turns from earlier material, used as extra training data (migration 0004)
+    seed: Mapped[Any | None] = mapped_column(JSON)
     is_active: Mapped[bool] = mapped_column(default=True)
     loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
