@@ -145,17 +145,9 @@ class Report:
 def load_gold_units(store, gold_dir: Path, spec: CodebookSpec
                     ) -> list[tuple[str, list[CodingUnit], dict[int, set[str]]]]:
     """(site, units, segment → gold codes) for every stored document with a gold file."""
-    rows_by_stem = gold.read_dir(gold_dir, {c.id for c in spec.codes})
-    out = []
-    for doc in store.list_documents():
-        stem = Path(doc.name).stem
-        if stem not in rows_by_stem:
-            continue
-        resolved = gold.resolve(rows_by_stem[stem], store.turns(doc.id), store.segments(doc.id))
-        labels: dict[int, set[str]] = {}
-        for seg, code, _ in resolved:
-            labels.setdefault(seg, set()).add(code)
-        out.append((doc.site or doc.name, store.coding_units(doc.id), labels))
+    out = [(item.document.site or item.document.name, store.coding_units(item.document.id),
+            item.labels())
+           for item in gold.stored_documents(store, gold_dir, {c.id for c in spec.codes})]
     if len({site for site, _, _ in out}) < 2:
         raise EvaltoolError(f"{gold_dir}: need gold codings for documents of at least two sites "
                             "(gold files are named after the imported transcripts)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from evaltool.domain import SegmentView, TurnView
 from evaltool.errors import IngestError
@@ -89,6 +90,37 @@ def resolve(rows: list[GoldRow], turns: list[TurnView], segments: list[SegmentVi
             raise IngestError(row.path, row.line, f"turn {row.turn} does not exist "
                                                   f"(the document has {len(turns)})")
         out.extend((seg, row.code, row.memo) for seg in segments_for(row, turn, segments))
+    return out
+
+
+@dataclass(frozen=True)
+class GoldDocument:
+    """A stored document with its gold codings resolved to segments."""
+
+    document: Any  # DocumentInfo
+    turns: list[TurnView]
+    segments: list[SegmentView]
+    codings: list[tuple[int, str, str]]  # (segment id, code, memo)
+
+    def labels(self) -> dict[int, set[str]]:
+        """Segment id → gold codes."""
+        out: dict[int, set[str]] = {}
+        for seg, code, _ in self.codings:
+            out.setdefault(seg, set()).add(code)
+        return out
+
+
+def stored_documents(store, folder: Path, known_codes: set[str],
+                     document_ids: set[int] | None = None) -> list[GoldDocument]:
+    """The stored documents that have a gold file in ``folder`` (matched by file stem)."""
+    rows_by_stem = read_dir(Path(folder), known_codes)
+    out = []
+    for doc in store.list_documents():
+        rows = rows_by_stem.get(Path(doc.name).stem)
+        if rows is None or (document_ids is not None and doc.id not in document_ids):
+            continue
+        turns, segments = store.turns(doc.id), store.segments(doc.id)
+        out.append(GoldDocument(doc, turns, segments, resolve(rows, turns, segments)))
     return out
 
 

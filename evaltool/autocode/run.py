@@ -150,23 +150,16 @@ def load_gold(store, folder, *, coder: str = "guld", documents: list | None = No
 
     Idempotent: a coding that already exists is left as it is.
     """
-    from pathlib import Path
-
     from evaltool import gold
 
     spec, _ = active_spec(store)
-    rows_by_stem = gold.read_dir(Path(folder), {c.id for c in spec.codes})
     wanted = None if documents is None else {store.get_document(d).id for d in documents}
     count = 0
-    for doc in store.list_documents():
-        stem = Path(doc.name).stem
-        if stem not in rows_by_stem or (wanted is not None and doc.id not in wanted):
-            continue
+    for item in gold.stored_documents(store, Path(folder), {c.id for c in spec.codes}, wanted):
         existing = {(c.segment_id, c.code_key) for c in store.coding_views(
-            status="all", document_id=doc.id) if c.source == "gold"}
-        resolved = gold.resolve(rows_by_stem[stem], store.turns(doc.id), store.segments(doc.id))
+            status="all", document_id=item.document.id) if c.source == "gold"}
         by_code: dict[tuple[str, str], list[int]] = {}
-        for seg, code, memo in resolved:
+        for seg, code, memo in item.codings:
             if (seg, code) not in existing:
                 by_code.setdefault((code, memo), []).append(seg)
         for (code, memo), segs in by_code.items():
@@ -205,17 +198,9 @@ def write_seed(store, gold_dir: Path, out: Path) -> int:
     from evaltool import gold
 
     spec, _ = active_spec(store)
-    rows_by_stem = gold.read_dir(gold_dir, {c.id for c in spec.codes})
     records = []
-    for doc in store.list_documents():
-        stem = Path(doc.name).stem
-        if stem not in rows_by_stem:
-            continue
-        turns, segments = store.turns(doc.id), store.segments(doc.id)
-        codes: dict[int, set[str]] = {}
-        for seg, code, _ in gold.resolve(rows_by_stem[stem], turns, segments):
-            codes.setdefault(seg, set()).add(code)
-        records.extend(gold.seed_records(turns, segments, codes))
+    for item in gold.stored_documents(store, gold_dir, {c.id for c in spec.codes}):
+        records.extend(gold.seed_records(item.turns, item.segments, item.labels()))
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         for rec in records:
