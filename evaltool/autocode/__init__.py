@@ -13,6 +13,7 @@ uncoded by the guideline).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Sequence
@@ -49,10 +50,53 @@ class Coder:
         """Code ids in codebook order."""
         return [c.id for c in self.spec.codes]
 
+    @functools.cached_property
+    def known_names(self) -> frozenset[str]:
+        """Proper nouns the codebook itself uses (MindLab, Røde Kors, …): kept as words."""
+        return codebook_vocabulary(self.spec)
 
-def example_of(unit: CodingUnit) -> Example:
-    """The model's view of a segment."""
-    return Example(unit.lemmas, unit.text, unit.turn_lemmas, unit.role or "", unit.is_moderator)
+
+def codebook_vocabulary(spec: CodebookSpec) -> frozenset[str]:
+    """Lower-cased words of the codebook's labels, definitions, examples and patterns."""
+    import re
+
+    texts = [t for c in spec.codes for t in (c.label, c.definition, c.include, c.exclude,
+                                             *c.examples, *(p for p in c.patterns
+                                                            if isinstance(p, str)))]
+    return frozenset(w.lower() for t in texts for w in re.findall(r"\w+", t))
+
+
+NAME = "navn"  # stands in for proper nouns in the model's features
+
+
+def masked(text: str, tokens: list, keep: frozenset[str] = frozenset()) -> tuple[str, str]:
+    """(lemmas, text) of a segment with proper nouns replaced by :data:`NAME`.
+
+    Names of people and places say nothing about what a passage is evidence of in
+    another transcript, and an explanation must never repeat them. Names the
+    codebook uses itself (``keep``: organisations such as MindLab) stay.
+    """
+    lemmas, pieces, last = [], [], 0
+    for start, end, lemma, pos in tokens:
+        if pos == "PROPN" and text[start:end].lower() not in keep:
+            lemmas.append(NAME)
+            pieces.append(text[last:start] + NAME)
+        else:
+            lemmas.append(lemma)
+            pieces.append(text[last:end])
+        last = end
+    return " ".join(lemmas), "".join(pieces) + text[last:]
+
+
+def examples_of(units: Sequence[CodingUnit], keep: frozenset[str] = frozenset()) -> list[Example]:
+    """The model's view of segments: masked lemmas and text, and the masked lemmas of
+    the rest of their turn (among ``units``) as context."""
+    views = [masked(u.text, u.tokens, keep) if u.tokens else (u.lemmas, u.text) for u in units]
+    turns: dict[int, list[str]] = {}
+    for unit, (lemmas, _) in zip(units, views, strict=True):
+        turns.setdefault(unit.turn_id, []).append(lemmas)
+    return [Example(lemmas, text, " ".join(turns[u.turn_id]), u.role or "", u.is_moderator)
+            for u, (lemmas, text) in zip(units, views, strict=True)]
 
 
 def is_codable(unit: CodingUnit) -> bool:
@@ -63,12 +107,15 @@ def is_codable(unit: CodingUnit) -> bool:
 
 def codebook_examples(spec: CodebookSpec, nlp) -> tuple[list[Example], list[set[str]]]:
     """The codebook's example sentences as labelled training examples."""
+    keep = codebook_vocabulary(spec)
     items = [(ex, code.id) for code in spec.codes for ex in code.examples]
     docs = nlp.pipe([text for text, _ in items], batch_size=64)
     out, targets = [], []
     for (text, code_id), doc in zip(items, docs, strict=True):
-        lemmas = " ".join((t.lemma_ or t.text).lower() for t in doc if not t.is_space)
-        out.append(Example(lemmas, text, lemmas, "", False))
+        tokens = [[t.idx, t.idx + len(t.text), (t.lemma_ or t.text).lower(), t.pos_]
+                  for t in doc if not t.is_space]
+        lemmas, shown = masked(text, tokens, keep)
+        out.append(Example(lemmas, shown, lemmas, "", False))
         targets.append({code_id})
     return out, targets
 
@@ -126,11 +173,9 @@ def build(spec: CodebookSpec, train_units: Sequence[CodingUnit], labels: dict[in
     model = None
     if use_model:
         ex, targets = codebook_examples(spec, nlp)
-        for unit in train_units:
-            if unit.is_moderator and not labels.get(unit.segment_id):
-                continue
-            ex.append(example_of(unit))
-            targets.append(labels.get(unit.segment_id, set()))
+        kept = [u for u in train_units if not (u.is_moderator and not labels.get(u.segment_id))]
+        ex.extend(examples_of(kept, codebook_vocabulary(spec)))
+        targets.extend(labels.get(u.segment_id, set()) for u in kept)
         model = train(ex, targets, [c.id for c in spec.codes], params)
     version = f"m-{model.fingerprint()}" if model else "rules-only"
     return Coder(spec, rules, model, precision, threshold, version)
@@ -142,7 +187,10 @@ def score(coder: Coder, units: Sequence[CodingUnit], *, use_rules: bool = True,
     codable = [u for u in units if is_codable(u)]
     probs = X = None
     if use_model and coder.model is not None and codable:
-        probs, X = coder.model.predict([example_of(u) for u in codable])
+        # context from the whole turn, including sentences that get no suggestions
+        views = dict(zip((u.segment_id for u in units), examples_of(units, coder.known_names),
+                         strict=True))
+        probs, X = coder.model.predict([views[u.segment_id] for u in codable])
     out = []
     labels = coder.labels
     for i, unit in enumerate(codable):
@@ -161,7 +209,7 @@ def score(coder: Coder, units: Sequence[CodingUnit], *, use_rules: bool = True,
             if p_model >= 0.2 and X is not None:
                 terms = coder.model.explain(X, i, key)
                 if terms:
-                    parts.append("model: " + ", ".join(t.split(":", 1)[1] for t in terms))
+                    parts.append("model: " + ", ".join(terms))
             if words and p_model >= 0.2:
                 source = "combined"
             elif words:

@@ -22,6 +22,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
+from spacy.lang.da.stop_words import STOP_WORDS
 
 SEED = 13
 MIN_POSITIVES_CALIBRATED = 8
@@ -146,14 +147,27 @@ class SuggestionModel:
         return out, X
 
     def explain(self, X: sparse.csr_matrix, row: int, label: str, k: int = 3) -> list[str]:
-        """The features that pushed this example towards ``label`` most."""
+        """The words that pushed this example towards ``label`` most.
+
+        Only word features are named (the sentence's lemmas, then the turn's,
+        marked "(tur)"); character n-grams and stop words carry weight but explain
+        nothing to a person.
+        """
         coef = self.coefs.get(label)
         if coef is None or self.feature_names is None:
             return []
         x = X.getrow(row)
         contrib = x.data * coef[x.indices]
-        order = np.argsort(-contrib)
-        return [str(self.feature_names[x.indices[i]]) for i in order[:k] if contrib[i] > 0]
+        out: list[str] = []
+        for i in np.argsort(-contrib):
+            if contrib[i] <= 0 or len(out) == k:
+                break
+            kind, _, term = str(self.feature_names[x.indices[i]]).partition(":")
+            if kind not in ("lemma", "ctx") or all(w in STOP_WORDS or w == "navn"
+                                                   for w in term.split()):
+                continue
+            out.append(term if kind == "lemma" else f"{term} (tur)")
+        return out
 
     # -- storage ------------------------------------------------------------
 
