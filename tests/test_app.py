@@ -48,7 +48,7 @@ def start(coder: str | None = "Åse") -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     if coder:
-        at.sidebar.selectbox(key="coder_choice").select("➕ Ny koder…").run()
+        at.sidebar.selectbox(key="coder_choice").select("Ny koder…").run()
         at.sidebar.text_input(key="coder_new").input(coder).run()
     return at
 

@@ -14,7 +14,7 @@ from evaltool.ui.text import md
 # AppTest.switch_page can open them by path in tests.
 PAGES = Path(__file__).parent / "pages"
 
-NEW_CODER = "➕ Ny koder…"
+NEW_CODER = "Ny koder…"
 
 
 def sidebar() -> None:
@@ -45,7 +45,7 @@ def sidebar() -> None:
 
 def run() -> None:
     """Build the app: navigation over the pages the current role may use."""
-    st.set_page_config(page_title="evaltool", page_icon="🔎", layout="wide")
+    st.set_page_config(page_title="evaltool", page_icon=":material/fact_check:", layout="wide")
     try:
         state.get_store()
     except EvaltoolError as exc:

@@ -44,8 +44,10 @@ def page() -> None:
     m[1].metric("Enighed", percent(report.agreement))
     m[2].metric("Cohens kappa", number(report.kappa, 2) if report.kappa is not None else "–")
     m[3].metric("Krippendorffs alfa", number(report.alpha, 2) if report.alpha is not None else "–")
-    st.caption(md(report.note))
+    st.caption("Kun tekst, som mindst én af de to har kodet, i dokumenter som begge har kodet, "
+               "indgår; ukodet tekst puster ikke enigheden op.")
     units = reliability.disagreements(store, a, b, unit="segment")
+    labels = {c.key: c.label for c in store.codes(include_retired=True)}
     st.subheader(f"Uenigheder ({number(len(units))})")
     if state.coder() is None:
         st.caption("Vælg dig selv som koder i sidepanelet for at afgøre uenigheder.")
@@ -53,12 +55,14 @@ def page() -> None:
         with st.container(border=True):
             st.markdown(f"**{md(u.document)}**, tur {u.turn}: {md(u.text)}")
             left, right = st.columns(2)
-            left.markdown(f"**{md(a)}:** " + md(", ".join(u.codes_a) or "ingen kode"))
-            right.markdown(f"**{md(b)}:** " + md(", ".join(u.codes_b) or "ingen kode"))
+            left.markdown(f"**{md(a)}:** " + md(", ".join(labels.get(c, c) for c in u.codes_a)
+                                                 or "ingen kode"))
+            right.markdown(f"**{md(b)}:** " + md(", ".join(labels.get(c, c) for c in u.codes_b)
+                                                  or "ingen kode"))
             if state.coder():
                 for code in sorted(set(u.codes_a) ^ set(u.codes_b)):
                     k = st.columns([4, 1, 1])
-                    k[0].caption(md(code))
+                    k[0].caption(md(labels.get(code, code)))
                     k[1].button("Behold", key=f"{KEY}y{u.id}{code}", on_click=_adjudicate,
                                 args=(u.segment_ids[0], code, "accept"))
                     k[2].button("Forkast", key=f"{KEY}n{u.id}{code}", on_click=_adjudicate,

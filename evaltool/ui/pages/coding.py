@@ -56,8 +56,9 @@ def _coding_row(c: CodingView, labels: dict[str, str], key: str) -> None:
     """One coding with its decision buttons."""
     conf = f" · {number(c.confidence * 100)} %" if c.confidence is not None else ""
     who = f" · {md(c.coder)}" if c.coder else ""
-    icon = {"accepted": "✅", "rejected": "❌"}.get(c.status, "💡")
-    cols = st.columns([5, 1, 1, 1, 1])
+    icon = {"accepted": ":material/check_circle:", "rejected": ":material/cancel:"}.get(
+        c.status, ":material/lightbulb:")
+    cols = st.columns([4, 1, 1, 1.3, 1])
     cols[0].markdown(f"{icon} **{md(labels.get(c.code_key, c.code_key))}** "
                      f"({CMO.get(c.cmo, c.cmo)}) · {STATUS.get(c.status, c.status)}{conf}"
                      f" · {SOURCE.get(c.source, c.source)}{who}")
@@ -105,7 +106,7 @@ def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[C
         if only_coded and not items:
             continue
         with st.container(border=bool(items)):
-            left, right = st.columns([12, 1])
+            left, right = st.columns([8, 1.4])
             left.markdown(md(s.text))
             with right:
                 _history(s, f"{KEY}h{s.id}")
@@ -124,15 +125,17 @@ def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[C
 
 def _filters(codes: list) -> dict:
     """Filter widgets; returns the chosen values."""
-    c1, c2, c3, c4, c5 = st.columns(5)
+    c1, c2, c3, c4, c5 = st.columns([2.2, 1.4, 1, 2, 1.4])
     statuses = c1.multiselect("Status", list(STATUS), default=["suggested", "accepted"],
-                              format_func=STATUS.get, key=f"{KEY}status")
-    kinds = c2.multiselect("CMO", list(CMO), format_func=CMO.get, key=f"{KEY}cmo")
+                              format_func=STATUS.get, key=f"{KEY}status", placeholder="Alle")
+    kinds = c2.multiselect("CMO", list(CMO), format_func=CMO.get, key=f"{KEY}cmo",
+                           placeholder="Alle")
     themes = sorted({t for c in codes for t in c.themes})
-    theme = c3.multiselect("Tema", themes, key=f"{KEY}theme")
+    theme = c3.multiselect("Tema", themes, key=f"{KEY}theme", placeholder="Alle")
     labels = {c.key: c.label for c in codes}
-    code = c4.multiselect("Kode", list(labels), format_func=labels.get, key=f"{KEY}code")
-    min_conf = c5.slider("Mindste sikkerhed", 0.0, 1.0, 0.0, 0.05, key=f"{KEY}conf")
+    code = c4.multiselect("Kode", list(labels), format_func=labels.get, key=f"{KEY}code",
+                          placeholder="Alle")
+    min_conf = c5.slider("Mindste sikkerhed", 0, 100, 0, 5, key=f"{KEY}conf", format="%d %%") / 100
     return {"statuses": statuses, "kinds": kinds, "themes": theme, "codes": code,
             "min_conf": min_conf}
 

@@ -46,7 +46,8 @@ def _theme_card(card) -> None:
         chart = alt.Chart(data).mark_bar().encode(
             x=alt.X("Citater:Q", title="Citater"), y=alt.Y("CMO:N", sort=list(CMO_LABELS.values()),
                                                             title=None),
-            color=alt.Color("CMO:N", legend=None), tooltip=["CMO", "Citater"]).properties(height=110)
+            color=alt.Color("CMO:N", legend=None), tooltip=["CMO", "Citater"]
+        ).properties(height=alt.Step(26))
         st.altair_chart(chart, width="stretch")
         st.markdown("**Stærkeste citater**")
         if not card.strongest:
@@ -62,12 +63,17 @@ def _heatmap(data: pd.DataFrame, x: str, y: str, title: str) -> None:
     if data.empty:
         st.caption(f"{title}: ingen data.")
         return
-    base = alt.Chart(data).encode(x=alt.X(f"{x}:N", title=None), y=alt.Y(f"{y}:N", title=None))
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{x}:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
+        y=alt.Y(f"{y}:N", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)))
     rect = base.mark_rect().encode(color=alt.Color("Citater:Q", scale=alt.Scale(scheme="blues")),
                                    tooltip=[x, y, "Citater"])
-    text = base.mark_text(baseline="middle").encode(text="Citater:Q")
+    # white numbers on dark cells, black on light ones
+    dark = alt.datum.Citater > float(data["Citater"].max()) * 0.6
+    text = base.mark_text(baseline="middle").encode(
+        text="Citater:Q", color=alt.condition(dark, alt.value("white"), alt.value("black")))
     st.markdown(f"**{title}**")
-    st.altair_chart((rect + text).properties(height=220), width="stretch")
+    st.altair_chart((rect + text).properties(height=alt.Step(30)), width="stretch")
 
 
 def page() -> None:

@@ -47,7 +47,7 @@ def page() -> None:
         st.info(str(exc))
         return
     options = filter_options(store)
-    c = st.columns(6)
+    c = st.columns([1.2, 1, 1.4, 2, 1, 1.4])
     status = c[0].selectbox("Status", ["accepted", "suggested", "rejected", "all"],
                             format_func=lambda s: STATUS.get(s, "Alle"), key=f"{KEY}status")
     themes = sorted({t for code in codes for t in code.themes})
