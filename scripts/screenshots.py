@@ -1,0 +1,132 @@
+"""Screenshots of every page of the app, taken in Debian's Chromium at 1400×1000.
+
+Usage: ``.venv/bin/python scripts/screenshots.py [--out docs/screenshots]``
+
+Builds a fresh demo database in a temp folder (never touches ``data/``), adds two
+coders' blind decisions on one transcript so that the Enighed page has something to
+show, serves the app with ``streamlit run app.py`` and saves one PNG per page.
+Emoji in the UI need a colour emoji font (Debian: ``apt-get install fonts-noto-color-emoji``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a plain script: make `tests.browser_util` importable
+
+from playwright.sync_api import Page, sync_playwright  # noqa: E402
+
+from evaltool.store import open_store  # noqa: E402
+from tests.browser_util import (  # noqa: E402
+    VIEWPORT,
+    build_demo_db,
+    choose_coder,
+    go_to,
+    launch_chromium,
+    open_app,
+    serve_app,
+    wait_idle,
+)
+
+CODERS = ("Anna", "Bo")
+DOUBLE_CODED = "02_morsoe.md"  # not the first transcript, which the Kodning screenshot shows
+DECISIONS = 40
+# Full-page shots grow the viewport to the page's height, up to this many pixels.
+MAX_HEIGHT = 4000
+SETTLE_MS = 1500
+
+
+def add_double_coding(db: Path) -> None:
+    """Assign one transcript blind to two coders, who decide its first suggestions a bit differently."""
+    store = open_store(str(db))
+    try:
+        doc_id = store.get_document(DOUBLE_CODED).id
+        store.assign(doc_id, list(CODERS))
+        for n, coder in enumerate(CODERS):
+            open_ = [v for v in store.coder_view(doc_id, coder) if v.status == "suggested"]
+            for i, view in enumerate(open_[:DECISIONS]):
+                # every 5th (Anna) or 4th (Bo) suggestion rejected: some agreement, some not
+                action = "reject" if i % (5 - n) == 0 else "accept"
+                store.decide_as(coder, view.id, action, expected_version=view.version)
+    finally:
+        store.close()
+
+
+def shoot(page: Page, path: Path, *, full: bool = True, max_height: int = MAX_HEIGHT) -> None:
+    """Save a PNG of the page; ``full`` grows the viewport to the scrolled content first."""
+    wait_idle(page)
+    # widgets are drawn a moment after the script run ends; before that they are grey boxes
+    page.wait_for_timeout(SETTLE_MS)
+    if full:
+        height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+        page.set_viewport_size({"width": VIEWPORT["width"],
+                                "height": max(VIEWPORT["height"], min(height, max_height))})
+        wait_idle(page)
+        page.wait_for_timeout(SETTLE_MS)  # charts re-render for the new size
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
+    print(f"saved {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+
+
+def evaluator_pages(page: Page, url: str, out: Path) -> None:
+    """Kodning (document, queue), Import, Dashboard, Enighed, Kodebog, Eksport as a coder."""
+    open_app(page, url, "Kodning")
+    choose_coder(page, CODERS[0])
+    page.get_by_role("tab", name="Dokument").wait_for()
+    # only coded sentences: the transcript opens with the moderator's uncoded welcome
+    page.get_by_text("Kun kodede sætninger").click()
+    wait_idle(page)
+    shoot(page, out / "kodning.png", max_height=2000)
+    page.get_by_role("tab", name="Næste usikre").click()
+    page.get_by_role("tabpanel", name="Næste usikre").get_by_text("forslag tilbage").wait_for()
+    shoot(page, out / "naeste-usikre.png", full=False)
+    go_to(page, "Import")
+    shoot(page, out / "import.png", full=False)
+    go_to(page, "Dashboard")
+    shoot(page, out / "dashboard.png")
+    go_to(page, "Enighed")
+    page.get_by_text("Uenigheder").wait_for()
+    shoot(page, out / "enighed.png", full=False)
+    go_to(page, "Kodebog")
+    # open the first code so its definition, criteria and examples show
+    page.get_by_test_id("stMain").get_by_test_id("stExpander").nth(1).click()
+    shoot(page, out / "kodebog.png", max_height=1600)
+    go_to(page, "Eksport")
+    page.get_by_text("rækker").wait_for()
+    shoot(page, out / "eksport.png", full=False)
+
+
+def lead_pages(page: Page, url: str, out: Path) -> None:
+    """The Dashboard in the read-only project-lead mode (EVALTOOL_MODE=lead)."""
+    open_app(page, url, "Dashboard")
+    shoot(page, out / "dashboard-projektleder.png", full=False)
+
+
+def main() -> None:
+    """Build the database, serve the app twice (coder, lead) and save the screenshots."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    args = parser.parse_args()
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evaltool-shots-") as tmp:
+        db = build_demo_db(Path(tmp) / "demo.db")
+        add_double_coding(db)
+        with sync_playwright() as p:
+            browser = launch_chromium(p)
+            try:
+                for mode, shots in ((None, evaluator_pages), ("lead", lead_pages)):
+                    with serve_app(db, mode=mode) as url:
+                        page = browser.new_page(viewport=VIEWPORT)
+                        shots(page, url, out)
+                        page.close()
+            finally:
+                browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Driving the real app in a real browser: a demo database, `streamlit run app.py` on a free
+localhost port, Debian's Chromium through Playwright.
+
+Shared by the end-to-end test (``tests/test_browser.py``) and the screenshot script
+(``scripts/screenshots.py``). Playwright never downloads a browser here: it is always
+given the path of the system's Chromium, and :class:`BrowserUnavailable` says why
+when there is none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, Playwright
+
+REPO = Path(__file__).resolve().parent.parent
+# Headless Chromium as root needs --no-sandbox; the rest keeps it quiet and off the network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 1000}
+# The first page load imports spaCy and opens the database: allow for a slow machine.
+LOAD_TIMEOUT_MS = 120_000
+NEW_CODER = "Ny koder…"
+
+
+class BrowserUnavailable(Exception):
+    """No Chromium can be had here (the message says why)."""
+
+
+def find_chromium() -> str:
+    """Path of Debian's Chromium (``/usr/bin/chromium`` or ``chromium`` on PATH)."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BrowserUnavailable("no chromium executable in /usr/bin or on PATH "
+                             "(apt-get install chromium, or run `make test` as root)")
+
+
+def launch_chromium(p: Playwright, executable: str | None = None) -> Browser:
+    """Headless system Chromium (never a browser downloaded by Playwright)."""
+    return p.chromium.launch(executable_path=executable or find_chromium(), args=CHROMIUM_ARGS)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def build_demo_db(path: Path) -> Path:
+    """Build the demo database at ``path`` with the CLI (corpus, codebook, gold, suggestions)."""
+    subprocess.run([sys.executable, "-m", "evaltool.cli", "--db", str(path), "demo",
+                    "--corpus", str(REPO / "corpus")],
+                   cwd=REPO, check=True, capture_output=True, text=True, timeout=600)
+    return path
+
+
+def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}: "
+                               f"{log.read_text(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def serve_app(db: Path, *, mode: str | None = None, timeout: float = 60.0) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on ``db`` (lead mode if ``mode='lead'``); yields its URL.
+
+    The server is always terminated on exit (killed if it does not stop in time).
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "EVALTOOL_DB": str(db)}
+    env.pop("EVALTOOL_MODE", None)
+    if mode:
+        env["EVALTOOL_MODE"] = mode
+    log = db.parent / f"streamlit-{port}.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--server.port", str(port),
+             "--browser.gatherUsageStats", "false",
+             # no "File change. Rerun" banner when someone edits the source meanwhile
+             "--server.fileWatcherType", "none"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait_healthy(url, server, log, timeout)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def wait_idle(page: Page, timeout: int = LOAD_TIMEOUT_MS) -> None:
+    """Wait until Streamlit has finished running the script and nothing is stale."""
+    page.wait_for_function(
+        "() => { const app = document.querySelector('[data-testid=stApp]');"
+        " return app && app.getAttribute('data-test-script-state') !== 'running'"
+        " && !document.querySelector('[data-stale=true]'); }", timeout=timeout)
+
+
+def open_app(page: Page, url: str, heading: str) -> None:
+    """Load the app and wait for the default page's heading."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name=heading, exact=True).wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_idle(page)
+
+
+def choose_coder(page: Page, name: str) -> None:
+    """Pick ``name`` in the sidebar's Koder box, entering it as a new coder if needed."""
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="Koder").click()
+    options = page.get_by_role("option")
+    known = page.get_by_role("option", name=name, exact=True)
+    options.first.wait_for()
+    if known.count():
+        known.click()
+    else:
+        page.get_by_role("option", name=NEW_CODER).click()
+        box = sidebar.get_by_label("Dit navn")
+        box.fill(name)
+        box.press("Enter")
+    sidebar.get_by_text("Du koder som").wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_idle(page)
+
+
+def go_to(page: Page, title: str) -> None:
+    """Open a page from the sidebar navigation and wait for its heading."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=LOAD_TIMEOUT_MS)
+    wait_idle(page)
