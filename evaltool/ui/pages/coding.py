@@ -207,15 +207,20 @@ def queue_panel(docs: list) -> None:
     queue = [q for q in autocode_run.review_queue(store, order="uncertainty",
                                                   document_id=scope.id if scope else None)
              if q.coding_id not in skipped]
-    if not queue:
+    views: dict[str, dict] = {}  # document → {(segment, code): what this coder sees}
+    view = None
+    for item in queue:
+        if item.document not in views:
+            doc_id = store.get_document(item.document).id
+            views[item.document] = {(v.segment_id, v.code_key): v
+                                    for v in store.coder_view(doc_id, who)}
+        candidate = views[item.document].get((item.segment_id, item.code_key))
+        if candidate is not None and candidate.status == "suggested":
+            view = candidate
+            break
+    if view is None:
         st.success("Ingen åbne forslag. Godt gået!")
         return
-    item = queue[0]
-    view = next((v for v in store.coder_view(store.get_document(item.document).id, who)
-                 if v.segment_id == item.segment_id and v.code_key == item.code_key), None)
-    if view is None or view.status != "suggested":
-        skipped.add(item.coding_id)
-        st.rerun(scope="fragment")
     labels = {c.key: c for c in _codes(state.data_version())}
     code = labels.get(view.code_key)
     st.caption(f"{number(len(queue))} forslag tilbage · {md(view.document)} · tur {view.turn}")

@@ -87,7 +87,7 @@ def page() -> None:
     statuses, site, group = _filters()
     d = _dashboard(state.data_version(), statuses, site, group)
     st.caption(("Accepterede kodninger" if statuses == ("accepted",) else
-                "Accepterede kodninger og forslag") + f" · {number(len(d.sites))} steder")
+                "Accepterede kodninger og forslag") + f" · {number(len(d.sites))} steder i materialet")
     cols = st.columns(len(d.themes) or 1)
     for col, card in zip(cols, d.themes, strict=False):
         with col:
