@@ -142,8 +142,10 @@ site: Tønder
 
 
 @pytest.fixture
-def team_store(store, tmp_path: Path, blank_nlp):
-    """One ten-sentence Danish transcript (three turns) and the mini codebook, for team tests."""
+def team_store(any_store, tmp_path: Path, blank_nlp):
+    """One ten-sentence Danish transcript (three turns) and the mini codebook, for team tests
+    (on SQLite and on PostgreSQL)."""
+    store = any_store
     from evaltool import codebook
     from evaltool.importer import import_paths
 
@@ -152,3 +154,9 @@ def team_store(store, tmp_path: Path, blank_nlp):
     assert import_paths([path], store, lambda: blank_nlp).failed == 0
     store.load_codebook(codebook.load(FIXTURES / "mini_kodebog.yaml"), "mini_kodebog.yaml")
     return store
+
+
+@pytest.fixture
+def team_db(team_store) -> str:
+    """The URL of the team store's database, for the CLI and second connections."""
+    return team_store.engine.url.render_as_string(hide_password=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -132,10 +131,10 @@ def test_blind_history_hides_the_other_coder(suggested) -> None:
     assert [e.coder for e in suggested.history(1, visible_to="Bo")] == ["Bo"]
 
 
-def test_two_coders_saving_at_once_lose_no_update(suggested, db_path: Path) -> None:
+def test_two_coders_saving_at_once_lose_no_update(suggested, team_db: str) -> None:
     cid = suggested.coding_views(segment_ids=[1], status="all")[0].id
     events_before = _events(suggested)
-    stores = {name: open_store(str(db_path)) for name in ("Anna", "Bo")}
+    stores = {name: open_store(team_db) for name in ("Anna", "Bo")}
     versions = {name: s.coding_views(segment_ids=[1], status="all")[0].version
                 for name, s in stores.items()}
     barrier = threading.Barrier(2)
@@ -167,16 +166,16 @@ def test_two_coders_saving_at_once_lose_no_update(suggested, db_path: Path) -> N
     assert _row(suggested, 1) == ((C, status, "rules", winner, ""),)
 
 
-def test_cli_history_and_undo(suggested, db_path: Path, runner) -> None:
+def test_cli_history_and_undo(suggested, team_db: str, runner) -> None:
     cid = suggested.coding_views(segment_ids=[2], status="all")[0].id
     suggested.decide(cid, "reject", "Åse")
-    result = runner.invoke(cli, ["--db", str(db_path), "undo", "--coder", "Åse"])
+    result = runner.invoke(cli, ["--db", team_db, "undo", "--coder", "Åse"])
     assert result.exit_code == 0, result.output
     assert f"on coding {cid} (segment 2, {K}): rejected/model -> suggested/model" in result.output
-    result = runner.invoke(cli, ["--db", str(db_path), "history", "--segment", "2"])
+    result = runner.invoke(cli, ["--db", team_db, "history", "--segment", "2"])
     assert result.exit_code == 0, result.output
     rows = [line.split() for line in result.output.splitlines()[2:]]
     assert [(r[3], r[4], r[5]) for r in rows] == [("Åse", "reject", K), ("Åse", "undo", K)]
     assert "undone by" in result.output and "undoes" in result.output
-    result = runner.invoke(cli, ["--db", str(db_path), "undo", "--coder", "Åse", "--count", "3"])
+    result = runner.invoke(cli, ["--db", team_db, "undo", "--coder", "Åse", "--count", "3"])
     assert result.exit_code == 1 and "no decisions to undo" in result.output

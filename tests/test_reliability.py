@@ -156,25 +156,25 @@ def test_adjudication_is_recorded_as_such(double_coded) -> None:
     assert rel.reliability(double_coded, "Anna", "Bo").agreement == 0.5
 
 
-def test_cli_reliability_and_disagreements(double_coded, db_path: Path, runner,
+def test_cli_reliability_and_disagreements(double_coded, team_db: str, runner,
                                            tmp_path: Path) -> None:
     out = tmp_path / "pålidelighed.json"
-    result = runner.invoke(cli, ["--db", str(db_path), "reliability", "--coders", "Anna", "Bo",
+    result = runner.invoke(cli, ["--db", team_db, "reliability", "--coders", "Anna", "Bo",
                                  "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "8 segments in 1 documents: agreement 0.500, kappa 0.347, alpha 0.381" in result.output
     assert "text neither coded is left out" in result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["units"] == 8 and data["alpha"] == pytest.approx(37 / 97)
-    result = runner.invoke(cli, ["--db", str(db_path), "reliability", "--coders", "Anna", "Bo",
+    result = runner.invoke(cli, ["--db", team_db, "reliability", "--coders", "Anna", "Bo",
                                  "--unit", "turn", "--document", "bibliotek_toender.txt"])
     assert "3 turns in 1 documents: agreement 1.000" in result.output
-    result = runner.invoke(cli, ["--db", str(db_path), "disagreements", "--coders", "Anna", "Bo"])
+    result = runner.invoke(cli, ["--db", team_db, "disagreements", "--coders", "Anna", "Bo"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 6  # header, rule, four units
     assert "Vi satte kaffe på bordet." in lines[2]
-    result = runner.invoke(cli, ["--db", str(db_path), "adjudicate", "--segment", "7", "--code", N,
+    result = runner.invoke(cli, ["--db", team_db, "adjudicate", "--segment", "7", "--code", N,
                                  "--reject", "--coder", "Carla"])
     assert result.exit_code == 0, result.output
     assert "rejected by Carla (adjudicated" in result.output

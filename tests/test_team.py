@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from evaltool.cli import cli
@@ -125,16 +123,16 @@ def test_add_as_blind_writes_own_layer(team_store) -> None:
     assert team_store.coding_views(status="all") == []
 
 
-def test_cli_assign_and_assignments(team_store, db_path: Path, runner) -> None:
-    result = runner.invoke(cli, ["--db", str(db_path), "assign", "bibliotek_toender.txt",
+def test_cli_assign_and_assignments(team_store, team_db: str, runner) -> None:
+    result = runner.invoke(cli, ["--db", team_db, "assign", "bibliotek_toender.txt",
                                  "--coder", "Anna", "--coder", "Bøje"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["bibliotek_toender.txt: Anna (blind)",
                                           "bibliotek_toender.txt: Bøje (blind)"]
-    runner.invoke(cli, ["--db", str(db_path), "assign", "1", "--coder", "Bøje", "--open"])
-    result = runner.invoke(cli, ["--db", str(db_path), "assignments"])
+    runner.invoke(cli, ["--db", team_db, "assign", "1", "--coder", "Bøje", "--open"])
+    result = runner.invoke(cli, ["--db", team_db, "assignments"])
     assert result.exit_code == 0, result.output
     assert [line.split() for line in result.output.splitlines()[2:]] == [
         ["1", "bibliotek_toender.txt", "Anna", "blind"], ["1", "bibliotek_toender.txt", "Bøje", "open"]]
-    result = runner.invoke(cli, ["--db", str(db_path), "assign", "nix.txt", "--coder", "Anna"])
+    result = runner.invoke(cli, ["--db", team_db, "assign", "nix.txt", "--coder", "Anna"])
     assert result.exit_code == 1 and "no document" in result.output

@@ -58,6 +58,22 @@ class SuggestionWrite:
     human_kept: int
 
 
+STATUS_DA = {"suggested": "forslag", "accepted": "accepteret", "rejected": "afvist"}
+
+
+def conflict_error(conn: Connection, coding_id: int) -> ConflictError:
+    """The Danish message for a coding someone else changed, with its current state
+    (read again, so it names the coder who won the race on every backend)."""
+    row = conn.execute(select(Coding.status, Coding.version, Coding.coder_id)
+                       .where(Coding.id == coding_id)).first()
+    if row is None:
+        return ConflictError("Kodningen er slettet af en anden koder. Genindlæs siden.")
+    who = conn.scalar(select(Coder.name).where(Coder.id == row.coder_id)) or MACHINE
+    return ConflictError(f"Kodningen er ændret af {who}, siden du åbnede den "
+                         f"(nu: {STATUS_DA.get(row.status, row.status)}, version {row.version}). "
+                         "Se den aktuelle tilstand og prøv igen.")
+
+
 def _state(row: Any) -> dict[str, Any]:
     """The user-visible state of a coding, as stored in events."""
     return {"code_id": row.code_id, "status": row.status, "source": row.source,
@@ -314,10 +330,7 @@ class CodingOps:
             if row is None:
                 raise NotFoundError(f"no coding {coding_id}")
             if expected_version is not None and row.version != expected_version:
-                who = conn.scalar(select(Coder.name).where(Coder.id == row.coder_id)) or MACHINE
-                raise ConflictError(
-                    f"Kodningen er ændret af {who}, siden du åbnede den "
-                    f"(nu: {row.status}, version {row.version}). Se den aktuelle tilstand og prøv igen.")
+                raise conflict_error(conn, coding_id)
             coder_id = self._coder_id(conn, coder)
             before = _state(row)
             values: dict[str, Any] = {"coder_id": coder_id, "updated_at": utcnow(),
@@ -343,7 +356,7 @@ class CodingOps:
             result = conn.execute(update(Coding).where(Coding.id == coding_id,
                                                        Coding.version == row.version).values(**values))
             if result.rowcount != 1:
-                raise ConflictError("Kodningen blev ændret af en anden koder samtidig. Prøv igen.")
+                raise conflict_error(conn, coding_id)
             after = {**before, **{k: v for k, v in values.items()
                                   if k in ("code_id", "status", "source", "memo", "version",
                                            "coder_id")}}

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
-from evaltool.store.codings import MACHINE, SHARED
+from evaltool.store.codings import MACHINE, SHARED, conflict_error
 from evaltool.store.models import Assignment, Code, Coder, Coding, Document, Event, Segment, utcnow
 
 # Sources a machine proposes; a blind coder sees these shared rows as open suggestions.
@@ -221,22 +221,16 @@ class TeamOps:
             self._event(conn, action, coder_id, cid, segment_id, None, _state(full))
             return Decision(cid, 1, layer)
         if expected_version is not None and row.version != expected_version:
-            raise ConflictError(self._changed_message(conn, row))
+            raise conflict_error(conn, row.id)
         new = {**values, "updated_at": now, "version": row.version + 1}
         result = conn.execute(update(Coding).where(Coding.id == row.id,
                                                    Coding.version == row.version).values(**new))
         if result.rowcount != 1:
-            raise ConflictError("Kodningen blev ændret af en anden koder samtidig. Prøv igen.")
+            raise conflict_error(conn, row.id)
         before = _state(row)
         self._event(conn, action, coder_id, row.id, segment_id, before,
                     {**before, **{k: v for k, v in new.items() if k in STATE_KEYS}})
         return Decision(row.id, row.version + 1, layer)
-
-    @staticmethod
-    def _changed_message(conn: Connection, row: Any) -> str:
-        who = conn.scalar(select(Coder.name).where(Coder.id == row.coder_id)) or MACHINE
-        return (f"Kodningen er ændret af {who}, siden du åbnede den "
-                f"(nu: {row.status}, version {row.version}). Se den aktuelle tilstand og prøv igen.")
 
     def add_as(self, coder: str, segment_ids: Sequence[int], code_key: str, *,
                memo: str = "") -> list[int]:
@@ -377,7 +371,7 @@ class TeamOps:
                 raise ConflictError("Kodningen er allerede fjernet; intet at fortryde.")
             if row is None:
                 raise ConflictError("Kodningen findes ikke længere; den kan ikke fortrydes.")
-            raise ConflictError(self._changed_message(conn, row))
+            raise conflict_error(conn, row.id)
         before = ev.before
         if before is None:
             conn.execute(delete(Coding).where(Coding.id == row.id, Coding.version == row.version))
@@ -400,7 +394,7 @@ class TeamOps:
         result = conn.execute(update(Coding).where(Coding.id == row.id,
                                                    Coding.version == row.version).values(**values))
         if result.rowcount != 1:
-            raise ConflictError("Kodningen blev ændret af en anden koder samtidig. Prøv igen.")
+            raise conflict_error(conn, row.id)
         return self._event(conn, "undo", coder_id, row.id, row.segment_id, _state(row),
                            {**_state(row), **{k: v for k, v in values.items() if k in STATE_KEYS}},
                            undoes=ev.id)
