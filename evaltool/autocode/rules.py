@@ -42,6 +42,7 @@ def unit_doc(vocab, text: str, tokens: list) -> Doc:
 
 
 _META = frozenset(".^$*+?{}[]|()\\")
+SEEN_MAX = 200_000  # distinct word forms remembered by the pre-filter
 _LITERAL_KEYS = ("LOWER", "LEMMA", "ORTH", "TEXT")  # attributes whose value is the token's text
 
 
@@ -184,7 +185,10 @@ class RuleCoder:
         self.keys: list[str] = []
         self._by_code: dict[str, Matcher] = {}
         self._always: list[str] = []  # codes with a pattern the pre-filter cannot judge
-        self._literals: list[tuple[str, list[tuple[frozenset[str], ...]]]] = []
+        self._literal_ids: dict[str, int] = {}
+        # literal id of a pattern's most selective requirement → (code, all requirements)
+        self._by_literal: dict[int, list[tuple[str, tuple[frozenset[int], ...]]]] = {}
+        self._seen: dict[str, frozenset[int]] = {}  # token value → literals it contains
         for i, code in enumerate(codes):
             patterns = matcher_patterns(code)
             if not patterns:
@@ -199,19 +203,35 @@ class RuleCoder:
                                     f"invalid Matcher pattern: {first}") from None
             self.keys.append(code.id)
             literals = [pattern_literals(p) for p in patterns]
-            if all(literals):
-                self._literals.append((code.id, literals))  # type: ignore[arg-type]
-            else:
+            if not all(literals):
                 self._always.append(code.id)
+                continue
+            for requirements in literals:
+                ids = tuple(frozenset(self._literal_ids.setdefault(lit, len(self._literal_ids))
+                                      for lit in alts) for alts in requirements)
+                for lit_id in ids[0]:
+                    self._by_literal.setdefault(lit_id, []).append((code.id, ids))
+
+    def _contained(self, value: str) -> frozenset[int]:
+        """Ids of the literals inside one lower-cased token value (cached: words repeat)."""
+        found = self._seen.get(value)
+        if found is None:
+            found = frozenset(i for lit, i in self._literal_ids.items() if lit in value)
+            if len(self._seen) >= SEEN_MAX:
+                self._seen.clear()
+            self._seen[value] = found
+        return found
 
     def candidates(self, words: Iterable[str], lemmas: Iterable[str]) -> list[str]:
         """Codes that may match a segment with these words and lemmas (pre-filter)."""
-        hay = "\n".join([*words, *lemmas]).lower()
+        present: set[int] = set()
+        for value in (*words, *lemmas):
+            present |= self._contained(value.lower())
         found = set(self._always)
-        for key, requirements in self._literals:
-            if any(all(any(lit in hay for lit in alts) for alts in pattern)
-                   for pattern in requirements):
-                found.add(key)
+        for lit_id in present:
+            for key, requirements in self._by_literal.get(lit_id, ()):
+                if key not in found and all(not alts.isdisjoint(present) for alts in requirements):
+                    found.add(key)
         return [k for k in self.keys if k in found]
 
     def _match(self, doc: Doc, keys: list[str]) -> dict[str, list[str]]:

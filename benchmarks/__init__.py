@@ -1,0 +1,1 @@
+"""Benchmarks of evaltool against same-run baselines (`make bench`; see RESULTS.md)."""
