@@ -99,6 +99,19 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps)
                 attrs.setdefault(doc_id, {})[key] = value
         return [DocumentInfo(*r, attributes=attrs.get(r[0], {})) for r in rows]
 
+    def document_facets(self) -> list[DocumentInfo]:
+        """Documents with their attributes but without counts (cheap; for filters)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Document.id, Document.name, Document.format,
+                                       Document.title, Document.site, Document.date)
+                                .order_by(Document.id)).all()
+            attrs: dict[int, dict] = {}
+            for doc_id, key, value in conn.execute(
+                    select(DocumentAttribute.document_id, DocumentAttribute.key,
+                           DocumentAttribute.value)):
+                attrs.setdefault(doc_id, {})[key] = value
+        return [DocumentInfo(*r, 0, 0, 0, attributes=attrs.get(r[0], {})) for r in rows]
+
     def get_document(self, ref: str | int) -> DocumentInfo:
         """A document by id or file name (``NotFoundError`` if none)."""
         ref_s = str(ref)
