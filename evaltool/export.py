@@ -102,27 +102,50 @@ def build_frame(store, *, status: str = "accepted", theme: str | None = None,
     ``pseudonyms`` (e.g. :func:`evaltool.pseudonymize.export_hook`) rewrites the
     table before it is returned; it sees the internal ``_document_id`` column.
     """
-    codings = store.coding_views(status=status, theme=theme, site=site, code_key=code,
-                                 document_id=document_id)
     if unit == "turn":
+        codings = store.coding_views(status=status, theme=theme, site=site, code_key=code,
+                                     document_id=document_id)
         turns = {}
         for doc_id in {c.document_id for c in codings}:
             for t in store.turns(doc_id):
                 turns[(doc_id, t.number)] = t
-        rows = turn_rows(codings, turns)
+        frame = pd.DataFrame(turn_rows(codings, turns), columns=[*COLUMNS, "_document_id"])
     else:
-        rows = segment_rows(codings)
-    docs = {d.id: d for d in store.list_documents()}
+        frame = _segment_frame(store, store.coding_rows(
+            status=status, theme=theme, site=site, code_key=code, document_id=document_id))
+    docs = {d.id: d for d in store.document_facets()}
     attr_keys = sorted({k for d in docs.values() for k in d.attributes} - set(COLUMNS))
-    for row in rows:
-        attrs = docs[row["_document_id"]].attributes
-        for key in attr_keys:
-            value = attrs.get(key)
-            row[key] = _join(value) if isinstance(value, list) else ("" if value is None else value)
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "_document_id", *attr_keys])
+    for key in attr_keys:  # one column per front-matter key, looked up per document
+        values = {i: _cell(d.attributes.get(key)) for i, d in docs.items()}
+        frame[key] = frame["_document_id"].map(values).fillna("")
     if pseudonyms is not None:
         frame = pseudonyms(frame)
     return frame.drop(columns=["_document_id"])
+
+
+def _cell(value: Any) -> Any:
+    """An attribute value as one cell (lists joined with ``|``)."""
+    return _join(value) if isinstance(value, list) else ("" if value is None else value)
+
+
+def _segment_frame(store, rows: list[tuple]) -> pd.DataFrame:
+    """One row per segment coding, built column-wise from the store's plain tuples."""
+    raw = pd.DataFrame.from_records(rows, columns=list(store.CODING_COLUMNS))
+    categories = store.code_categories()
+    themes = {pk: _join(t) for pk, (t, _) in categories.items()}
+    goals = {pk: _join(g) for pk, (_, g) in categories.items()}
+    frame = pd.DataFrame({
+        "document": raw["document"], "site": raw["site"].fillna(""), "speaker": raw["speaker"],
+        "role": raw["role"].fillna(""), "turn": raw["turn"], "segment_id": raw["segment_id"],
+        "start_char": raw["start_char"], "end_char": raw["end_char"], "text": raw["text"],
+        "code_id": raw["code_key"], "code_label": raw["code_label"], "cmo": raw["cmo"],
+        "theme": raw["code_pk"].map(themes).fillna(""),
+        "goal": raw["code_pk"].map(goals).fillna(""),
+        "source": raw["source"], "confidence": raw["confidence"].astype(float).round(4),
+        "status": raw["status"], "coder": raw["coder"].fillna(""), "memo": raw["memo"].fillna(""),
+        "_document_id": raw["document_id"],
+    }, columns=[*COLUMNS, "_document_id"])
+    return frame
 
 
 def write(frame: pd.DataFrame, out: str | Path, fmt: Format = "csv",

@@ -32,12 +32,13 @@ def test_rows_columns_and_values(gold_store) -> None:
     row = frame[frame.code_id == "udf_invitationer"].iloc[0].to_dict()
     text = gold_store.document_text(2)
     assert text[row["start_char"]:row["end_char"]] == row["text"]
+    assert pd.isna(row.pop("confidence"))  # a human coding has no machine confidence
     assert row | {"segment_id": 0, "start_char": 0, "end_char": 0} == {
         "document": "kaffe_aars.txt", "site": "Vesthimmerland", "speaker": "Lone",
         "role": "projektleder", "turn": 2, "segment_id": 0, "start_char": 0, "end_char": 0,
         "text": "Socialforvaltningen ringer nu og inviterer os med til deres møder.",
         "code_id": "udf_invitationer", "code_label": "Invitationer fra forvaltninger",
-        "cmo": "outcome", "theme": "T2", "goal": "G2", "source": "gold", "confidence": None,
+        "cmo": "outcome", "theme": "T2", "goal": "G2", "source": "gold",
         "status": "accepted", "coder": "guld", "memo": "", "date": "2016-12-06",
         "moderator": "Ordstyrer", "target_groups": "", "title": "Testinterview Aars"}
 
