@@ -443,9 +443,8 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
 
     store = get_store(ctx)
     hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
-    frame = ex.build_frame(store, status=status, theme=theme, site=site, code=code,
-                           unit=unit, pseudonyms=hook)
-    n = ex.write(frame, out, fmt, dialect)
+    n = ex.export_file(store, out, fmt=fmt, dialect=dialect, status=status, theme=theme,
+                       site=site, code=code, unit=unit, pseudonyms=hook)
     click.echo(f"{n} rows written to {out}")
 
 

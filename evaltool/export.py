@@ -12,6 +12,7 @@ also makes the writer quote any cell that contains a carriage return.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -174,3 +175,62 @@ def write(frame: pd.DataFrame, out: str | Path, fmt: Format = "csv",
         raise ValueError(f"unknown CSV dialect {dialect!r} (use excel-da)")
     tmp.replace(out)
     return len(frame)
+
+
+CSV_DIALECTS = {None: (",", "utf-8", "."), "": (",", "utf-8", "."), "default": (",", "utf-8", "."),
+                "excel-da": (";", "utf-8-sig", ",")}
+
+
+def _stream_csv(store, out: Path, dialect: str | None, **filters: Any) -> int:
+    """Write a segment-level CSV straight from the store's rows (no DataFrame): the
+    same bytes as :func:`write` of :func:`build_frame`, in about half the time."""
+    sep, encoding, decimal = CSV_DIALECTS[dialect]
+    rows = store.coding_rows(**filters)
+    idx = {name: i for i, name in enumerate(store.CODING_COLUMNS)}
+    categories = store.code_categories()
+    docs = {d.id: d for d in store.document_facets()}
+    attr_keys = sorted({k for d in docs.values() for k in d.attributes} - set(COLUMNS))
+    attrs = {i: [neutralise(_cell(d.attributes.get(k))) for k in attr_keys] for i, d in docs.items()}
+    fields = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
+              "end_char", "text", "code_key", "code_label", "cmo"]
+    head = [idx[f] for f in fields]
+    tmp = out.with_name(f".{out.name}.tmp")
+    with tmp.open("w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, delimiter=sep, lineterminator="\r\n")
+        writer.writerow([*COLUMNS, *attr_keys])
+        starts = frozenset(FORMULA_START)
+        i_pk, i_conf, i_doc = idx["code_pk"], idx["confidence"], idx["document_id"]
+        i_source, i_status, i_coder, i_memo = (idx["source"], idx["status"], idx["coder"],
+                                               idx["memo"])
+        joined = {pk: (_join(t), _join(g)) for pk, (t, g) in categories.items()}
+        for r in rows:
+            themes, goals = joined.get(r[i_pk], ("", ""))
+            conf = r[i_conf]
+            row = [*("" if r[i] is None else r[i] for i in head), themes, goals, r[i_source],
+                   "" if conf is None else repr(round(float(conf), 4)).replace(".", decimal),
+                   r[i_status], r[i_coder] or "", r[i_memo] or ""]
+            # inline neutralise(): one comprehension per row instead of a call per cell
+            writer.writerow([("'" + v) if v.__class__ is str and v[:1] in starts else v
+                             for v in row] + attrs[r[i_doc]])
+    tmp.replace(out)
+    return len(rows)
+
+
+def export_file(store, out: str | Path, *, fmt: Format = "csv", dialect: str | None = None,
+                status: str = "accepted", theme: str | None = None, site: str | None = None,
+                code: str | None = None, unit: Unit = "segment",
+                pseudonyms: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> int:
+    """Export coded quotes to a file; return the number of rows.
+
+    Plain segment-level CSV streams from the database; everything else (XLSX, turn
+    unit, pseudonymised) goes through :func:`build_frame` and :func:`write`.
+    """
+    out = Path(out)
+    if fmt == "csv" and unit == "segment" and pseudonyms is None:
+        if dialect not in CSV_DIALECTS:
+            raise ValueError(f"unknown CSV dialect {dialect!r} (use excel-da)")
+        return _stream_csv(store, out, dialect, status=status, theme=theme, site=site,
+                           code_key=code)
+    frame = build_frame(store, status=status, theme=theme, site=site, code=code, unit=unit,
+                        pseudonyms=pseudonyms)
+    return write(frame, out, fmt, dialect)

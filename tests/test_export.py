@@ -122,3 +122,21 @@ def test_cli_export(gold_store, db_path: Path, tmp_path: Path, runner) -> None:
     assert result.output.strip() == f"5 rows written to {out}"
     back = pd.read_csv(out, sep=";", encoding="utf-8-sig")
     assert set(back.theme) == {"T1"}
+
+
+@pytest.mark.parametrize("dialect", [None, "excel-da"])
+@pytest.mark.parametrize("filters", [{"status": "all"}, {"status": "all", "theme": "T1"},
+                                     {"status": "accepted", "site": "Morsø"}])
+def test_streamed_csv_equals_the_table_path(coded_store, fixtures: Path, model_nlp, tmp_path: Path,
+                                            dialect, filters) -> None:
+    """`evaltool export` streams plain CSV from the store; it must write exactly the bytes
+    the DataFrame path writes (formula neutralising, decimal comma, attributes included)."""
+    run.load_gold(coded_store, fixtures / "gold")
+    run.run(coded_store, lambda: model_nlp)
+    seg = coded_store.segments(1)[2]
+    coded_store.add_coding([seg.id], "mek_kaffe", "=HYPERLINK(\"x\")", memo="-minus og @snabel")
+    streamed, table = tmp_path / "s.csv", tmp_path / "t.csv"
+    n = export.export_file(coded_store, streamed, dialect=dialect, **filters)
+    frame = export.build_frame(coded_store, **filters)
+    assert n == export.write(frame, table, dialect=dialect) > 0
+    assert streamed.read_bytes() == table.read_bytes()
