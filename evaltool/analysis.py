@@ -86,6 +86,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
     theme_totals, goal_totals = totals("theme"), totals("goal")
     cmo_rows = store.count_by_category("theme", statuses, doc_ids)
     cards = []
+    shown: set[int] = set()
     for theme in content["themes"]:
         key = theme["id"]
         cmo = {k: 0 for k in CMO_KINDS}
@@ -93,7 +94,11 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
             cmo[kind] = cmo.get(kind, 0) + n
         quotes, sites = theme_totals.get(key, (0, set()))
         groups = sorted({g for k, d, _ in per_doc["theme"] if k == key for g in docs[d].target_groups})
-        strongest = store.strongest_quotes(key, statuses, doc_ids, limit=quotes_per_theme)
+        # a quote already shown for an earlier theme gives way to the next strongest
+        candidates = store.strongest_quotes(key, statuses, doc_ids,
+                                            limit=quotes_per_theme * (len(content["themes"]) + 1))
+        strongest = [q for q in candidates if q["segment_id"] not in shown][:quotes_per_theme]
+        shown.update(q["segment_id"] for q in strongest)
         for q in strongest:
             q["code_label"] = code_labels.get(q["code"], q["code"])
         cards.append(ThemeCard(key, theme["label"], theme.get("description", ""),
