@@ -15,9 +15,10 @@ optional. A line that does not start a turn continues the previous one.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,21 +173,39 @@ def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     return meta
 
 
+def iter_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` one at a time (like ``text.split("\n")``, without the list)."""
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
 def split_front_matter(
-    path: str, lines: list[tuple[int, str]]
-) -> tuple[dict[str, Any], list[tuple[int, str]]]:
-    """Separate optional front matter from the body lines."""
-    idx = 0
-    while idx < len(lines) and not lines[idx][1].strip():
-        idx += 1
-    if idx >= len(lines) or lines[idx][1].strip() != _FRONT:
-        return {}, lines
-    start_no = lines[idx][0]
-    for end in range(idx + 1, len(lines)):
-        if lines[end][1].strip() in (_FRONT, "..."):
-            body = "\n".join(text for _, text in lines[idx + 1 : end])
-            meta = parse_metadata(path, body, start_no + 1)
-            return meta, lines[end + 1 :]
+    path: str, lines: Iterable[tuple[int, str]]
+) -> tuple[dict[str, Any], Iterator[tuple[int, str]]]:
+    """Separate optional front matter from the body lines (read lazily: a large
+    transcript is never held as a list of lines)."""
+    lines = iter(lines)
+    leading: list[tuple[int, str]] = []
+    for item in lines:
+        if item[1].strip():
+            break
+        leading.append(item)
+    else:
+        return {}, iter(leading)
+    if item[1].strip() != _FRONT:
+        return {}, itertools.chain(leading, [item], lines)
+    start_no = item[0]
+    block: list[str] = []
+    for _, text in lines:
+        if text.strip() in (_FRONT, "..."):
+            return parse_metadata(path, "\n".join(block), start_no + 1), lines
+        block.append(text)
     raise IngestError(path, start_no, "front matter starts with '---' but is never closed")
 
 
@@ -237,13 +256,16 @@ class TurnBuilder:
 
 def parse_lines(path: str, lines: Iterable[str], moderator: str | None = None):
     """Parse numbered transcript lines into (metadata, turns)."""
-    numbered = [(i, line.rstrip()) for i, line in enumerate(lines, start=1)]
+    numbered = ((i, line.rstrip()) for i, line in enumerate(lines, start=1))
     meta, body = split_front_matter(path, numbered)
     builder = TurnBuilder(path)
     for name in _speaker_names(meta, moderator):
         builder.known.add(name.casefold())
     first_text_line: int | None = None
+    first_body_line: int | None = None
     for line_no, text in body:
+        if first_body_line is None:
+            first_body_line = line_no
         turn = match_turn(text, builder.known)
         if turn is not None:
             builder.start(turn, line_no)
@@ -253,7 +275,7 @@ def parse_lines(path: str, lines: Iterable[str], moderator: str | None = None):
             builder.add_line(text)
     builder.flush()
     if not builder.turns:
-        line = first_text_line or (body[0][0] if body else None)
+        line = first_text_line or first_body_line
         raise IngestError(path, line, "no speaker turns found (expected 'Name: text' lines)")
     return meta, builder.turns
 
