@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -94,6 +94,13 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _online_copy(src: sqlite3.Connection, target: Path) -> None:
+    """Copy the database open in ``src`` into ``target`` with SQLite's online backup API
+    (a consistent snapshot even while others write), closing both connections."""
+    with closing(src), closing(sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000)) as dst:
+        src.backup(dst)
+
+
 def backup_sqlite(engine: Engine, target: Path) -> None:
     """Consistent copy of a live SQLite database via SQLite's online backup API.
 
@@ -112,15 +119,7 @@ def backup_sqlite(engine: Engine, target: Path) -> None:
     if target.resolve() == Path(source).resolve():
         raise StoreError(f"{target}: is the database itself; choose another file")
     tmp = target.with_name(target.name + ".tmp")
-    src = sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000)
-    try:
-        dst = sqlite3.connect(tmp)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    _online_copy(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000), tmp)
     tmp.replace(target)
 
 
@@ -186,15 +185,7 @@ def restore_sqlite(engine: Engine, source: Path) -> Path:
     kept = Path(live + ".before-restore")
     backup_sqlite(engine, kept)
     engine.dispose()  # pooled connections reopen on the restored content
-    src = _read_only(source)
-    try:
-        dst = sqlite3.connect(live, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-    finally:
-        src.close()
+    _online_copy(_read_only(source), Path(live))
     return kept
 
 
