@@ -44,17 +44,22 @@ class AggregateOps:
         return (*codings, events, *docs, *(cb or ()))
 
     @staticmethod
-    def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None) -> Select:
-        """Shared-layer codings of the active codebook with the given statuses."""
+    def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None, *,
+               with_turn: bool = False) -> Select:
+        """Shared-layer codings of the active codebook with the given statuses
+        (``with_turn`` adds the turn number, for windows over neighbouring turns)."""
         stmt = (
             select(Coding.segment_id, Coding.code_id, Segment.document_id, Document.site,
-                   Code.key.label("code"), Code.cmo, Code.column)
+                   Code.key.label("code"), Code.cmo, Code.column,
+                   *([Turn.number.label("turn")] if with_turn else []))
             .join(Segment, Segment.id == Coding.segment_id)
             .join(Document, Document.id == Segment.document_id)
             .join(Code, Code.id == Coding.code_id)
             .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
             .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
         )
+        if with_turn:
+            stmt = stmt.join(Turn, Turn.id == Segment.turn_id)
         if document_ids is not None:
             stmt = stmt.where(Segment.document_id.in_(list(document_ids)))
         return stmt
@@ -186,20 +191,7 @@ class AggregateOps:
         a configuration; counted per site as distinct outcome quotes, with the
         lowest-id outcome segment as an example.
         """
-        base = (
-            select(Segment.id.label("segment_id"), Segment.document_id, Document.site,
-                   Turn.number.label("turn"), Code.key.label("code"), Code.cmo)
-            .select_from(Coding)
-            .join(Segment, Segment.id == Coding.segment_id)
-            .join(Turn, Turn.id == Segment.turn_id)
-            .join(Document, Document.id == Segment.document_id)
-            .join(Code, Code.id == Coding.code_id)
-            .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
-            .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
-        )
-        if document_ids is not None:
-            base = base.where(Segment.document_id.in_(list(document_ids)))
-        coded = base.cte("coded")
+        coded = self._coded(statuses, document_ids, with_turn=True).cte("coded")
         o, c, m = aliased(coded, name="o"), aliased(coded, name="c"), aliased(coded, name="m")
         # The window as rows of turn offsets: joining on an exact turn (o.turn + k) lets
         # the database index the join, where a BETWEEN range made SQLite compare every
