@@ -45,12 +45,14 @@ class Dashboard:
     statuses: tuple[str, ...]
 
 
-def select_documents(store, site: str | None = None, target_group: str | None = None
-                     ) -> list[int] | None:
-    """Document ids matching a site and/or target group (None = no filter)."""
+def select_documents(store, site: str | None = None, target_group: str | None = None,
+                     documents: Sequence | None = None) -> list[int] | None:
+    """Document ids matching a site and/or target group (None = no filter);
+    ``documents`` saves reading them again when the caller has them."""
     if not site and not target_group:
         return None
-    return [d.id for d in store.document_facets()
+    docs = store.document_facets() if documents is None else documents
+    return [d.id for d in docs
             if (not site or d.site == site) and (not target_group or target_group in d.target_groups)]
 
 
@@ -67,7 +69,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
     statuses = tuple(statuses)
     content = store.active_codebook()["content"]
     docs = {d.id: d for d in store.document_facets()}
-    doc_ids = select_documents(store, site, target_group)
+    doc_ids = select_documents(store, site, target_group, list(docs.values()))
     all_sites = sorted({d.site for i, d in docs.items() if d.site and (doc_ids is None or i in doc_ids)})
     code_labels = {c.key: c.label for c in store.codes(include_retired=True)}
 
