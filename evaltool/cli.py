@@ -18,6 +18,7 @@ import click
 from evaltool import config, nlp
 from evaltool.errors import EvaltoolError
 from evaltool.store import Store, open_store
+from evaltool.texttable import table
 
 DEFAULT_CODEBOOK = Path("codebooks/smaat_braendbart.yaml")
 
@@ -55,16 +56,6 @@ def format_time(seconds: float | None) -> str:
         return ""
     s = int(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def table(rows: list[list[Any]], headers: list[str]) -> str:
-    """A plain text table with left-aligned columns."""
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -28,6 +28,7 @@ from evaltool.autocode.model import Params
 from evaltool.codebook import CodebookSpec
 from evaltool.domain import CodingUnit
 from evaltool.errors import EvaltoolError
+from evaltool.texttable import table
 
 SYSTEMS = ("majority", "rules", "model", "combined")
 SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
@@ -217,9 +218,7 @@ def format_table(report: Report) -> str:
         s = report.systems[name]
         rows.append([name, s["theme_macro_f1"], s["goal_macro_f1"], s["cmo_kappa"],
                      s["code_micro"]["f1"], *(s["kappa"].get(k, 0.0) for k in CMO_KINDS)])
-    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = table(rows, head).split("\n")
     if report.sweep:
         lines.append("")
         lines.append("combined, by threshold: " + "; ".join(
