@@ -18,7 +18,7 @@ import click
 from evaltool import config, nlp
 from evaltool.errors import EvaltoolError
 from evaltool.store import Store, open_store
-from evaltool.texttable import table
+from evaltool.texttable import clock, table
 
 DEFAULT_CODEBOOK = Path("codebooks/smaat_braendbart.yaml")
 
@@ -48,14 +48,6 @@ def get_store(ctx: click.Context) -> Store:
         obj["store"] = open_store(obj.get("db"))
         ctx.call_on_close(obj["store"].close)
     return obj["store"]
-
-
-def format_time(seconds: float | None) -> str:
-    """hh:mm:ss for a timestamp in seconds ('' when unknown)."""
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -174,7 +166,7 @@ def show(ctx: click.Context, doc: str, turn: int | None, segments: bool) -> None
             segs_by_turn.setdefault(s.turn, []).append(s)
     for t in turns:
         role = f" ({t.role})" if t.role else ""
-        stamp = f"[{format_time(t.start_time)}] " if t.start_time is not None else ""
+        stamp = f"[{clock(t.start_time)}] " if t.start_time is not None else ""
         click.echo(f"{t.number:>4} {stamp}{t.speaker}{role}: {t.text}")
         for s in segs_by_turn.get(t.number, []):
             click.echo(f"       {s.sent_index} [{s.start_char}:{s.end_char}] {s.text}")

@@ -1,4 +1,5 @@
-"""Plain-text tables for the terminal (used by the CLI and the evaluation report)."""
+"""Plain-text formatting for people: terminal tables (CLI, evaluation report) and
+timestamps (CLI, app)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,11 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
              for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def clock(seconds: float | None) -> str:
+    """hh:mm:ss for a time in seconds from the start of a recording ('' when unknown)."""
+    if seconds is None:
+        return ""
+    s = int(seconds)
+    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"

@@ -18,14 +18,6 @@ def md(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
 
 
-def timestamp(seconds: float | None) -> str:
-    """hh:mm:ss, or '' when unknown."""
-    if seconds is None:
-        return ""
-    s = int(seconds)
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
 def number(value: float | int | None, decimals: int = 0) -> str:
     """A number in Danish format: 1.234,5 (thousands dot, decimal comma)."""
     if value is None:

@@ -8,8 +8,9 @@ from evaltool import nlp
 from evaltool.autocode import run as autocode_run
 from evaltool.domain import CodingView, SegmentView, TurnView
 from evaltool.errors import ConflictError, EvaltoolError
+from evaltool.texttable import clock
 from evaltool.ui import state
-from evaltool.ui.text import CMO, SOURCE, STATUS, md, number, timestamp
+from evaltool.ui.text import CMO, SOURCE, STATUS, md, number
 
 TURNS_PER_PAGE = 12
 KEY = "kod_"
@@ -99,7 +100,7 @@ def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[C
     if only_coded and not any(codings.get(s.id) for s in segments):
         return
     role = f" ({md(turn.role)})" if turn.role else ""
-    stamp = f"`{timestamp(turn.start_time)}` " if turn.start_time is not None else ""
+    stamp = f"`{clock(turn.start_time)}` " if turn.start_time is not None else ""
     st.markdown(f"{stamp}**{turn.number}. {md(turn.speaker)}**{role}")
     for s in segments:
         items = codings.get(s.id, [])
