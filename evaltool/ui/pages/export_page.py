@@ -30,6 +30,12 @@ def _frame(_version: tuple, status: str, theme: str | None, site: str | None, co
                               pseudonyms=hook)
 
 
+def _file(frame, fmt: str, dialect: str | None):
+    """The download's contents, made only when the button is clicked (an XLSX of a large
+    table takes seconds; rendering the page must not pay for three files each time)."""
+    return lambda: _bytes(frame, fmt, dialect)
+
+
 def _bytes(frame, fmt: str, dialect: str | None) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"eksport.{fmt}"
@@ -66,11 +72,11 @@ def page() -> None:
     st.caption(f"{number(len(frame))} rækker")
     st.dataframe(frame.head(20), hide_index=True, width="stretch")
     d = st.columns(3)
-    d[0].download_button("Hent CSV (UTF-8)", _bytes(frame, "csv", None), "kodede_citater.csv",
+    d[0].download_button("Hent CSV (UTF-8)", _file(frame, "csv", None), "kodede_citater.csv",
                          "text/csv", key=f"{KEY}csv")
-    d[1].download_button("Hent CSV til dansk Excel", _bytes(frame, "csv", "excel-da"),
+    d[1].download_button("Hent CSV til dansk Excel", _file(frame, "csv", "excel-da"),
                          "kodede_citater_excel.csv", "text/csv", key=f"{KEY}csvda")
-    d[2].download_button("Hent XLSX", _bytes(frame, "xlsx", None), "kodede_citater.xlsx",
+    d[2].download_button("Hent XLSX", _file(frame, "xlsx", None), "kodede_citater.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"{KEY}xlsx")
 
