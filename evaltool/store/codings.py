@@ -35,6 +35,23 @@ MACHINE = "evaltool"
 SHARED = ""
 
 
+def segment_places(conn: Connection, segment_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """The place of each segment as a coding row stores it: ``document_id`` and
+    ``turn_number`` (see :class:`~evaltool.store.models.Coding`)."""
+    ids = list(dict.fromkeys(segment_ids))
+    out: dict[int, dict[str, int]] = {}
+    for start in range(0, len(ids), 5000):
+        for seg, doc, turn in conn.execute(
+                select(Segment.id, Segment.document_id, Turn.number)
+                .join(Turn, Turn.id == Segment.turn_id)
+                .where(Segment.id.in_(ids[start:start + 5000]))):
+            out[seg] = {"document_id": doc, "turn_number": turn}
+    missing = [i for i in ids if i not in out]
+    if missing:
+        raise NotFoundError(f"no segment {missing[0]}")
+    return out
+
+
 @dataclass(frozen=True)
 class CodebookLoad:
     """What loading a codebook changed."""
@@ -273,6 +290,7 @@ class CodingOps:
                     existing[(row.segment_id, row.code_id)] = row
             inserts, stale = [], []
             now = utcnow()
+            places = segment_places(conn, (k[0] for k in wanted if k not in existing))
             for key, row in existing.items():
                 machine_row = row.status == CodingStatus.suggested.value and row.coder_id is None
                 if not machine_row:
@@ -292,7 +310,8 @@ class CodingOps:
                     updated += 1
             for key, s in wanted.items():
                 if key not in existing:
-                    inserts.append({"segment_id": key[0], "code_id": key[1], "layer": SHARED,
+                    inserts.append({"segment_id": key[0], **places[key[0]], "code_id": key[1],
+                                    "layer": SHARED,
                                     "status": CodingStatus.suggested.value, "source": s.source,
                                     "confidence": s.confidence, "explanation": s.explanation,
                                     "model_version": model_version,
@@ -378,6 +397,7 @@ class CodingOps:
         with self.write() as conn:
             code_pk = self._code_pk(conn, code_key)
             coder_id = self._coder_id(conn, coder)
+            places = segment_places(conn, segment_ids)
             for seg in segment_ids:
                 row = conn.execute(select(Coding).where(
                     Coding.segment_id == seg, Coding.code_id == code_pk, Coding.layer == layer)
@@ -385,7 +405,7 @@ class CodingOps:
                 now = utcnow()
                 if row is None:
                     cid = conn.execute(insert(Coding).values(
-                        segment_id=seg, code_id=code_pk, layer=layer, status=status,
+                        segment_id=seg, **places[seg], code_id=code_pk, layer=layer, status=status,
                         source=source, confidence=None, explanation="", coder_id=coder_id,
                         memo=memo, version=1, created_at=now, updated_at=now,
                     ).returning(Coding.id)).scalar_one()

@@ -201,10 +201,25 @@ def migrate(engine: Engine) -> tuple[str | None, str]:
     if before is None and inspect(engine).get_table_names():
         raise StoreError(f"{engine.url.database or engine.url}: not an evaltool database "
                          "(it has tables but no schema version)")
-    if before is not None and engine.url.get_backend_name() == "sqlite" and engine.url.database:
+    sqlite = engine.url.get_backend_name() == "sqlite"
+    if before is not None and sqlite and engine.url.database:
         backup_sqlite(engine, Path(engine.url.database + ".bak"))
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+    with engine.connect() as conn:
+        if sqlite:
+            # SQLite alters a table by copying it and dropping the old one; with foreign keys
+            # on, that drop would cascade to every row that references the table (codes of a
+            # codebook, turns of a document ...). So they are off while migrating (possible
+            # only outside a transaction) and checked before the upgrade commits.
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                command.upgrade(alembic_config(conn), "head")
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise StoreError(f"{engine.url.database}: upgrade left rows pointing at missing "
+                                     "rows; nothing was changed")
+        finally:
+            if sqlite:
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
     return before, head
 
 

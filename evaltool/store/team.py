@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
-from evaltool.store.codings import MACHINE, SHARED, conflict_error
+from evaltool.store.codings import MACHINE, SHARED, conflict_error, segment_places
 from evaltool.store.models import Assignment, Code, Coder, Coding, Document, Event, Segment, utcnow
 
 # Sources a machine proposes; a blind coder sees these shared rows as open suggestions.
@@ -213,7 +213,8 @@ class TeamOps:
         ).first()
         now = utcnow()
         if row is None:
-            full = {"segment_id": segment_id, "code_id": code_id, "layer": layer,
+            full = {"segment_id": segment_id, **segment_places(conn, [segment_id])[segment_id],
+                    "code_id": code_id, "layer": layer,
                     "status": CodingStatus.accepted.value, "source": Source.human.value,
                     "confidence": None, "explanation": "", "coder_id": coder_id, "memo": "",
                     "version": 1, "created_at": now, "updated_at": now, **values}
