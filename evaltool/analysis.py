@@ -13,7 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-CMO_KINDS = ("context", "mechanism", "outcome")
+from evaltool.domain import CMO
+
+CMO_KINDS = tuple(k.value for k in CMO)
 CMO_LABELS = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
 
 
@@ -75,8 +77,13 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
 
     # Quotes per (category, document) are exact distinct counts; a segment belongs to one
     # document, so sums over documents (per site or in total) stay exact.
-    per_doc = {kind: store.count_by_category_document(kind, statuses, doc_ids)
-               for kind in ("theme", "goal")}
+    per_doc: dict[str, list[tuple[str, int, int]]] = {"theme": [], "goal": []}
+    for kind, key, doc_id, n in store.count_by_category_document(("theme", "goal"), statuses,
+                                                                 doc_ids):
+        per_doc[kind].append((key, doc_id, n))
+    theme_cmo: dict[str, dict[str, int]] = {}
+    for key, cmo_kind, n in store.count_by_category("theme", statuses, doc_ids):
+        theme_cmo.setdefault(key, dict.fromkeys(CMO_KINDS, 0))[cmo_kind] = n
 
     def totals(kind: str) -> dict[str, tuple[int, set[str]]]:
         out: dict[str, tuple[int, set[str]]] = {}
@@ -86,20 +93,18 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
         return out
 
     theme_totals, goal_totals = totals("theme"), totals("goal")
-    cmo_rows = store.count_by_category("theme", statuses, doc_ids)
+    # a quote already shown for an earlier theme gives way to the next strongest
+    candidates = store.strongest_quotes([t["id"] for t in content["themes"]], statuses, doc_ids,
+                                        limit=quotes_per_theme * (len(content["themes"]) + 1))
     cards = []
     shown: set[int] = set()
     for theme in content["themes"]:
         key = theme["id"]
-        cmo = {k: 0 for k in CMO_KINDS}
-        for _, _, kind, n in (r for r in cmo_rows if r[0] == key):
-            cmo[kind] = cmo.get(kind, 0) + n
+        cmo = theme_cmo.get(key, dict.fromkeys(CMO_KINDS, 0))
         quotes, sites = theme_totals.get(key, (0, set()))
         groups = sorted({g for k, d, _ in per_doc["theme"] if k == key for g in docs[d].target_groups})
-        # a quote already shown for an earlier theme gives way to the next strongest
-        candidates = store.strongest_quotes(key, statuses, doc_ids,
-                                            limit=quotes_per_theme * (len(content["themes"]) + 1))
-        strongest = [q for q in candidates if q["segment_id"] not in shown][:quotes_per_theme]
+        strongest = [q for q in candidates.get(key, [])
+                     if q["segment_id"] not in shown][:quotes_per_theme]
         shown.update(q["segment_id"] for q in strongest)
         for q in strongest:
             q["code_label"] = code_labels.get(q["code"], q["code"])

@@ -175,3 +175,30 @@ def test_export_is_the_same_on_both_backends(store, postgres_server, model_nlp) 
             pd.testing.assert_frame_equal(frames[0], frames[1])
     finally:
         pg.close()
+
+
+def test_dashboard_counts_match_the_codings_on_both_backends(any_store, model_nlp) -> None:
+    """Every dashboard figure recomputed from the coded quotes one by one."""
+    from evaltool import analysis
+
+    fill(any_store, model_nlp)
+    views = [v for v in any_store.coding_views(status="all")
+             if v.status in ("accepted", "suggested")]
+    board = analysis.dashboard(any_store, statuses=("accepted", "suggested"))
+    assert views and board.themes
+    for card in board.themes:
+        mine = [v for v in views if card.id in v.themes]
+        assert card.quotes == len({v.segment_id for v in mine})
+        assert card.sites == sorted({v.site for v in mine if v.site})
+        for kind, n in card.cmo.items():
+            assert n == len({v.segment_id for v in mine if v.cmo == kind})
+        assert len(card.strongest) <= 3
+        for q in card.strongest:
+            assert 40 <= len(q["text"]) <= 400 and q["segment_id"] in {v.segment_id for v in mine}
+    shown = [q["segment_id"] for c in board.themes for q in c.strongest]
+    assert len(shown) == len(set(shown))  # a quote is shown under one theme only
+    for row in board.goals.itertuples():
+        assert row.Citater == len({v.segment_id for v in views if row.Mål in v.goals})
+    by_site = {(r.Sted, r.Tema): r.Citater for r in board.site_theme.itertuples()}
+    for (site, theme), n in by_site.items():
+        assert n == len({v.segment_id for v in views if v.site == site and theme in v.themes})

@@ -136,3 +136,22 @@ def test_cli_assign_and_assignments(team_store, team_db: str, runner) -> None:
         ["1", "bibliotek_toender.txt", "Anna", "blind"], ["1", "bibliotek_toender.txt", "Bøje", "open"]]
     result = runner.invoke(cli, ["--db", team_db, "assign", "nix.txt", "--coder", "Anna"])
     assert result.exit_code == 1 and "no document" in result.output
+
+
+def test_every_way_of_writing_a_coding_records_its_document_and_turn(suggested) -> None:
+    """Codings carry their segment's document and turn (the dashboard groups by them)."""
+    from sqlalchemy import text
+
+    suggested.assign(1, ["Anna"])
+    suggested.decide_as("Anna", _shared_id(suggested, 1), "accept")  # own blind layer
+    suggested.decide_as("Anna", _shared_id(suggested, 2), "recode", code_key=N)
+    segs = suggested.segments(1)
+    suggested.add_coding([segs[-1].id, segs[4].id], C, "Bo")  # shared layer, last turn
+    suggested.adjudicate(segs[6].id, K, "accept", "Carla")
+    with suggested.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT c.document_id, c.turn_number, s.document_id, t.number FROM codings c "
+            "JOIN segments s ON s.id = c.segment_id JOIN turns t ON t.id = s.turn_id")).all()
+    assert len(rows) == 9  # 3 suggestions, 3 in Anna's layer, 2 added, 1 adjudicated
+    assert all(r[0] == r[2] and r[1] == r[3] for r in rows)
+    assert {r[1] for r in rows} == {1, 2, 3}  # codings on all three turns

@@ -44,24 +44,21 @@ class AggregateOps:
         return (*codings, events, *docs, *(cb or ()))
 
     @staticmethod
-    def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None, *,
-               with_turn: bool = False) -> Select:
-        """Shared-layer codings of the active codebook with the given statuses
-        (``with_turn`` adds the turn number, for windows over neighbouring turns)."""
+    def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None) -> Select:
+        """Shared-layer codings of the active codebook with the given statuses, with
+        their document, site, turn number and code (no join to segments or turns:
+        a coding row carries its segment's document and turn)."""
         stmt = (
-            select(Coding.segment_id, Coding.code_id, Segment.document_id, Document.site,
-                   Code.key.label("code"), Code.cmo, Code.column,
-                   *([Turn.number.label("turn")] if with_turn else []))
-            .join(Segment, Segment.id == Coding.segment_id)
-            .join(Document, Document.id == Segment.document_id)
+            select(Coding.segment_id, Coding.code_id, Coding.document_id, Document.site,
+                   Coding.turn_number.label("turn"), Code.key.label("code"), Code.cmo,
+                   Code.column)
+            .join(Document, Document.id == Coding.document_id)
             .join(Code, Code.id == Coding.code_id)
             .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
             .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
         )
-        if with_turn:
-            stmt = stmt.join(Turn, Turn.id == Segment.turn_id)
         if document_ids is not None:
-            stmt = stmt.where(Segment.document_id.in_(list(document_ids)))
+            stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
         return stmt
 
     def _rows(self, stmt) -> list[tuple]:
@@ -70,40 +67,29 @@ class AggregateOps:
 
     def count_by_category(self, kind: str, statuses: Sequence[str],
                           document_ids: Sequence[int] | None = None) -> list[tuple]:
-        """(category key, site, cmo, quotes) for themes (``kind='theme'``) or goals."""
+        """(category key, cmo, quotes) for themes (``kind='theme'``) or goals."""
         coded = self._coded(statuses, document_ids).subquery()
         stmt = (
-            select(Category.key, coded.c.site, coded.c.cmo,
+            select(Category.key, coded.c.cmo, func.count(distinct(coded.c.segment_id)))
+            .join(CodeCategory, CodeCategory.code_id == coded.c.code_id)
+            .join(Category, and_(Category.id == CodeCategory.category_id, Category.kind == kind))
+            .group_by(Category.key, coded.c.cmo)
+        )
+        return self._rows(stmt)
+
+    def count_by_category_document(self, kinds: Sequence[str], statuses: Sequence[str],
+                                   document_ids: Sequence[int] | None = None) -> list[tuple]:
+        """(category kind, category key, document id, quotes) for the given kinds ('theme',
+        'goal'): which documents (and so sites and target groups) each theme or goal
+        reached. Sums over documents are exact (a segment belongs to one document)."""
+        coded = self._coded(statuses, document_ids).subquery()
+        stmt = (
+            select(Category.kind, Category.key, coded.c.document_id,
                    func.count(distinct(coded.c.segment_id)))
             .join(CodeCategory, CodeCategory.code_id == coded.c.code_id)
-            .join(Category, and_(Category.id == CodeCategory.category_id, Category.kind == kind))
-            .group_by(Category.key, coded.c.site, coded.c.cmo)
-        )
-        return self._rows(stmt)
-
-    def count_by_category_document(self, kind: str, statuses: Sequence[str],
-                                   document_ids: Sequence[int] | None = None) -> list[tuple]:
-        """(category key, document id, quotes): which documents (and so target groups)
-        each theme or goal reached."""
-        coded = self._coded(statuses, document_ids).subquery()
-        stmt = (
-            select(Category.key, coded.c.document_id, func.count(distinct(coded.c.segment_id)))
-            .join(CodeCategory, CodeCategory.code_id == coded.c.code_id)
-            .join(Category, and_(Category.id == CodeCategory.category_id, Category.kind == kind))
-            .group_by(Category.key, coded.c.document_id)
-        )
-        return self._rows(stmt)
-
-    def totals_by_category(self, kind: str, statuses: Sequence[str],
-                           document_ids: Sequence[int] | None = None) -> list[tuple]:
-        """(category key, quotes, sites) with distinct counts across sites."""
-        coded = self._coded(statuses, document_ids).subquery()
-        stmt = (
-            select(Category.key, func.count(distinct(coded.c.segment_id)),
-                   func.count(distinct(coded.c.site)))
-            .join(CodeCategory, CodeCategory.code_id == coded.c.code_id)
-            .join(Category, and_(Category.id == CodeCategory.category_id, Category.kind == kind))
-            .group_by(Category.key)
+            .join(Category, and_(Category.id == CodeCategory.category_id,
+                                 Category.kind.in_(list(kinds))))
+            .group_by(Category.kind, Category.key, coded.c.document_id)
         )
         return self._rows(stmt)
 
@@ -126,59 +112,74 @@ class AggregateOps:
             .group_by(Code.key, Coding.status)
         )
         if document_ids is not None:
-            stmt = stmt.join(Segment, Segment.id == Coding.segment_id).where(
-                Segment.document_id.in_(list(document_ids)))
+            stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
         return self._rows(stmt)
 
-    def strongest_quotes(self, theme: str, statuses: Sequence[str],
+    def strongest_quotes(self, themes: Sequence[str], statuses: Sequence[str],
                          document_ids: Sequence[int] | None = None, limit: int = 5,
-                         min_chars: int = 40, max_chars: int = 400) -> list[dict[str, Any]]:
-        """The theme's strongest quotes.
+                         min_chars: int = 40, max_chars: int = 400) -> dict[str, list[dict[str, Any]]]:
+        """The strongest quotes of each theme (theme key → up to ``limit`` quotes), in one query.
 
         Strength, in this order: decided by a person (accepted) before suggested; the
         number of codes the segment carries (a quote that shows context, mechanism and
-        outcome at once is richer evidence); the machine's confidence; length. Quotes
-        shorter than ``min_chars`` or longer than ``max_chars`` are left out.
+        outcome at once is richer evidence); the machine's confidence; length; then the
+        oldest segment. A segment with several codes of a theme is shown once, with its
+        strongest coding. Quotes shorter than ``min_chars`` or longer than ``max_chars``
+        are left out.
         """
-        theme_codes = (select(CodeCategory.code_id)
-                       .join(Category, Category.id == CodeCategory.category_id)
-                       .where(Category.kind == "theme", Category.key == theme))
+        if not themes:
+            return {}
+        shared = and_(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
+        if document_ids is not None:
+            shared = and_(shared, Coding.document_id.in_(list(document_ids)))
         n_codes = (select(Coding.segment_id, func.count(distinct(Coding.code_id)).label("n"))
-                   .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
-                   .group_by(Coding.segment_id).subquery())
+                   .where(shared).group_by(Coding.segment_id).cte("n_codes"))
+        length = Segment.end_char - Segment.start_char  # = the text's length in characters
         decided = case((Coding.status == "accepted", 1), else_=0)
+        confidence = func.coalesce(Coding.confidence, literal(1.0))
+        per_theme = []
+        for theme in themes:  # one ORDER BY … LIMIT per theme: a top-N sort, not a full one
+            per_theme.append(select(
+                select(literal(theme).label("theme"), Coding.segment_id, Coding.document_id,
+                       Coding.turn_number, Code.key.label("code"), Code.label, Code.cmo,
+                       Coding.status, Coding.confidence, n_codes.c.n, decided.label("decided"),
+                       confidence.label("strength"), length.label("length"), Code.id.label("code_pk"))
+                .join(Code, Code.id == Coding.code_id)
+                .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+                .join(n_codes, n_codes.c.segment_id == Coding.segment_id)
+                .join(Segment, Segment.id == Coding.segment_id)
+                .where(shared, Coding.code_id.in_(
+                    select(CodeCategory.code_id)
+                    .join(Category, Category.id == CodeCategory.category_id)
+                    .where(Category.kind == "theme", Category.key == theme)),
+                       length.between(min_chars, max_chars))
+                .order_by(decided.desc(), n_codes.c.n.desc(), confidence.desc(), length.desc(),
+                          Coding.segment_id, Code.id)
+                .limit(limit * 4)  # a segment may come with several of the theme's codes
+                .subquery()))
+        top = union_all(*per_theme).subquery("top") if len(per_theme) > 1 else per_theme[0].subquery()
         stmt = (
-            select(Segment.id, Segment.text, Document.site, Document.name, Turn.number,
-                   func.coalesce(Turn.role, Speaker.role), Code.key, Code.label, Code.cmo,
-                   Coding.status, Coding.confidence, n_codes.c.n)
-            .select_from(Coding)
-            .join(Segment, Segment.id == Coding.segment_id)
+            select(top.c.theme, top.c.segment_id, Segment.text, Document.site, Document.name,
+                   top.c.turn_number, func.coalesce(Turn.role, Speaker.role), top.c.code,
+                   top.c.label, top.c.cmo, top.c.status, top.c.confidence, top.c.n,
+                   top.c.decided, top.c.strength, top.c.length, top.c.code_pk)
+            .join(Segment, Segment.id == top.c.segment_id)
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
-            .join(Document, Document.id == Segment.document_id)
-            .join(Code, Code.id == Coding.code_id)
-            .join(n_codes, n_codes.c.segment_id == Coding.segment_id)
-            .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)),
-                   Coding.code_id.in_(theme_codes),
-                   func.length(Segment.text).between(min_chars, max_chars))
-            .order_by(decided.desc(), n_codes.c.n.desc(),
-                      func.coalesce(Coding.confidence, literal(1.0)).desc(),
-                      func.length(Segment.text).desc(), Segment.id)
-            .limit(limit * 4)
+            .join(Document, Document.id == top.c.document_id)
         )
-        if document_ids is not None:
-            stmt = stmt.where(Segment.document_id.in_(list(document_ids)))
-        out: list[dict[str, Any]] = []
-        seen: set[int] = set()
-        for r in self._rows(stmt):
-            if r[0] in seen:
+        # the joins and UNION ALL do not promise to keep each part's order: sort the few rows
+        rows = sorted(self._rows(stmt), key=lambda r: (-r[13], -r[12], -r[14], -r[15], r[1], r[16]))
+        out: dict[str, list[dict[str, Any]]] = {t: [] for t in themes}
+        seen: set[tuple[str, int]] = set()
+        for r in rows:
+            if (r[0], r[1]) in seen or len(out[r[0]]) == limit:
                 continue
-            seen.add(r[0])
-            out.append({"segment_id": r[0], "text": r[1], "site": r[2], "document": r[3],
-                        "turn": r[4], "role": r[5], "code": r[6], "code_label": r[7],
-                        "cmo": r[8], "status": r[9], "confidence": r[10], "codes": r[11]})
-            if len(out) == limit:
-                break
+            seen.add((r[0], r[1]))
+            out[r[0]].append({
+                "segment_id": r[1], "text": r[2], "site": r[3], "document": r[4], "turn": r[5],
+                "role": r[6], "code": r[7], "code_label": r[8], "cmo": r[9], "status": r[10],
+                "confidence": r[11], "codes": r[12]})
         return out
 
     def cmo_configurations(self, statuses: Sequence[str],
@@ -191,7 +192,7 @@ class AggregateOps:
         a configuration; counted per site as distinct outcome quotes, with the
         lowest-id outcome segment as an example.
         """
-        coded = self._coded(statuses, document_ids, with_turn=True).cte("coded")
+        coded = self._coded(statuses, document_ids).cte("coded")
         o, c, m = aliased(coded, name="o"), aliased(coded, name="c"), aliased(coded, name="m")
         # The window as rows of turn offsets: joining on an exact turn (o.turn + k) lets
         # the database index the join, where a BETWEEN range made SQLite compare every
