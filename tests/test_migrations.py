@@ -53,5 +53,7 @@ def test_upgrade_of_a_coded_database_keeps_every_row(coded_store, db_path: Path,
             "SELECT count(*) FROM codings c JOIN segments s ON s.id = c.segment_id "
             "JOIN turns t ON t.id = s.turn_id "
             "WHERE c.document_id != s.document_id OR c.turn_number != t.number")).scalar_one()
+        schema = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'codings'")).scalar_one()
     assert wrong == 0
+    assert "AUTOINCREMENT" in schema  # ids of deleted codings are never reused
     upgraded.close()

@@ -29,7 +29,8 @@ def upgrade() -> None:
         "document_id = (SELECT s.document_id FROM segments s WHERE s.id = codings.segment_id), "
         "turn_number = (SELECT t.number FROM segments s JOIN turns t ON t.id = s.turn_id "
         "WHERE s.id = codings.segment_id)")
-    with op.batch_alter_table("codings") as batch_op:
+    # SQLite: the batch recreates the table; keep AUTOINCREMENT (ids never reused, see models)
+    with op.batch_alter_table("codings", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.alter_column("document_id", existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column("turn_number", existing_type=sa.Integer(), nullable=False)
         batch_op.create_index("ix_codings_dashboard",
@@ -38,7 +39,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("codings") as batch_op:
+    with op.batch_alter_table("codings", table_kwargs={"sqlite_autoincrement": True}) as batch_op:
         batch_op.drop_index("ix_codings_dashboard")
         batch_op.drop_column("turn_number")
         batch_op.drop_column("document_id")
