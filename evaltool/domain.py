@@ -1,16 +1,19 @@
 """Domain types shared by every module: parsed transcripts, segments, enums.
 
 Offsets: every ``start_char``/``end_char`` in evaltool is a character offset into
-the document's *normalised text* (``Document.text``), exactly like spaCy's
+the document's *normalised text* (``Store.document_text``), exactly like spaCy's
 ``Span.start_char``/``end_char``: ``text[start_char:end_char]`` is the span.
 The normalised text is NFC, uses ``\\n`` line ends, and is built from the turns
 alone: paragraphs of a turn are joined by one ``\\n``, turns by ``\\n\\n``
 (speaker labels, timestamps and front matter are structured data, not text).
+It is not stored as such: the stored turns, joined by ``TURN_SEP`` in order,
+are that text.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +78,34 @@ class ParsedDocument:
         """The site (municipality/library) from the front matter."""
         value = self.metadata.get("site")
         return str(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class DocumentStream:
+    """A transcript opened for streaming: front matter now, turns read on demand.
+
+    Each :meth:`turns` call starts a fresh pass (text files are re-read from
+    disk), so a large transcript is never held in memory and can be read twice.
+    Reading may still raise :class:`~evaltool.errors.IngestError` part-way.
+    """
+
+    name: str
+    format: str
+    metadata: dict[str, Any]
+    read_turns: Callable[[], Iterator[ParsedTurn]] = field(repr=False, compare=False)
+
+    def turns(self) -> Iterator[ParsedTurn]:
+        """A new iterator over the turns, from the first."""
+        return self.read_turns()
+
+    @classmethod
+    def of(cls, doc: ParsedDocument) -> DocumentStream:
+        """A stream over a document already parsed whole."""
+        return cls(doc.name, doc.format, doc.metadata, lambda: iter(doc.turns))
+
+    def parse(self) -> ParsedDocument:
+        """The whole document, its turns in a list."""
+        return ParsedDocument(self.name, self.format, self.metadata, list(self.turns()))
 
 
 @dataclass(frozen=True)

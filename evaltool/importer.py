@@ -3,6 +3,12 @@
 A file that fails (bad input, or any error while segmenting or storing) stores
 nothing of itself; the files before and after it are unaffected. Re-importing
 the same content (same content hash) is skipped unless ``replace`` is set.
+
+Memory stays flat however large the file: its turns are streamed twice from
+disk. Pass 1 (:func:`survey`) checks the whole file, so a bad line anywhere
+fails the file before anything is written, and computes the content hash, the
+speakers and the turn count. Pass 2 (:func:`store_document`) segments and writes
+``TURN_BATCH`` turns at a time and checks that it read the same content.
 """
 
 from __future__ import annotations
@@ -11,13 +17,23 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from evaltool.domain import TURN_SEP, BatchSummary, ImportResult, ParsedDocument
+from evaltool.domain import (
+    TURN_SEP,
+    BatchSummary,
+    DocumentStream,
+    ImportResult,
+    ParsedDocument,
+    ParsedTurn,
+)
 from evaltool.errors import EvaltoolError, IngestError
-from evaltool.ingest import expand_paths, read_document
+from evaltool.ingest import expand_paths, open_document
 from evaltool.resources import word_list
 from evaltool.segment import segment_turns
 from evaltool.store import DocumentWriter, Store
@@ -29,14 +45,29 @@ TURN_BATCH = 256  # turns segmented and written per round trip (bounds memory)
 Progress = Callable[[str, int, int], None]  # (file name, turns done, turns total)
 
 
-def content_hash(doc: ParsedDocument) -> str:
+class _Hasher:
+    """The content hash, fed one turn at a time (see :func:`content_hash`)."""
+
+    def __init__(self, metadata: dict[str, Any]) -> None:
+        self._h = hashlib.sha256()
+        self._h.update(json.dumps(metadata, sort_keys=True, ensure_ascii=False, default=str).encode())
+
+    def add(self, t: ParsedTurn) -> None:
+        """Hash the next turn."""
+        self._h.update(json.dumps([t.speaker, t.role, t.start_time, t.paragraphs],
+                                  ensure_ascii=False).encode())
+
+    def hexdigest(self) -> str:
+        """The hash so far."""
+        return self._h.hexdigest()
+
+
+def content_hash(doc: ParsedDocument | DocumentStream) -> str:
     """SHA-256 of what a transcript says (metadata and turns), not of its bytes,
     so the same transcript in another encoding or format counts as the same."""
-    h = hashlib.sha256()
-    h.update(json.dumps(doc.metadata, sort_keys=True, ensure_ascii=False, default=str).encode())
-    for t in doc.turns:
-        h.update(json.dumps([t.speaker, t.role, t.start_time, t.paragraphs],
-                            ensure_ascii=False).encode())
+    h = _Hasher(doc.metadata)
+    for t in (doc.turns() if isinstance(doc, DocumentStream) else doc.turns):
+        h.add(t)
     return h.hexdigest()
 
 
@@ -48,57 +79,98 @@ def is_moderator(name: str, metadata: dict) -> bool:
     return name.casefold() in word_list("moderator_names")
 
 
-def _speakers(doc: ParsedDocument) -> list[tuple[str, str | None, bool]]:
-    """Distinct speakers in order of appearance, with their first given role."""
-    seen: dict[str, str | None] = {}
-    for t in doc.turns:
+@dataclass(frozen=True)
+class Survey:
+    """What the first pass over a document found."""
+
+    digest: str  # content hash
+    speakers: list[tuple[str, str | None, bool]]  # (name, first given role, is moderator)
+    turns: int
+
+
+def survey(doc: DocumentStream) -> Survey:
+    """Read every turn once: check the file, hash it, collect speakers, count turns."""
+    h = _Hasher(doc.metadata)
+    seen: dict[str, str | None] = {}  # speakers in order of first appearance
+    n = 0
+    for t in doc.turns():
+        h.add(t)
         if t.speaker not in seen or (seen[t.speaker] is None and t.role):
             seen[t.speaker] = seen.get(t.speaker) or t.role
-    return [(name, role, is_moderator(name, doc.metadata)) for name, role in seen.items()]
+        n += 1
+    speakers = [(name, role, is_moderator(name, doc.metadata)) for name, role in seen.items()]
+    return Survey(h.hexdigest(), speakers, n)
 
 
-def _batches(items: list, size: int) -> Iterator[tuple[int, list]]:
-    for start in range(0, len(items), size):
-        yield start, items[start : start + size]
+def _segment(numbered: Iterator[tuple[int, ParsedTurn]], nlp, n_process: int):
+    """The importer's one call of the segmenter: ``((number, turn), sentences)`` per turn.
+
+    The place to plug in a worker pool shared across files. Keys pass through,
+    so the turns are read once, as the segmenter pulls them (a few batches ahead).
+    One stream for the whole document (consumed batch by batch): restarting the
+    pipe per batch would re-fork its worker processes when n_process > 1.
+    """
+    return segment_turns((((n, t), t.text) for n, t in numbered), nlp, n_process=n_process)
 
 
-def store_document(writer: DocumentWriter, doc: ParsedDocument, nlp, digest: str,
-                   progress: Progress | None = None, *, n_process: int = 1) -> tuple[int, int, int]:
-    """Write a parsed document and its segments; return (id, turns, segments)."""
+def _changed(path: str, detail: str) -> IngestError:
+    return IngestError(path, None, f"the file changed while it was being imported ({detail}); "
+                                   "nothing stored")
+
+
+def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream, nlp, digest: str,
+                   progress: Progress | None = None, *, n_process: int = 1,
+                   surveyed: Survey | None = None, path: str | None = None) -> tuple[int, int, int]:
+    """Write a document and its segments; return (id, turns, segments).
+
+    ``surveyed`` is the first pass's result (made here when not given); the turns
+    are read again and must match it, else :class:`IngestError` (the caller's
+    transaction then stores nothing).
+    """
+    stream = doc if isinstance(doc, DocumentStream) else DocumentStream.of(doc)
+    surveyed = surveyed or survey(stream)
+    where = path or stream.name
     model = f"{nlp.meta.get('lang', '')}_{nlp.meta.get('name', '')}-{nlp.meta.get('version', '')}"
-    doc_id = writer.add_document(name=doc.name, fmt=doc.format, metadata=doc.metadata,
+    doc_id = writer.add_document(name=stream.name, fmt=stream.format, metadata=stream.metadata,
                                  content_hash=digest, model=model)
-    speaker_ids = writer.add_speakers(doc_id, _speakers(doc))
-    pieces: list[str] = []
-    offset = 0
+    speaker_ids = writer.add_speakers(doc_id, surveyed.speakers)
+    total = surveyed.turns
+    check = _Hasher(stream.metadata)
+    offset = 0  # where the next turn starts in the document's text
+    done = 0
     n_segments = 0
-    total = len(doc.turns)
-    # One nlp.pipe stream for the whole document (consumed batch by batch): restarting
-    # the pipe per batch would re-fork its worker processes when n_process > 1.
-    segmented = segment_turns(((i, t.text) for i, t in enumerate(doc.turns)), nlp,
-                              n_process=n_process)
+    turns = stream.turns()
+    segmented = _segment(enumerate(turns, start=1), nlp, n_process)
     try:
-        for start, batch in _batches(doc.turns, TURN_BATCH):
+        while True:
+            try:
+                batch = list(islice(segmented, TURN_BATCH))
+            except IngestError as exc:
+                detail = f"line {exc.line}: {exc.message}" if exc.line else exc.message
+                raise _changed(where, detail) from None
+            if not batch:
+                break
             rows = []
-            for i, turn in enumerate(batch, start=start + 1):
-                text = turn.text
-                if pieces:
-                    pieces.append(TURN_SEP)
+            for (number, turn), _ in batch:
+                check.add(turn)
+                if turn.speaker not in speaker_ids:
+                    raise _changed(where, "a new speaker")
+                if number > 1:
                     offset += len(TURN_SEP)
+                text = turn.text
                 rows.append({
-                    "document_id": doc_id, "speaker_id": speaker_ids[turn.speaker], "number": i,
-                    "role": turn.role, "start_time": turn.start_time, "start_char": offset,
-                    "end_char": offset + len(text), "text": text, "source_line": turn.line,
+                    "document_id": doc_id, "speaker_id": speaker_ids[turn.speaker],
+                    "number": number, "role": turn.role, "start_time": turn.start_time,
+                    "start_char": offset, "end_char": offset + len(text), "text": text,
+                    "source_line": turn.line,
                 })
-                pieces.append(text)
                 offset += len(text)
             turn_ids = writer.add_turns(rows)
             seg_rows = []
-            for idx, row in enumerate(rows):
-                _, sentences = next(segmented)
+            for row, turn_id, (_, sentences) in zip(rows, turn_ids, batch, strict=True):
                 for k, s in enumerate(sentences):
                     seg_rows.append({
-                        "document_id": doc_id, "turn_id": turn_ids[idx],
+                        "document_id": doc_id, "turn_id": turn_id,
                         "speaker_id": row["speaker_id"], "sent_index": k,
                         "start_char": row["start_char"] + s.start,
                         "end_char": row["start_char"] + s.end,
@@ -107,11 +179,15 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument, nlp, digest: str
                     })
             writer.add_segments(seg_rows)
             n_segments += len(seg_rows)
+            done += len(batch)
             if progress:
-                progress(doc.name, min(start + len(batch), total), total)
+                progress(stream.name, min(done, total), total)
     finally:  # stops nlp.pipe's worker processes, also on errors
         segmented.close()
-    writer.set_text(doc_id, "".join(pieces))
+        if hasattr(turns, "close"):  # a file being read
+            turns.close()
+    if done != total or check.hexdigest() != surveyed.digest:
+        raise _changed(where, "its turns differ from the first reading")
     return doc_id, total, n_segments
 
 
@@ -120,10 +196,11 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                 n_process: int = 1) -> ImportResult:
     """Import one file in its own transaction; never raises for bad input."""
     try:
-        doc = read_document(path)
+        doc = open_document(path)
+        surveyed = survey(doc)  # any bad line fails the file here, before anything is written
     except IngestError as exc:
         return ImportResult(str(path), "failed", str(exc))
-    digest = content_hash(doc)
+    digest = surveyed.digest
     try:
         with store.document_writer() as writer:
             same = writer.find_by_hash(digest)
@@ -135,7 +212,10 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
             for old in replaced:
                 writer.delete(old)
             doc_id, n_turns, n_segs = store_document(writer, doc, nlp_factory(), digest, progress,
-                                                      n_process=n_process)
+                                                      n_process=n_process, surveyed=surveyed,
+                                                      path=str(path))
+    except IngestError as exc:  # already names the file
+        return ImportResult(str(path), "failed", str(exc))
     except EvaltoolError as exc:
         return ImportResult(str(path), "failed", f"{path}: {exc}")
     except SQLAlchemyError as exc:  # reported by class only: messages may quote row values

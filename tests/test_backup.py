@@ -161,12 +161,17 @@ def test_restore_of_an_older_schema_upgrades_it(store, db_path: Path, runner,
         conn.exec_driver_sql(
             "INSERT INTO documents (name, format, site, content_hash, text, model, imported_at) "
             "VALUES ('gammel.txt', 'txt', 'Morsø', 'abc', 'Hej med jer.', 'x', '2016-12-01')")
+        conn.exec_driver_sql("INSERT INTO speakers (document_id, name, is_moderator) "
+                             "VALUES (1, 'Åse', 0)")
+        conn.exec_driver_sql("INSERT INTO turns (document_id, speaker_id, number, start_char, "
+                             "end_char, text) VALUES (1, 1, 1, 0, 12, 'Hej med jer.')")
     engine.dispose()
     result = runner.invoke(cli, ["--db", str(db_path), "restore", str(old)])
     assert result.exit_code == 0, result.output
     assert f"upgraded to schema {head_revision()}" in result.output
     assert store.schema_version() == head_revision()
     assert [(d.name, d.site) for d in store.list_documents()] == [("gammel.txt", "Morsø")]
+    assert store.document_text(1) == "Hej med jer."
 
 
 def test_backup_refuses_bad_targets(store, db_path: Path, runner, tmp_path: Path) -> None:

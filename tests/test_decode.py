@@ -8,7 +8,13 @@ import unicodedata
 import pytest
 
 from evaltool.errors import IngestError
-from evaltool.ingest.decode import detect_encoding, read_text
+from evaltool.ingest.decode import (
+    detect_encoding,
+    detect_file_encoding,
+    iter_text_lines,
+    normalise,
+    read_text,
+)
 
 DANISH = "Søren sagde: «Æbleskiver på Ærø» – og så gik vi.\nNæste linje med å.\n"
 
@@ -61,3 +67,77 @@ def test_bad_bytes_give_one_line_error(tmp_path, data: bytes, message: str) -> N
     assert message in str(err.value)
     assert str(path) in str(err.value)
     assert "\n" not in str(err.value)
+
+
+# -- streaming: the file read in chunks gives the same lines as the whole text -------------
+
+def _whole_text_lines(data: bytes) -> list[str]:
+    """The lines as the whole-text reader makes them (decode all, normalise, split)."""
+    return normalise(data.decode(detect_encoding(data))).split("\n")
+
+
+def _streamed(path, chunk_size: int) -> list[str]:
+    return list(iter_text_lines(path, detect_file_encoding(path, chunk_size), chunk_size))
+
+
+def _straddles(data: bytes, part: bytes, chunk_size: int) -> bool:
+    """Whether some occurrence of ``part`` is cut by a chunk boundary."""
+    starts = [i for i in range(len(data)) if data.startswith(part, i)]
+    return any(i // chunk_size != (i + len(part) - 1) // chunk_size for i in starts)
+
+
+@pytest.mark.parametrize("chunk_size", [2, 3, 5, 64])
+def test_crlf_and_multibyte_letters_across_chunk_boundaries(tmp_path, chunk_size: int) -> None:
+    cut = {"crlf": False, "æøå": False}
+    for pad in range(chunk_size):  # shifts every byte across all chunk offsets
+        text = "-" * pad + "Åse: Hej.\r\nSøren: Æbler på Ærø.\r\n\r\nøh, jo\rå\u2028slut\r\n"
+        data = text.encode("utf-8")
+        cut["crlf"] |= _straddles(data, b"\r\n", chunk_size)
+        cut["æøå"] |= any(_straddles(data, ch.encode(), chunk_size) for ch in "ÆæØøÅå")
+        path = tmp_path / f"t{pad}.txt"
+        path.write_bytes(data)
+        lines = _streamed(path, chunk_size)
+        assert lines == _whole_text_lines(data) == [
+            "-" * pad + "Åse: Hej.", "Søren: Æbler på Ærø.", "", "øh, jo", "å", "slut", ""]
+        assert "\n".join(lines) == read_text(path)
+    assert all(cut.values()) or chunk_size == 64
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3, 7])
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-16-le-bom", "utf-8-sig", "utf-32"])
+def test_streaming_other_encodings(tmp_path, encoding: str, chunk_size: int) -> None:
+    text = DANISH if encoding == "cp1252" else unicodedata.normalize("NFD", DANISH)
+    text = text.replace("\n", "\r\n")
+    if encoding == "utf-16-le-bom":
+        data = codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+    else:
+        data = text.encode(encoding)
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    assert _streamed(path, chunk_size) == _whole_text_lines(data) == DANISH.split("\n")
+
+
+def test_streaming_keeps_the_detection_order(tmp_path) -> None:
+    """Valid UTF-8 up to a cp1252 byte at the very end is cp1252 as a whole, as before."""
+    data = "Åse: Hej.\n".encode() * 50 + "Bo: 5 €\n".encode("cp1252")
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    assert detect_file_encoding(path, 16) == detect_encoding(data) == "cp1252"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b" \n" * 40, "file is empty"),
+        (b"Ordstyrer: hej\n" * 20 + b"\x00", "binary data"),
+        ("Ordstyrer: hej\n".encode("utf-16") + "\x07\n".encode("utf-16-le"), "binary data"),
+        (codecs.BOM_UTF8 + "\u00a0\n".encode() * 20, "only whitespace"),
+        ("\u3000 \n".encode() * 20, "only whitespace"),
+    ],
+)
+def test_streaming_errors_come_before_any_line(tmp_path, data: bytes, message: str) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_bytes(data)
+    with pytest.raises(IngestError, match=message) as err:
+        detect_file_encoding(path, 4)
+    assert str(err.value).startswith(f"{path}: ")

@@ -122,3 +122,100 @@ def test_failure_mid_file_rolls_back_everything_of_that_file(store, fixtures, bl
         counts = [conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
                   for t in ("documents", "speakers", "turns", "segments", "document_attributes")]
     assert counts[0] == 1 and counts[4] == 0
+
+
+# -- streaming import: two passes over the file ----------------------------------------
+
+# content_hash of fokusgruppe.txt as evaltool computed it before imports were streamed
+# (json of the front matter, then of each turn): existing databases dedupe on it.
+FOKUSGRUPPE_HASH = "74edca0c5624ee57fd0ef6e26e954d72bf76618b5b4e3038818261a6ab8fa244"
+
+
+def test_content_hash_is_unchanged_by_streaming(store, fixtures, tmp_path, blank_nlp) -> None:
+    from evaltool.importer import content_hash, survey
+    from evaltool.ingest import open_document, read_document
+
+    path = fixtures / "fokusgruppe.txt"
+    assert content_hash(read_document(path)) == FOKUSGRUPPE_HASH
+    assert survey(open_document(path)).digest == FOKUSGRUPPE_HASH
+    variants = write_variants(path, tmp_path / "v")
+    assert {survey(open_document(p)).digest for p in variants.values()} == {FOKUSGRUPPE_HASH}
+    import_paths([path], store, lambda: blank_nlp)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT content_hash FROM documents").scalar() == FOKUSGRUPPE_HASH
+
+
+def _counts(store) -> list[int]:
+    with store.engine.connect() as conn:
+        return [conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
+                for t in ("documents", "speakers", "turns", "segments", "document_attributes")]
+
+
+def test_file_failing_on_its_last_line_stores_nothing(store, tmp_path, blank_nlp,
+                                                      monkeypatch) -> None:
+    from evaltool import importer
+
+    monkeypatch.setattr(importer, "TURN_BATCH", 2)  # many batches would come before it
+    path = tmp_path / "slut.txt"
+    lines = [f"Åse: Kaffen i tur {i} var god.\n" for i in range(20)] + ["Bo: Øv\x07\n"]
+    path.write_bytes("".join(lines).encode("utf-16"))
+    summary = import_paths([path], store, lambda: blank_nlp)
+    assert summary.results[0].status == "failed"
+    assert summary.results[0].message == f"{path}: binary data, not a text transcript"
+    assert _counts(store) == [0, 0, 0, 0, 0]
+
+
+def test_turn_failing_late_fails_before_anything_is_written(store, fixtures, blank_nlp,
+                                                            monkeypatch) -> None:
+    """An error on the last turn surfaces in the first pass: no row, no model loaded."""
+    from evaltool import importer
+    from evaltool.domain import DocumentStream
+    from evaltool.errors import IngestError
+    from evaltool.ingest import open_document
+
+    real = open_document(fixtures / "fokusgruppe.txt")
+
+    def failing_last():
+        turns = list(real.turns())
+        yield from turns[:-1]
+        raise IngestError(fixtures / "fokusgruppe.txt", 20, "bad last line")
+
+    monkeypatch.setattr(importer, "TURN_BATCH", 2)
+    monkeypatch.setattr(importer, "open_document", lambda path: DocumentStream(
+        real.name, real.format, real.metadata, failing_last))
+
+    def no_model():
+        raise AssertionError("the model was loaded for a file that fails")
+
+    summary = import_paths([fixtures / "fokusgruppe.txt"], store, no_model)
+    assert [r.message for r in summary.results] == [
+        f"{fixtures / 'fokusgruppe.txt'}:20: bad last line"]
+    assert _counts(store) == [0, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda text: text.replace("tolv år", "tretten år"),  # other turns: the hash differs
+    lambda text: text.split("---")[-1],  # no front matter: reading it again fails
+])
+def test_file_changed_between_the_passes_stores_nothing(store, fixtures, tmp_path, blank_nlp,
+                                                        monkeypatch, edit) -> None:
+    from evaltool import importer
+
+    path = tmp_path / "fokusgruppe.txt"
+    text = (fixtures / "fokusgruppe.txt").read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first_pass = importer.survey
+
+    def survey_then_edit(doc):
+        result = first_pass(doc)
+        path.write_text(edit(text), encoding="utf-8")
+        return result
+
+    monkeypatch.setattr(importer, "TURN_BATCH", 2)
+    monkeypatch.setattr(importer, "survey", survey_then_edit)
+    summary = import_paths([path], store, lambda: blank_nlp)
+    message = summary.results[0].message
+    assert summary.results[0].status == "failed"
+    assert message.startswith(f"{path}: the file changed while it was being imported")
+    assert "nothing stored" in message and "\n" not in message and "tretten" not in message
+    assert _counts(store) == [0, 0, 0, 0, 0]

@@ -200,3 +200,60 @@ def test_transcription_tool_layouts(tmp_path: Path) -> None:
         ("Søren Bæk", None, None, "Klokken 10:30 om tirsdagen. Klokken 11:15 var vi færdige."),
         ("Åse", "frivillig", None, "Ja."),
     ]
+
+
+# -- streaming -------------------------------------------------------------------------
+
+def _whole_text_turns(path: Path) -> tuple[dict, list]:
+    """Turns as the whole-text reader made them: all bytes decoded, normalised, parsed."""
+    from evaltool.ingest.decode import detect_encoding, normalise
+    from evaltool.ingest.grammar import iter_lines, parse_lines
+
+    data = path.read_bytes()
+    return parse_lines(str(path), iter_lines(normalise(data.decode(detect_encoding(data)))))
+
+
+@pytest.mark.parametrize("chunk_size", [3, 64, 1 << 16])
+def test_streamed_turns_equal_whole_text_turns(fixtures: Path, tmp_path: Path,
+                                               chunk_size: int) -> None:
+    from evaltool.ingest import text
+
+    variants = write_variants(fixtures / "fokusgruppe.txt", tmp_path / "v")
+    paths = [*sorted(fixtures.glob("*.txt")), *sorted(fixtures.glob("*.md")),
+             *(p for p in variants.values() if p.suffix != ".docx")]
+    for path in paths:
+        meta, turns = _whole_text_turns(path)
+        stream = text.open_stream(path, chunk_size)
+        assert (stream.metadata, list(stream.turns())) == (meta, turns), path.name
+        assert list(stream.turns()) == turns, path.name  # each call reads from the start
+
+
+def test_open_document_streams_text_and_lists_other_formats(fixtures: Path, tmp_path: Path) -> None:
+    from evaltool.ingest import open_document
+
+    variants = write_variants(fixtures / "fokusgruppe.txt", tmp_path / "v")
+    for path in [fixtures / "fokusgruppe.txt", variants["docx"], fixtures / "fokusgruppe.vtt"]:
+        stream = open_document(path)
+        assert (stream.name, stream.metadata) == (path.name, EXPECTED_META)
+        first = stream.turns()
+        assert next(first).speaker == "Ordstyrer"
+        again = [(t.speaker, t.role, t.start_time, t.text) for t in stream.turns()]
+        assert again == EXPECTED_TURNS
+        assert len(list(first)) == len(EXPECTED_TURNS) - 1
+
+
+def test_open_stream_raises_file_errors_before_any_turn(tmp_path: Path) -> None:
+    """Front matter and byte errors come from opening; only the missing turns come later."""
+    from evaltool.ingest import open_document
+
+    bad_yaml = tmp_path / "badyaml.txt"
+    bad_yaml.write_text("---\ntitle: Møde\nsite: [Morsø\n---\nÅse: Hej\n", encoding="utf-8")
+    with pytest.raises(IngestError, match="invalid YAML"):
+        open_document(bad_yaml)
+    no_turns = tmp_path / "noturns.md"
+    no_turns.write_text("---\ntitle: Møde\n---\nBare tekst om kaffe.\n", encoding="utf-8")
+    stream = open_document(no_turns)
+    assert stream.metadata == {"title": "Møde"}
+    with pytest.raises(IngestError, match="no speaker turns found") as err:
+        list(stream.turns())
+    assert err.value.line == 4

@@ -91,9 +91,78 @@ def test_upgrade_from_first_schema_keeps_documents(tmp_path: Path) -> None:
     assert diff == []
 
 
-@pytest.mark.parametrize("revision", ["0002", "0003"])
+@pytest.mark.parametrize("revision", ["0002", "0003", "0004", "0005"])
 def test_upgrade_from_each_revision(tmp_path: Path, revision: str) -> None:
     path = tmp_path / f"r{revision}.db"
     _database_at(path, revision).dispose()
     store = open_store(str(path))
     assert store.schema_version() == head_revision()
+
+
+def _old_document(engine, text: str, turns: list[str]) -> None:
+    """One document stored with its text column (schema 0005) and its turns."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO documents (name, format, site, content_hash, text, model, imported_at) "
+            "VALUES ('kaffe.txt', 'txt', 'Morsø', 'abc', ?, 'x', '2016-12-01')", (text,))
+        conn.exec_driver_sql("INSERT INTO speakers (document_id, name, is_moderator) "
+                             "VALUES (1, 'Åse', 0)")
+        offset = 0
+        for number, turn in enumerate(turns, start=1):
+            conn.exec_driver_sql(
+                "INSERT INTO turns (document_id, speaker_id, number, start_char, end_char, text) "
+                "VALUES (1, 1, ?, ?, ?, ?)", (number, offset, offset + len(turn), turn))
+            offset += len(turn) + 2
+
+
+TURNS = ["Vi drak kaffe på Ærø.", "Så søgte vi puljen.\nOg fik svar.", "Øjvind kom også."]
+
+
+def test_upgrade_to_0006_rebuilds_text_from_turns(tmp_path: Path) -> None:
+    path = tmp_path / "r0005.db"
+    engine = _database_at(path, "0005")
+    text = "\n\n".join(TURNS)
+    _old_document(engine, text, TURNS)
+    engine.dispose()
+    store = open_store(str(path))
+    assert store.schema_version() == head_revision()
+    assert store.document_text(1) == text
+    for t in store.turns(1):
+        assert text[t.start_char:t.end_char] == t.text
+    with store.engine.connect() as conn:
+        columns = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(documents)")]
+        table = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'documents'").scalar()
+    assert "text" not in columns
+    assert "AUTOINCREMENT" in table  # ids are still never reused
+
+
+def test_upgrade_to_0006_refuses_text_that_is_not_the_turns(tmp_path: Path) -> None:
+    path = tmp_path / "r0005.db"
+    engine = _database_at(path, "0005")
+    _old_document(engine, "Noget helt andet.", TURNS)
+    engine.dispose()
+    with pytest.raises(StoreError, match="stored text of document 1 is not its turns joined"):
+        open_store(str(path))
+    con = sqlite3.connect(path)  # the upgrade was undone: old schema, rows intact
+    assert con.execute("SELECT version_num FROM alembic_version").fetchone() == ("0005",)
+    assert con.execute("SELECT text FROM documents").fetchone() == ("Noget helt andet.",)
+    assert con.execute("SELECT count(*) FROM turns").fetchone() == (3,)
+    con.close()
+
+
+def test_downgrade_from_0006_fills_the_text_column(tmp_path: Path) -> None:
+    from alembic import command
+
+    from evaltool.store.db import alembic_config
+
+    path = tmp_path / "r0005.db"
+    engine = _database_at(path, "0005")
+    _old_document(engine, "\n\n".join(TURNS), TURNS)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0006")
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0005")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT text FROM documents").scalar() == "\n\n".join(TURNS)
+        assert conn.exec_driver_sql("SELECT count(*) FROM turns").scalar() == 3
+    engine.dispose()

@@ -1,7 +1,10 @@
 """Reading transcripts: one module per input format, one entry point here.
 
-``read_document(path)`` returns a :class:`~evaltool.domain.ParsedDocument` or
-raises :class:`~evaltool.errors.IngestError` with the file, line and problem.
+``open_document(path)`` returns a :class:`~evaltool.domain.DocumentStream`
+whose turns are read on demand; ``read_document(path)`` returns a whole
+:class:`~evaltool.domain.ParsedDocument`. Both raise
+:class:`~evaltool.errors.IngestError` with the file, line and problem (a
+stream may also raise it while its turns are read).
 """
 
 from __future__ import annotations
@@ -9,32 +12,48 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from evaltool.domain import ParsedDocument
+from evaltool.domain import DocumentStream, ParsedDocument
 from evaltool.errors import IngestError
 from evaltool.ingest import docx, subtitles, text
 from evaltool.ingest.upload import safe_upload_path
 
-READERS: dict[str, Callable[[Path], ParsedDocument]] = {
-    ".txt": text.read,
-    ".md": text.read,
-    ".docx": docx.read,
-    ".vtt": subtitles.read,
-    ".srt": subtitles.read,
+
+def _whole(read: Callable[[Path], ParsedDocument]) -> Callable[[Path], DocumentStream]:
+    """A format parsed whole (python-docx needs the whole file; subtitle libraries
+    parse whole texts) as a stream over its list of turns."""
+    return lambda path: DocumentStream.of(read(path))
+
+
+OPENERS: dict[str, Callable[[Path], DocumentStream]] = {
+    ".txt": text.open_stream,
+    ".md": text.open_stream,
+    ".docx": _whole(docx.read),
+    ".vtt": _whole(subtitles.read),
+    ".srt": _whole(subtitles.read),
 }
-SUPPORTED = tuple(READERS)
+SUPPORTED = tuple(OPENERS)
 
 
-def read_document(path: str | Path) -> ParsedDocument:
-    """Read one transcript file of any supported format."""
+def open_document(path: str | Path) -> DocumentStream:
+    """Open one transcript file of any supported format for streaming its turns.
+
+    Text and Markdown files are streamed from disk (memory does not grow with the
+    file); Word and subtitle files are parsed whole and their turns listed.
+    """
     path = Path(path)
-    reader = READERS.get(path.suffix.lower())
-    if reader is None:
+    opener = OPENERS.get(path.suffix.lower())
+    if opener is None:
         supported = ", ".join(SUPPORTED)
         raise IngestError(path, None, f"unsupported file type {path.suffix or '(none)'!r} "
                                       f"(supported: {supported})")
     if not path.exists():
         raise IngestError(path, None, "file not found")
-    return reader(path)
+    return opener(path)
+
+
+def read_document(path: str | Path) -> ParsedDocument:
+    """Read one transcript file of any supported format, all its turns in a list."""
+    return open_document(path).parse()
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -52,11 +71,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts):
                     continue
-                if child.is_file() and child.suffix.lower() in READERS:
+                if child.is_file() and child.suffix.lower() in OPENERS:
                     out.append(child)
         else:
             out.append(path)
     return out
 
 
-__all__ = ["SUPPORTED", "expand_paths", "read_document", "safe_upload_path"]
+__all__ = ["SUPPORTED", "expand_paths", "open_document", "read_document", "safe_upload_path"]

@@ -216,14 +216,13 @@ class TurnBuilder:
     path: str
     known: set[str] = field(default_factory=set)
     roles: dict[str, str] = field(default_factory=dict)
-    turns: list[ParsedTurn] = field(default_factory=list)
     _current: TurnLine | None = None
     _line: int = 0
     _paras: list[list[str]] = field(default_factory=list)
 
-    def start(self, turn: TurnLine, line_no: int) -> None:
-        """Close the open turn and open a new one."""
-        self.flush()
+    def start(self, turn: TurnLine, line_no: int) -> ParsedTurn | None:
+        """Close the open turn (returned, if it has text) and open a new one."""
+        done = self.flush()
         key = turn.name.casefold()
         if turn.role:
             self.roles[key] = turn.role
@@ -232,6 +231,7 @@ class TurnBuilder:
         self.known.add(key)
         self._current, self._line = turn, line_no
         self._paras = [[turn.text]] if turn.text else [[]]
+        return done
 
     def add_line(self, text: str) -> None:
         """Add a continuation line to the open turn's current paragraph."""
@@ -242,42 +242,66 @@ class TurnBuilder:
         elif text.strip():
             self._paras[-1].append(text.strip())
 
-    def flush(self) -> None:
-        """Finish the open turn (dropped when it has no text)."""
+    def flush(self) -> ParsedTurn | None:
+        """Finish the open turn; return it (None when none is open or it has no text)."""
         if self._current is None:
-            return
+            return None
         paragraphs = tuple(" ".join(p) for p in self._paras if p)
-        if paragraphs:
-            t = self._current
-            self.turns.append(ParsedTurn(t.name, t.role, t.time, paragraphs, self._line))
+        t = self._current
         self._current = None
         self._paras = []
+        return ParsedTurn(t.name, t.role, t.time, paragraphs, self._line) if paragraphs else None
 
 
-def parse_lines(path: str, lines: Iterable[str], moderator: str | None = None):
-    """Parse numbered transcript lines into (metadata, turns)."""
+def parse_stream(path: str, lines: Iterable[str],
+                 moderator: str | None = None) -> tuple[dict[str, Any], Iterator[ParsedTurn]]:
+    """Parse transcript lines lazily: the front matter now, the turns as they are iterated.
+
+    Only the lines up to the end of the front matter are read before this
+    returns; the turns come one at a time, and the iterator raises
+    :class:`IngestError` at its end when there were none.
+    """
     numbered = ((i, line.rstrip()) for i, line in enumerate(lines, start=1))
     meta, body = split_front_matter(path, numbered)
     builder = TurnBuilder(path)
     for name in _speaker_names(meta, moderator):
         builder.known.add(name.casefold())
+    return meta, _turns(path, body, builder)
+
+
+def _turns(path: str, body: Iterator[tuple[int, str]],
+           builder: TurnBuilder) -> Iterator[ParsedTurn]:
+    """The turns of the numbered body lines, one at a time."""
     first_text_line: int | None = None
     first_body_line: int | None = None
+    found = False
     for line_no, text in body:
         if first_body_line is None:
             first_body_line = line_no
         turn = match_turn(text, builder.known)
         if turn is not None:
-            builder.start(turn, line_no)
+            done = builder.start(turn, line_no)
+            if done is not None:
+                found = True
+                yield done
         elif builder._current is None and text.strip() and first_text_line is None:
             first_text_line = line_no
         else:
             builder.add_line(text)
-    builder.flush()
-    if not builder.turns:
+    done = builder.flush()
+    if done is not None:
+        found = True
+        yield done
+    if not found:
         line = first_text_line or first_body_line
         raise IngestError(path, line, "no speaker turns found (expected 'Name: text' lines)")
-    return meta, builder.turns
+
+
+def parse_lines(path: str, lines: Iterable[str],
+                moderator: str | None = None) -> tuple[dict[str, Any], list[ParsedTurn]]:
+    """Parse numbered transcript lines into (metadata, turns)."""
+    meta, turns = parse_stream(path, lines, moderator)
+    return meta, list(turns)
 
 
 def _speaker_names(meta: dict[str, Any], moderator: str | None) -> list[str]:

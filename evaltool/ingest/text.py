@@ -1,17 +1,43 @@
-"""Plain-text and Markdown transcripts (``.txt``, ``.md``)."""
+"""Plain-text and Markdown transcripts (``.txt``, ``.md``), read as a stream."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
-from evaltool.domain import ParsedDocument
-from evaltool.ingest.decode import read_text
-from evaltool.ingest.grammar import iter_lines, parse_lines
+from evaltool.domain import DocumentStream, ParsedDocument, ParsedTurn
+from evaltool.errors import IngestError
+from evaltool.ingest.decode import CHUNK_SIZE, detect_file_encoding, iter_text_lines
+from evaltool.ingest.grammar import parse_stream
+
+
+def open_stream(path: Path, chunk_size: int = CHUNK_SIZE) -> DocumentStream:
+    """Open a text transcript: check its bytes and read its front matter now.
+
+    Errors about the file as a whole (empty, binary, front matter) are raised
+    here; each ``turns()`` call re-reads the file line by line, so memory does
+    not grow with it.
+    """
+    encoding = detect_file_encoding(path, chunk_size)
+    lines = iter_text_lines(path, encoding, chunk_size)
+    try:
+        meta, _ = parse_stream(str(path), lines)
+    finally:
+        lines.close()
+
+    def turns() -> Iterator[ParsedTurn]:
+        lines = iter_text_lines(path, encoding, chunk_size)
+        try:
+            again, body = parse_stream(str(path), lines)
+            if again != meta:
+                raise IngestError(path, None, "front matter changed while the file was read")
+            yield from body
+        finally:
+            lines.close()
+
+    return DocumentStream(path.name, path.suffix.lower().lstrip("."), meta, turns)
 
 
 def read(path: Path) -> ParsedDocument:
     """Read a text transcript with optional YAML front matter."""
-    text = read_text(path)
-    meta, turns = parse_lines(str(path), iter_lines(text))
-    return ParsedDocument(name=path.name, format=path.suffix.lower().lstrip("."),
-                          metadata=meta, turns=turns)
+    return open_stream(path).parse()

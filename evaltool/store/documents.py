@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, delete, insert, select, update
+from sqlalchemy import Column, Connection, delete, insert, select
 
+from evaltool.domain import TURN_SEP
 from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn, utcnow
 
 
@@ -21,6 +22,16 @@ def fit(column: Column | Any, value: str | None) -> str | None:
     if value is None or limit is None or len(value) <= limit:
         return value
     return value[:limit - 1] + "…"
+
+
+def document_text(conn: Connection, document_id: int) -> str | None:
+    """A document's normalised text: its turns joined by ``TURN_SEP``, in order (None if
+    there is no such document). Turn offsets point into it; it is not stored whole."""
+    if conn.scalar(select(Document.id).where(Document.id == document_id)) is None:
+        return None
+    texts = conn.scalars(select(Turn.text).where(Turn.document_id == document_id)
+                         .order_by(Turn.number))
+    return TURN_SEP.join(texts)
 
 
 class DocumentWriter:
@@ -44,7 +55,7 @@ class DocumentWriter:
 
     def add_document(self, *, name: str, fmt: str, metadata: dict[str, Any],
                      content_hash: str, model: str) -> int:
-        """Insert the document row (text is set by :meth:`set_text`)."""
+        """Insert the document row (its text is its turns, see :func:`document_text`)."""
         def text_of(key: str) -> str | None:
             value = metadata.get(key)
             return None if value is None else fit(getattr(Document, key), str(value))
@@ -52,7 +63,7 @@ class DocumentWriter:
         doc_id = self.conn.execute(
             insert(Document).values(
                 name=fit(Document.name, name), format=fmt, title=text_of("title"),
-                site=text_of("site"), date=text_of("date"), content_hash=content_hash, text="", model=model,
+                site=text_of("site"), date=text_of("date"), content_hash=content_hash, model=model,
                 imported_at=utcnow(),
             ).returning(Document.id)
         ).scalar_one()
@@ -89,6 +100,3 @@ class DocumentWriter:
         if rows:
             self.conn.execute(insert(Segment), rows)
 
-    def set_text(self, document_id: int, text: str) -> None:
-        """Store the document's normalised text."""
-        self.conn.execute(update(Document).where(Document.id == document_id).values(text=text))

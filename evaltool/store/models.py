@@ -63,7 +63,7 @@ class Document(Base):
     site: Mapped[str | None] = mapped_column(String(200), index=True)
     date: Mapped[str | None] = mapped_column(String(40))
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    text: Mapped[str] = mapped_column(Text)  # normalised text; offsets point into it
+    # No text column: the normalised text is the turns joined by TURN_SEP (store.document_text).
     model: Mapped[str] = mapped_column(String(200))  # pipeline that segmented it
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -124,7 +124,7 @@ class Turn(Base):
 
 
 class Segment(Base):
-    """A sentence of a turn; offsets into ``Document.text``."""
+    """A sentence of a turn; offsets into the document text (``Store.document_text``)."""
 
     __tablename__ = "segments"
     __table_args__ = (

@@ -1,8 +1,9 @@
 """Pseudonym mappings and the in-place rewrite of a document's names.
 
-The rewrite (document text, turns, segments, speakers) and the mapping rows are
+The rewrite (turns, segments, speakers) and the mapping rows are
 written in one transaction, guarded by the text the caller computed from: if the
-document changed in between, nothing is written.
+document changed in between, nothing is written. The document's text is its
+turns joined, so rewriting the turns rewrites it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from evaltool.domain import (
     TurnRecord,
 )
 from evaltool.errors import ConflictError, NotFoundError
-from evaltool.store.models import Document, Pseudonym, Segment, Speaker, Turn, utcnow
+from evaltool.store.documents import document_text
+from evaltool.store.models import Pseudonym, Segment, Speaker, Turn, utcnow
 
 
 class PseudonymOps:
@@ -31,7 +33,7 @@ class PseudonymOps:
         """A document's text, speakers (in order of first appearance), turns and segments."""
         first_turn = func.min(Turn.number)
         with self.engine.connect() as conn:
-            text = conn.scalar(select(Document.text).where(Document.id == document_id))
+            text = document_text(conn, document_id)
             if text is None:
                 raise NotFoundError(f"no document {document_id}")
             speakers = conn.execute(
@@ -103,11 +105,9 @@ class PseudonymOps:
 def _rewrite(conn: Connection, before: DocumentContent, after: DocumentContent) -> None:
     """Replace a document's text-bearing rows (ids unchanged, so codings stay attached)."""
     doc_id = before.document_id
-    current = conn.scalar(select(Document.text).where(Document.id == doc_id))
-    if current != before.text:
+    if document_text(conn, doc_id) != before.text:
         raise ConflictError(f"document {doc_id} changed while it was being rewritten; "
                             "nothing was written, try again")
-    conn.execute(update(Document).where(Document.id == doc_id).values(text=after.text))
     turns = [{"_id": t.id, "_s": t.start_char, "_e": t.end_char, "_t": t.text}
              for t, old in zip(after.turns, before.turns, strict=True) if t != old]
     if turns:

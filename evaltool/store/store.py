@@ -15,7 +15,7 @@ from evaltool.store import db
 from evaltool.store.aggregates import AggregateOps
 from evaltool.store.backup import BackupOps
 from evaltool.store.codings import CodingOps, ModelOps
-from evaltool.store.documents import DocumentWriter
+from evaltool.store.documents import DocumentWriter, document_text
 from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.team import TeamOps
@@ -125,9 +125,9 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps)
         return found[0]
 
     def document_text(self, document_id: int) -> str:
-        """The document's normalised text."""
+        """The document's normalised text (its turns joined; offsets point into it)."""
         with self.engine.connect() as conn:
-            text = conn.scalar(select(Document.text).where(Document.id == document_id))
+            text = document_text(conn, document_id)
         if text is None:
             raise NotFoundError(f"no document {document_id}")
         return text
