@@ -55,7 +55,7 @@ def child(path: str | None, db: str, pipeline: str) -> dict:
     segments = 0
     if path:
         summary = import_paths([path], store, lambda: nlp)
-        if summary.failed:
+        if summary.results[0].status != "imported":  # failed, or skipped as already there
             raise SystemExit(summary.results[0].message)
         segments = summary.results[0].segments
     store.close()
@@ -64,7 +64,9 @@ def child(path: str | None, db: str, pipeline: str) -> dict:
 
 
 def run_child(path: Path | None, db: Path, pipeline: str) -> dict:
-    """Run :func:`child` in a fresh interpreter and return its report."""
+    """Run :func:`child` in a fresh interpreter on a new database and return its report."""
+    for leftover in (db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", ".bak"))):
+        leftover.unlink(missing_ok=True)  # a database from an earlier run would skip the import
     cmd = [sys.executable, "-m", "benchmarks.memory", "--db", str(db), "--pipeline", pipeline]
     if path is not None:
         cmd += ["--file", str(path)]
