@@ -104,10 +104,13 @@ class _Progress:
               help="Import again files whose content (or name) is already stored, replacing them.")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on when stderr is a terminal).")
+@click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes that segment (one pool for all files; more than the "
+                   "CPU cores does not help).")
 @click.pass_context
 @user_errors
 def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool,
-           progress: bool | None) -> None:
+           progress: bool | None, processes: int) -> None:
     """Import transcripts (.txt .md .docx .vtt .srt; files or folders)."""
     from evaltool.importer import import_paths
 
@@ -124,7 +127,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool,
             click.echo(f"imported: {result.message}")
 
     summary = import_paths(paths, store, lambda: nlp.load("segment"), replace=replace,
-                           progress=bar, on_result=report)
+                           progress=bar, on_result=report, n_process=processes)
     bar.close()
     click.echo(summary.line())
     if summary.failed:

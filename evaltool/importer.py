@@ -35,7 +35,7 @@ from evaltool.domain import (
 from evaltool.errors import EvaltoolError, IngestError
 from evaltool.ingest import expand_paths, open_document
 from evaltool.resources import word_list
-from evaltool.segment import segment_turns
+from evaltool.segment import SegmentPool, segment_turns
 from evaltool.store import DocumentWriter, Store
 
 log = logging.getLogger(__name__)
@@ -102,15 +102,18 @@ def survey(doc: DocumentStream) -> Survey:
     return Survey(h.hexdigest(), speakers, n)
 
 
-def _segment(numbered: Iterator[tuple[int, ParsedTurn]], nlp, n_process: int):
+def _segment(numbered: Iterator[tuple[int, ParsedTurn]], nlp, n_process: int,
+             pool: SegmentPool | None = None):
     """The importer's one call of the segmenter: ``((number, turn), sentences)`` per turn.
 
-    The place to plug in a worker pool shared across files. Keys pass through,
-    so the turns are read once, as the segmenter pulls them (a few batches ahead).
-    One stream for the whole document (consumed batch by batch): restarting the
-    pipe per batch would re-fork its worker processes when n_process > 1.
+    Keys pass through, so the turns are read once, as the segmenter pulls them (a few
+    chunks ahead). With a ``pool`` its worker processes (shared by a batch of files)
+    do the work; else one ``segment_turns`` stream for the whole document.
     """
-    return segment_turns((((n, t), t.text) for n, t in numbered), nlp, n_process=n_process)
+    items = (((n, t), t.text) for n, t in numbered)
+    if pool is not None:
+        return pool.segment_turns(items)
+    return segment_turns(items, nlp, n_process=n_process)
 
 
 def _changed(path: str, detail: str) -> IngestError:
@@ -120,7 +123,8 @@ def _changed(path: str, detail: str) -> IngestError:
 
 def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream, nlp, digest: str,
                    progress: Progress | None = None, *, n_process: int = 1,
-                   surveyed: Survey | None = None, path: str | None = None) -> tuple[int, int, int]:
+                   surveyed: Survey | None = None, path: str | None = None,
+                   pool: SegmentPool | None = None) -> tuple[int, int, int]:
     """Write a document and its segments; return (id, turns, segments).
 
     ``surveyed`` is the first pass's result (made here when not given); the turns
@@ -140,7 +144,7 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream,
     done = 0
     n_segments = 0
     turns = stream.turns()
-    segmented = _segment(enumerate(turns, start=1), nlp, n_process)
+    segmented = _segment(enumerate(turns, start=1), nlp, n_process, pool)
     try:
         while True:
             try:
@@ -193,8 +197,12 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream,
 
 def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                 replace: bool = False, progress: Progress | None = None,
-                n_process: int = 1) -> ImportResult:
-    """Import one file in its own transaction; never raises for bad input."""
+                n_process: int = 1,
+                pool_for: Callable[[object], SegmentPool] | None = None) -> ImportResult:
+    """Import one file in its own transaction; never raises for bad input.
+
+    ``pool_for(nlp)`` gives the worker pool to segment with (see :func:`import_paths`).
+    """
     try:
         doc = open_document(path)
         surveyed = survey(doc)  # any bad line fails the file here, before anything is written
@@ -211,9 +219,10 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
             replaced = sorted(set(same) | (set(writer.find_by_name(doc.name)) if replace else set()))
             for old in replaced:
                 writer.delete(old)
-            doc_id, n_turns, n_segs = store_document(writer, doc, nlp_factory(), digest, progress,
-                                                      n_process=n_process, surveyed=surveyed,
-                                                      path=str(path))
+            nlp = nlp_factory()
+            doc_id, n_turns, n_segs = store_document(
+                writer, doc, nlp, digest, progress, n_process=n_process, surveyed=surveyed,
+                path=str(path), pool=pool_for(nlp) if pool_for else None)
     except IngestError as exc:  # already names the file
         return ImportResult(str(path), "failed", str(exc))
     except EvaltoolError as exc:
@@ -235,14 +244,26 @@ def import_paths(paths: Iterable[str | Path], store: Store, nlp_factory: Callabl
     """Import files and folders; each file is its own transaction.
 
     ``nlp_factory`` is called only when a file actually needs segmenting, so a
-    batch of already-imported files never loads the spaCy model. ``n_process``
-    is passed to ``nlp.pipe`` (worker processes per file).
+    batch of already-imported files never loads the spaCy model. With ``n_process``
+    > 1, that many worker processes segment (see :class:`~evaltool.segment.SegmentPool`),
+    started once for the whole batch, when the first file needs them.
     """
     summary = BatchSummary()
-    for path in expand_paths(paths):
-        result = import_file(path, store, nlp_factory, replace=replace, progress=progress,
-                             n_process=n_process)
-        summary.results.append(result)
-        if on_result:
-            on_result(result)
+    pools: list[SegmentPool] = []
+
+    def pool_for(nlp) -> SegmentPool:
+        if not pools:
+            pools.append(SegmentPool(nlp, n_process=n_process))
+        return pools[0]
+
+    try:
+        for path in expand_paths(paths):
+            result = import_file(path, store, nlp_factory, replace=replace, progress=progress,
+                                 n_process=n_process, pool_for=pool_for if n_process > 1 else None)
+            summary.results.append(result)
+            if on_result:
+                on_result(result)
+    finally:
+        for pool in pools:
+            pool.close()
     return summary

@@ -71,3 +71,16 @@ def test_doctor_reports_model_and_database(runner, db_path: Path) -> None:
         "segmentation uses:")[1].splitlines()[0]
     assert f"database sqlite:///{db_path}" in result.output
     assert "schema 0001" in result.output or "schema 0" in result.output
+
+
+def test_ingest_with_two_processes_stores_the_same_segments(runner, tmp_path: Path,
+                                                           fixtures: Path) -> None:
+    files = [str(fixtures / "fokusgruppe.txt"), str(fixtures / "afsnit.md")]
+    listings = []
+    for n in ("1", "2"):
+        db = tmp_path / f"p{n}.db"
+        result = run(runner, db, "ingest", "--processes", n, *files)
+        assert result.exit_code == 0, result.output
+        listings.append(run(runner, db, "list").output)
+    assert listings[0] == listings[1] and "fokusgruppe.txt" in listings[0]
+    assert run(runner, tmp_path / "x.db", "ingest", "--processes", "0", *files).exit_code == 2

@@ -219,3 +219,23 @@ def test_file_changed_between_the_passes_stores_nothing(store, fixtures, tmp_pat
     assert message.startswith(f"{path}: the file changed while it was being imported")
     assert "nothing stored" in message and "\n" not in message and "tretten" not in message
     assert _counts(store) == [0, 0, 0, 0, 0]
+
+
+def test_two_worker_processes_import_exactly_what_one_process_does(tmp_path: Path, fixtures: Path,
+                                                                   blank_nlp) -> None:
+    """n_process=2: one worker pool for the batch; a bad file between good ones changes nothing."""
+    from evaltool.store import open_store
+
+    bad = tmp_path / "ødelagt.txt"
+    bad.write_bytes(b"\x00\x01binary")
+    files = [fixtures / "fokusgruppe.txt", bad, fixtures / "kaffe_morsoe.txt",
+             fixtures / "kaffe_aars.txt", fixtures / "afsnit.md"]
+    snapshots, lines = [], []
+    for n in (1, 2):
+        store = open_store(str(tmp_path / f"n{n}.db"))
+        summary = import_paths(files, store, lambda: blank_nlp, n_process=n)
+        lines.append(summary.line())
+        snapshots.append(_snapshot(store))
+        store.close()
+    assert lines == ["4 imported, 0 skipped, 1 failed"] * 2
+    assert snapshots[0] == snapshots[1] and len(snapshots[0]) == 4
