@@ -77,12 +77,21 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
 
     # Quotes per (category, document) are exact distinct counts; a segment belongs to one
     # document, so sums over documents (per site or in total) stay exact.
+    themes = [t["id"] for t in content["themes"]]
+    # independent aggregations, run at the same time (see Store.concurrently)
+    by_doc, by_cmo, candidates, by_column, configs = store.concurrently(
+        lambda: store.count_by_category_document(("theme", "goal"), statuses, doc_ids),
+        lambda: store.count_by_category("theme", statuses, doc_ids),
+        # extra candidates: a quote already shown for an earlier theme gives way
+        lambda: store.strongest_quotes(themes, statuses, doc_ids,
+                                       limit=quotes_per_theme * (len(themes) + 1)),
+        lambda: store.count_by_column(statuses, doc_ids),
+        lambda: store.cmo_configurations(statuses, doc_ids))
     per_doc: dict[str, list[tuple[str, int, int]]] = {"theme": [], "goal": []}
-    for kind, key, doc_id, n in store.count_by_category_document(("theme", "goal"), statuses,
-                                                                 doc_ids):
+    for kind, key, doc_id, n in by_doc:
         per_doc[kind].append((key, doc_id, n))
     theme_cmo: dict[str, dict[str, int]] = {}
-    for key, cmo_kind, n in store.count_by_category("theme", statuses, doc_ids):
+    for key, cmo_kind, n in by_cmo:
         theme_cmo.setdefault(key, dict.fromkeys(CMO_KINDS, 0))[cmo_kind] = n
 
     def totals(kind: str) -> dict[str, tuple[int, set[str]]]:
@@ -93,9 +102,6 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
         return out
 
     theme_totals, goal_totals = totals("theme"), totals("goal")
-    # a quote already shown for an earlier theme gives way to the next strongest
-    candidates = store.strongest_quotes([t["id"] for t in content["themes"]], statuses, doc_ids,
-                                        limit=quotes_per_theme * (len(content["themes"]) + 1))
     cards = []
     shown: set[int] = set()
     for theme in content["themes"]:
@@ -122,7 +128,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
          for (s, k), n in sorted(by_site.items())],
         columns=["Sted", "Tema", "Temanavn", "Citater"])
     column_site = pd.DataFrame(
-        [{"Kolonne": c, "Sted": s, "Citater": n} for c, s, n in store.count_by_column(statuses, doc_ids)],
+        [{"Kolonne": c, "Sted": s, "Citater": n} for c, s, n in by_column],
         columns=["Kolonne", "Sted", "Citater"])
     goals = pd.DataFrame(
         [{"Mål": g["id"], "Målnavn": g["label"], "Citater": goal_totals.get(g["id"], (0, set()))[0],
@@ -131,7 +137,6 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
           else 0.0}
          for g in content["goals"]],
         columns=["Mål", "Målnavn", "Citater", "Steder", "Dækning"])
-    configs = store.cmo_configurations(statuses, doc_ids)
     examples = store.segment_texts([c["example_segment"] for c in configs])
     configurations = pd.DataFrame(
         [{"Sted": c["site"], "Kontekst": code_labels.get(c["context"], c["context"]),

@@ -6,8 +6,9 @@ status is in ``statuses`` and whose document is in ``document_ids`` (None = all)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, union_all
 from sqlalchemy.orm import aliased
@@ -26,11 +27,26 @@ from evaltool.store.models import (
     Turn,
 )
 
+T = TypeVar("T")
+
 
 class AggregateOps:
     """Aggregations for the dashboards (mixed into :class:`~evaltool.store.Store`)."""
 
     engine: Any
+
+    def concurrently(self, *calls: Callable[[], T]) -> list[T]:
+        """Results of independent read calls, run at the same time on pooled connections.
+
+        The database drivers release the GIL while a query runs, so on SQLite and
+        PostgreSQL alike the queries use several cores. An in-memory SQLite database
+        has a single connection: there they run one after the other.
+        """
+        url = self.engine.url
+        if len(calls) < 2 or (url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")):
+            return [call() for call in calls]
+        with ThreadPoolExecutor(max_workers=min(len(calls), 4)) as pool:
+            return [f.result() for f in [pool.submit(call) for call in calls]]
 
     def data_version(self) -> tuple:
         """Changes whenever documents, codings or decisions change (a cache key)."""
