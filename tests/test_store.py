@@ -26,6 +26,7 @@ def test_sqlite_runs_in_wal_with_foreign_keys(store) -> None:
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() > 0
 
 
 def test_reopening_is_idempotent(db_path: Path) -> None:
