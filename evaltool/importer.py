@@ -179,7 +179,7 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream,
                         "start_char": row["start_char"] + s.start,
                         "end_char": row["start_char"] + s.end,
                         "text": row["text"][s.start : s.end], "lemmas": " ".join(s.lemmas),
-                        "tokens": [list(t) for t in s.tokens],
+                        "tokens": s.tokens,  # tuples: stored as the same JSON arrays
                     })
             writer.add_segments(seg_rows)
             n_segments += len(seg_rows)
