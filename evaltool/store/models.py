@@ -245,7 +245,9 @@ class Coding(Base):
     __table_args__ = (
         UniqueConstraint("segment_id", "code_id", "layer"),
         Index("ix_codings_status_code", "status", "code_id"),
-        Index("ix_codings_dashboard", "layer", "status", "code_id", "document_id", "segment_id",
+        # status first: a filter on the layer alone (exports) scans the table in order
+        # instead of visiting every row through this index
+        Index("ix_codings_dashboard", "status", "layer", "code_id", "document_id", "segment_id",
               "turn_number", "confidence"),
         NO_REUSE,
     )

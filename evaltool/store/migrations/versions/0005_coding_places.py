@@ -34,7 +34,7 @@ def upgrade() -> None:
         batch_op.alter_column("document_id", existing_type=sa.Integer(), nullable=False)
         batch_op.alter_column("turn_number", existing_type=sa.Integer(), nullable=False)
         batch_op.create_index("ix_codings_dashboard",
-                              ["layer", "status", "code_id", "document_id", "segment_id",
+                              ["status", "layer", "code_id", "document_id", "segment_id",
                                "turn_number", "confidence"], unique=False)
 
 
