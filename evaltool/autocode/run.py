@@ -74,8 +74,9 @@ def train(store, nlp) -> autocode.Coder:
 
 
 def load_coder(store, nlp_factory: Callable[[], object], *, retrain: bool = False
-               ) -> tuple[autocode.Coder, bool]:
-    """The newest stored coder for the active codebook version, or a fresh one."""
+               ) -> tuple[autocode.Coder, bool, int]:
+    """The newest stored coder for the active codebook version, or a fresh one;
+    with whether it was trained now and the codebook version it codes for."""
     spec, cb_version = active_spec(store)
     stored = None if retrain else store.latest_model()
     if stored is not None:
@@ -83,16 +84,15 @@ def load_coder(store, nlp_factory: Callable[[], object], *, retrain: bool = Fals
         if data.get("codebook_version") == cb_version:
             return autocode.Coder(spec, RuleCoder(spec.codes), data["model"],
                                   data["rule_precision"], data["threshold"],
-                                  stored["version"]), False
-    return train(store, nlp_factory()), True
+                                  stored["version"]), False, cb_version
+    return train(store, nlp_factory()), True, cb_version
 
 
 def run(store, nlp_factory: Callable[[], object], *, document_id: int | None = None,
         retrain: bool = False, progress: Callable[[int, int], None] | None = None
         ) -> AutocodeReport:
     """Suggest codes for one document or all, one transaction per document."""
-    coder, trained = load_coder(store, nlp_factory, retrain=retrain)
-    _, cb_version = active_spec(store)
+    coder, trained, cb_version = load_coder(store, nlp_factory, retrain=retrain)
     docs = [store.get_document(document_id)] if document_id is not None else store.list_documents()
     totals = dict(added=0, updated=0, removed=0, unchanged=0, human_kept=0)
     segments = 0
