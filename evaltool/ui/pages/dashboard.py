@@ -85,7 +85,8 @@ def page() -> None:
         st.info(str(exc))
         return
     statuses, site, group = _filters()
-    d = _dashboard(state.data_version(), statuses, site, group)
+    with st.spinner("Beregner oversigten…"):  # first view after a change (then cached)
+        d = _dashboard(state.data_version(), statuses, site, group)
     st.caption(("Accepterede kodninger" if statuses == ("accepted",) else
                 "Accepterede kodninger og forslag") + f" · {number(len(d.sites))} steder i materialet")
     cols = st.columns(len(d.themes) or 1)
