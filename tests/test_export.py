@@ -140,3 +140,19 @@ def test_streamed_csv_equals_the_table_path(coded_store, fixtures: Path, model_n
     frame = export.build_frame(coded_store, **filters)
     assert n == export.write(frame, table, dialect=dialect) > 0
     assert streamed.read_bytes() == table.read_bytes()
+
+
+def test_xlsx_keeps_empty_cells_types_and_drops_characters_xml_cannot_hold(tmp_path: Path) -> None:
+    frame = pd.DataFrame([
+        {"document": "møde.docx", "turn": 3, "text": "Første linje\x0cside to\x0bvidere", "memo": None,
+         "confidence": 0.8125},
+        {"document": "møde.docx", "turn": 4, "text": "Kaffen hjalp.", "memo": "Åbent spørgsmål",
+         "confidence": float("nan")}])
+    path = tmp_path / "x.xlsx"
+    assert export.write(frame, path, "xlsx") == 2
+    sheet = openpyxl.load_workbook(path)["Kodede citater"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows == [("document", "turn", "text", "memo", "confidence"),
+                    ("møde.docx", 3, "Første linjeside tovidere", None, 0.8125),
+                    ("møde.docx", 4, "Kaffen hjalp.", "Åbent spørgsmål", None)]
+    assert sheet["A1"].font.bold and sheet.column_dimensions["C"].width == 16
