@@ -59,6 +59,27 @@ def fixtures(tmp_path: Path) -> Path:
     return target
 
 
+def first_schema_database(path: Path) -> Path:
+    """An 'old' database: schema 0001 only, holding one short document ('gammel.txt', Morsø,
+    one turn by Åse: 'Hej med jer.')."""
+    from alembic import command
+
+    from evaltool.store.db import alembic_config, make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO documents (name, format, site, content_hash, text, model, imported_at) "
+            "VALUES ('gammel.txt', 'txt', 'Morsø', 'abc', 'Hej med jer.', 'x', '2016-12-01')")
+        conn.exec_driver_sql("INSERT INTO speakers (document_id, name, is_moderator) "
+                             "VALUES (1, 'Åse', 0)")
+        conn.exec_driver_sql("INSERT INTO turns (document_id, speaker_id, number, start_char, "
+                             "end_char, text) VALUES (1, 1, 1, 0, 12, 'Hej med jer.')")
+    engine.dispose()
+    return path
+
+
 def write_variants(src: Path, folder: Path) -> dict[str, Path]:
     """The same transcript saved as cp1252+CRLF, UTF-8 BOM + NFD, UTF-16 and .docx."""
     import docx

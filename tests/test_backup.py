@@ -14,6 +14,7 @@ from evaltool.cli import cli
 from evaltool.errors import StoreError
 from evaltool.store import open_store
 from evaltool.store.db import head_revision
+from tests.conftest import first_schema_database
 
 
 def coding_state(db: Path, coding_id: int) -> tuple[int, int, str]:
@@ -150,22 +151,7 @@ def test_restore_refuses_files_that_are_not_usable_backups(suggested, db_path: P
 
 def test_restore_of_an_older_schema_upgrades_it(store, db_path: Path, runner,
                                                 tmp_path: Path) -> None:
-    from alembic import command
-
-    from evaltool.store.db import alembic_config, make_engine
-
-    old = tmp_path / "gammel.db"
-    engine = make_engine(f"sqlite:///{old}")
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0001")
-        conn.exec_driver_sql(
-            "INSERT INTO documents (name, format, site, content_hash, text, model, imported_at) "
-            "VALUES ('gammel.txt', 'txt', 'Morsø', 'abc', 'Hej med jer.', 'x', '2016-12-01')")
-        conn.exec_driver_sql("INSERT INTO speakers (document_id, name, is_moderator) "
-                             "VALUES (1, 'Åse', 0)")
-        conn.exec_driver_sql("INSERT INTO turns (document_id, speaker_id, number, start_char, "
-                             "end_char, text) VALUES (1, 1, 1, 0, 12, 'Hej med jer.')")
-    engine.dispose()
+    old = first_schema_database(tmp_path / "gammel.db")
     result = runner.invoke(cli, ["--db", str(db_path), "restore", str(old)])
     assert result.exit_code == 0, result.output
     assert f"upgraded to schema {head_revision()}" in result.output

@@ -13,6 +13,7 @@ from evaltool.errors import NotFoundError, StoreError
 from evaltool.store import open_store
 from evaltool.store.db import head_revision
 from evaltool.store.models import Base
+from tests.conftest import first_schema_database
 
 
 def test_migrations_create_exactly_the_models(store) -> None:
@@ -69,17 +70,7 @@ def _database_at(path: Path, revision: str):
 
 
 def test_upgrade_from_first_schema_keeps_documents(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    engine = _database_at(path, "0001")
-    with engine.begin() as conn:
-        conn.exec_driver_sql(
-            "INSERT INTO documents (name, format, site, content_hash, text, model, imported_at) "
-            "VALUES ('gammel.txt', 'txt', 'Morsø', 'abc', 'Hej med jer.', 'x', '2016-12-01')")
-        conn.exec_driver_sql("INSERT INTO speakers (document_id, name, is_moderator) "
-                             "VALUES (1, 'Åse', 0)")
-        conn.exec_driver_sql("INSERT INTO turns (document_id, speaker_id, number, start_char, "
-                             "end_char, text) VALUES (1, 1, 1, 0, 12, 'Hej med jer.')")
-    engine.dispose()
+    path = first_schema_database(tmp_path / "old.db")
     store = open_store(str(path))
     assert store.schema_version() == head_revision()
     assert [(d.name, d.site, d.turns) for d in store.list_documents()] == [("gammel.txt", "Morsø", 1)]
