@@ -177,15 +177,16 @@ class AggregateOps:
         stmt = (
             select(top.c.theme, top.c.segment_id, Segment.text, Document.site, Document.name,
                    top.c.turn_number, func.coalesce(Turn.role, Speaker.role), top.c.code,
-                   top.c.label, top.c.cmo, top.c.status, top.c.confidence, top.c.n,
-                   top.c.decided, top.c.strength, top.c.length, top.c.code_pk)
+                   top.c.label, top.c.cmo, top.c.status, top.c.confidence, top.c.n)
             .join(Segment, Segment.id == top.c.segment_id)
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
             .join(Document, Document.id == top.c.document_id)
+            # the joins and UNION ALL do not keep each part's order: the same order again
+            .order_by(top.c.decided.desc(), top.c.n.desc(), top.c.strength.desc(),
+                      top.c.length.desc(), top.c.segment_id, top.c.code_pk)
         )
-        # the joins and UNION ALL do not promise to keep each part's order: sort the few rows
-        rows = sorted(self._rows(stmt), key=lambda r: (-r[13], -r[12], -r[14], -r[15], r[1], r[16]))
+        rows = self._rows(stmt)
         out: dict[str, list[dict[str, Any]]] = {t: [] for t in themes}
         seen: set[tuple[str, int]] = set()
         for r in rows:
