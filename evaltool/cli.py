@@ -150,6 +150,23 @@ def list_(ctx: click.Context) -> None:
 
 @cli.command()
 @click.argument("doc")
+@click.option("--coder", required=True, help="Who deletes (recorded in the history).")
+@click.pass_context
+@user_errors
+def delete(ctx: click.Context, doc: str, coder: str) -> None:
+    """Delete a document with its turns, segments and codings, in one transaction.
+
+    Example: evaltool delete 3 --coder Anna
+    """
+    store = get_store(ctx)
+    d = store.delete_document(store.get_document(doc).id, actor=coder)
+    click.echo(f"deleted document {d.document_id} ({d.document}): {d.turns} turns, "
+               f"{d.segments} segments, {d.codings} codings, of which {d.human_decisions} "
+               f"human decisions; recorded in the history by {coder}")
+
+
+@cli.command()
+@click.argument("doc")
 @click.option("--turn", "turn", type=int, help="Show only this turn (1-based).")
 @click.option("--segments", is_flag=True, help="List each turn's sentence segments with offsets.")
 @click.pass_context

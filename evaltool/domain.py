@@ -319,6 +319,25 @@ class HistoryEntry:
     undone_by: int | None = None
 
 
+@dataclass(frozen=True)
+class DocumentDeletion:
+    """What deleting a document removed (counts and the file name only, never text).
+
+    ``human_decisions`` counts the codings a person made or decided (accepted,
+    rejected, recoded, memo'd, added or adjudicated: the coding has a coder), in
+    any layer; ``codings`` counts all codings, machine suggestions included.
+    """
+
+    document_id: int
+    document: str  # the file name
+    turns: int
+    segments: int
+    codings: int
+    human_decisions: int
+    assignments: int = 0
+    event_id: int | None = None  # the history event that records the deletion
+
+
 
 # -- pseudonymisation (personal data) -------------------------------------------
 

@@ -16,12 +16,13 @@ from evaltool.store.aggregates import AggregateOps
 from evaltool.store.backup import BackupOps
 from evaltool.store.codings import CodingOps, ModelOps
 from evaltool.store.documents import DocumentWriter, document_text
+from evaltool.store.lifecycle import LifecycleOps
 from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.team import TeamOps
 
 
-class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps):
+class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:
