@@ -34,7 +34,7 @@ def trained_db(cfg: Config) -> tuple[Path, object, float, float]:
     """(database, coder, training wall s, training CPU s): the demo corpus, codebook and
     gold codings loaded and a coder trained and stored in the database (built once)."""
     def build():
-        from evaltool import codebook
+        from evaltool import codebook, gold
         from evaltool.autocode import run as autocode_run
 
         db = cfg.workdir / "train.db"
@@ -44,7 +44,7 @@ def trained_db(cfg: Config) -> tuple[Path, object, float, float]:
             store.load_codebook(codebook.load(CODEBOOK), CODEBOOK.name)
             docs = [d.id for d in store.list_documents()]
             # --quick trains on two transcripts' gold only: the smoke test needs speed, not skill.
-            autocode_run.load_gold(store, GOLD, documents=docs[:2] if cfg.quick else None)
+            gold.load_gold(store, GOLD, documents=docs[:2] if cfg.quick else None)
             wall, cpu, coder = measure(lambda: autocode_run.train(store, segment_nlp()))
         finally:
             store.close()

@@ -13,10 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from evaltool.domain import CMO
+from evaltool.domain import CMO, CMO_KINDS
 
-CMO_KINDS = tuple(k.value for k in CMO)
-CMO_LABELS = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
+CMO_LABELS = {CMO.context: "Kontekst", CMO.mechanism: "Mekanisme", CMO.outcome: "Udfald"}
 
 
 @dataclass

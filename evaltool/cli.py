@@ -270,7 +270,7 @@ def codebook_validate(file: Path) -> None:
 @user_errors
 def codebook_load(ctx: click.Context, file: Path, seed: Path | None, no_seed: bool) -> None:
     """Load a codebook into the database and make it active (codings of kept code ids stay)."""
-    from evaltool.autocode.run import load_codebook_file
+    from evaltool.codebook import load_codebook_file
 
     r = load_codebook_file(get_store(ctx), file, seed=False if no_seed else (seed or True))
     seeded = len(get_store(ctx).codebook_seed())
@@ -316,7 +316,7 @@ def gold() -> None:
 @user_errors
 def gold_seed(ctx: click.Context, folder: Path, out: Path) -> None:
     """Write gold-coded transcripts as seed training data for a codebook."""
-    from evaltool.autocode.run import write_seed
+    from evaltool.gold import write_seed
 
     n = write_seed(get_store(ctx), folder, out)
     click.echo(f"{n} coded turns written to {out}")
@@ -331,7 +331,7 @@ def gold_seed(ctx: click.Context, folder: Path, out: Path) -> None:
 @user_errors
 def gold_load(ctx: click.Context, folder: Path, coder: str, documents: tuple[str, ...]) -> None:
     """Store gold codings as accepted codings (source 'gold')."""
-    from evaltool.autocode.run import load_gold
+    from evaltool.gold import load_gold
 
     n = load_gold(get_store(ctx), folder, coder=coder, documents=list(documents) or None)
     click.echo(f"{n} gold codings stored as accepted (coder {coder})")
@@ -354,6 +354,7 @@ def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str
              limit: int, progress: bool, codebook_file: Path) -> None:
     """Suggest codes (rules + model); never overwrites human decisions."""
     from evaltool.autocode import run
+    from evaltool.codebook import load_codebook_file
     from evaltool.errors import NotFoundError
 
     def report_progress(done: int, total: int) -> None:
@@ -365,7 +366,7 @@ def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str
     except NotFoundError:
         if not codebook_file.is_file():
             raise
-        loaded = run.load_codebook_file(store, codebook_file)
+        loaded = load_codebook_file(store, codebook_file)
         click.echo(f"no codebook loaded yet: loaded {codebook_file} ({loaded.key} "
                    f"v{loaded.version}, {loaded.added} codes)", err=True)
     doc_id = store.get_document(document).id if document else None
@@ -407,7 +408,7 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
 
     from evaltool import autocode as ac
     from evaltool import evaluate as ev
-    from evaltool.autocode.run import active_spec
+    from evaltool.codebook import active_spec
 
     store = get_store(ctx)
     spec, _ = active_spec(store)
@@ -651,6 +652,8 @@ def restore(ctx: click.Context, file: Path) -> None:
 def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: int) -> None:
     """Build the demo database: import corpus/, load the codebook and gold codings, autocode."""
     from evaltool.autocode import run
+    from evaltool.codebook import load_codebook_file
+    from evaltool.gold import load_gold
     from evaltool.importer import import_paths
 
     store = get_store(ctx)
@@ -662,9 +665,9 @@ def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: 
         sys.exit(1)
     # no seed: the seed is made from this very corpus, and the demo's suggestions on
     # the two transcripts without accepted codings must not be trained on their gold
-    run.load_codebook_file(store, codebook_file, seed=False)
+    load_codebook_file(store, codebook_file, seed=False)
     docs = store.list_documents()[:gold_documents]
-    n = run.load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
+    n = load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
     report = run.run(store, lambda: nlp.load("segment"), retrain=summary.count("imported") > 0)
     click.echo(f"demo: {summary.line()}; {n} gold codings; {report.line()}")
     click.echo(f"database {store.url}")

@@ -9,11 +9,13 @@ pydantic; an error is reported with the YAML line of the offending field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from evaltool import gold
+from evaltool.domain import CMO
 from evaltool.errors import CodebookError
 
 ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
@@ -58,7 +60,7 @@ class Code(_Strict):
     definition: str = Field(min_length=1)
     include: str = ""
     exclude: str = ""
-    cmo: Literal["context", "mechanism", "outcome"]
+    cmo: CMO
     column: str
     themes: tuple[str, ...] = Field(min_length=1)
     goals: tuple[str, ...] = Field(min_length=1)
@@ -235,48 +237,24 @@ def load(path: str | Path) -> CodebookSpec:
     return parse(text, path)
 
 
-# -- rule patterns -------------------------------------------------------------
+# -- loading into the store ----------------------------------------------------
 
 
-def shorthand_to_patterns(pattern: str) -> list[list[dict[str, Any]]]:
-    """Expand the string shorthand into spaCy Matcher token patterns.
+def active_spec(store) -> tuple[CodebookSpec, int]:
+    """The active codebook as a validated spec, with its version."""
+    cb = store.active_codebook()
+    return CodebookSpec.model_validate(cb["content"]), cb["version"]
 
-    Space-separated tokens, matched in order:
 
-    - ``word``: the lemma *or* the lower-cased form is ``word`` (a small
-      lemmatizer's miss on an inflected form is still caught by the form itself);
-    - ``word*``: a lower-cased form starting with ``word`` (stems, compounds);
-    - ``*word``: a lemma or form ending with ``word`` (compound heads: ``*møde``
-      matches ``kaffemøde`` and, through its lemma, ``kaffemøderne``);
-    - ``*word*``: a lemma or form containing ``word``;
-    - ``_``: any single token.
+def load_codebook_file(store, path: Path, *, seed: Path | bool = True):
+    """Validate and load a codebook file with its seed training data.
 
-    A token with two readings doubles the patterns (the Matcher has no OR across
-    attributes), so ``kaffe *møde`` becomes four patterns.
+    ``seed=True`` takes ``<name>.seed.jsonl`` beside the codebook when it exists,
+    a path takes that file, ``False`` loads no seed.
     """
-    import itertools
-    import re
-
-    options: list[list[dict[str, Any]]] = []
-    for raw in pattern.lower().split():
-        if raw == "_":
-            options.append([{}])
-        elif raw.startswith("*") and raw.endswith("*") and len(raw) > 2:
-            rx = re.escape(raw[1:-1])
-            options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
-        elif raw.endswith("*") and len(raw) > 1:
-            options.append([{"LOWER": {"REGEX": "^" + re.escape(raw[:-1])}}])
-        elif raw.startswith("*") and len(raw) > 1:
-            rx = re.escape(raw[1:]) + "$"
-            options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
-        else:
-            options.append([{"LEMMA": raw}, {"LOWER": raw}])
-    return [list(combo) for combo in itertools.product(*options)]
-
-
-def matcher_patterns(code: Code) -> list[list[dict[str, Any]]]:
-    """The code's patterns as Matcher token-pattern lists."""
-    out: list[list[dict[str, Any]]] = []
-    for p in code.patterns:
-        out.extend(shorthand_to_patterns(p) if isinstance(p, str) else [list(p)])
-    return out
+    spec = load(path)
+    seed_file = gold.seed_path_for(path) if seed is True else (seed or None)
+    records = None
+    if seed_file is not None and (seed is not True or seed_file.is_file()):
+        records = gold.read_seed(seed_file, {c.id for c in spec.codes})
+    return store.load_codebook(spec, path.name, records)

@@ -29,6 +29,9 @@ class CMO(enum.StrEnum):
     outcome = "outcome"
 
 
+CMO_KINDS: tuple[str, ...] = tuple(k.value for k in CMO)  # in the order the dashboards show them
+
+
 class CodingStatus(enum.StrEnum):
     """Where a coding stands in review."""
 

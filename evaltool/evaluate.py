@@ -26,13 +26,12 @@ from sklearn.metrics import cohen_kappa_score
 from evaltool import autocode, gold
 from evaltool.autocode.model import Params
 from evaltool.codebook import CodebookSpec
-from evaltool.domain import CodingUnit
+from evaltool.domain import CMO_KINDS, CodingUnit
 from evaltool.errors import EvaltoolError
 from evaltool.texttable import table
 
 SYSTEMS = ("majority", "rules", "model", "combined")
 SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
-CMO_KINDS = ("context", "mechanism", "outcome")
 
 
 @dataclass

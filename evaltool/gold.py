@@ -160,3 +160,52 @@ def read_seed(path: Path, known_codes: set[str]) -> list[dict]:
         records.append({"role": str(rec.get("role") or ""), "moderator": bool(rec.get("moderator")),
                         "sentences": sentences})
     return records
+
+
+# -- against the store ---------------------------------------------------------
+
+
+def _active_codes(store) -> set[str]:
+    """Code ids of the active codebook."""
+    return {c["id"] for c in store.active_codebook()["content"]["codes"]}
+
+
+def load_gold(store, folder, *, coder: str = "guld", documents: list | None = None) -> int:
+    """Store gold codings (CSV files named after transcripts) as accepted codings.
+
+    Idempotent: a coding that already exists is left as it is.
+    """
+    wanted = None if documents is None else {store.get_document(d).id for d in documents}
+    count = 0
+    for item in stored_documents(store, Path(folder), _active_codes(store), wanted):
+        existing = {(c.segment_id, c.code_key) for c in store.coding_views(
+            status="all", document_id=item.document.id) if c.source == "gold"}
+        by_code: dict[tuple[str, str], list[int]] = {}
+        for seg, code, memo in item.codings:
+            if (seg, code) not in existing:
+                by_code.setdefault((code, memo), []).append(seg)
+        for (code, memo), segs in by_code.items():
+            store.add_coding(segs, code, coder, memo=memo, source="gold")
+            count += len(segs)
+    return count
+
+
+def seed_path_for(codebook_file: Path) -> Path:
+    """Where a codebook's seed training data lives: ``<name>.seed.jsonl`` beside it."""
+    return codebook_file.with_name(codebook_file.stem + ".seed.jsonl")
+
+
+def write_seed(store, gold_dir: Path, out: Path) -> int:
+    """Write the gold-coded documents as seed training data (JSON lines, one turn per
+    line); return the number of turns written."""
+    import json
+
+    records = []
+    for item in stored_documents(store, gold_dir, _active_codes(store)):
+        records.extend(seed_records(item.turns, item.segments, item.labels()))
+    tmp = out.with_name(out.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for rec in records:
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    return len(records)

@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from evaltool import analysis
-from evaltool.autocode import run
+from evaltool import analysis, gold
 
 
 @pytest.fixture
 def gold_store(coded_store, fixtures: Path):
-    run.load_gold(coded_store, fixtures / "gold")
+    gold.load_gold(coded_store, fixtures / "gold")
     return coded_store
 
 

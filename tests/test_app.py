@@ -8,6 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from evaltool import gold
 from evaltool.autocode import run as autocode_run
 from evaltool.importer import import_paths
 
@@ -32,7 +33,7 @@ def app_db(coded_store, fixtures: Path, model_nlp, db_path: Path, monkeypatch):
     """A database with gold codings on one document and suggestions to review."""
     (fixtures / "ondsindet.txt").write_text(EVIL, encoding="utf-8")
     import_paths([fixtures / "ondsindet.txt"], coded_store, lambda: model_nlp)
-    autocode_run.load_gold(coded_store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
+    gold.load_gold(coded_store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
     autocode_run.run(coded_store, lambda: model_nlp)
     monkeypatch.setenv("EVALTOOL_DB", str(db_path))
     monkeypatch.delenv("EVALTOOL_MODE", raising=False)

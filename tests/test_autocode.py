@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evaltool import autocode, codebook
+from evaltool import autocode, codebook, gold
 from evaltool.autocode import run
 from evaltool.autocode.rules import RuleCoder
 
@@ -115,9 +115,9 @@ def test_uncertainty_order_puts_borderline_first(coded_store, model_nlp) -> None
 
 
 def test_gold_load_is_idempotent_and_exact(coded_store, fixtures: Path) -> None:
-    n = run.load_gold(coded_store, fixtures / "gold")
+    n = gold.load_gold(coded_store, fixtures / "gold")
     assert n == 7
-    assert run.load_gold(coded_store, fixtures / "gold") == 0
+    assert gold.load_gold(coded_store, fixtures / "gold") == 0
     views = coded_store.coding_views(status="accepted")
     assert {(v.document, v.turn, v.code_key, v.source, v.coder) for v in views} >= {
         ("kaffe_morsoe.txt", 3, "mek_kaffe", "gold", "guld"),
@@ -149,7 +149,7 @@ def test_seed_training_data_round_trip(coded_store, fixtures: Path, model_nlp, t
     from evaltool.store import open_store
 
     seed_file = tmp_path / "mini.seed.jsonl"
-    assert run.write_seed(coded_store, fixtures / "gold", seed_file) == 11  # all turns of both
+    assert gold.write_seed(coded_store, fixtures / "gold", seed_file) == 11  # all turns of both
     lines = seed_file.read_text(encoding="utf-8").splitlines()
     assert '"Over en kop kaffe begyndte de ældre at fortælle.", ["mek_kaffe"]' in lines[1]
 
@@ -157,19 +157,18 @@ def test_seed_training_data_round_trip(coded_store, fixtures: Path, model_nlp, t
     import_paths([fixtures / "fokusgruppe.txt"], fresh, lambda: model_nlp)
     codebook_copy = tmp_path / "mini.yaml"
     codebook_copy.write_text(MINI.read_text(encoding="utf-8"), encoding="utf-8")
-    run.load_codebook_file(fresh, codebook_copy)  # picks up mini.seed.jsonl beside it
+    codebook.load_codebook_file(fresh, codebook_copy)  # picks up mini.seed.jsonl beside it
     assert len(fresh.codebook_seed()) == 11
     report = run.run(fresh, lambda: model_nlp)
     assert report.trained
     assert fresh.latest_model()["metrics"]["seed_segments"] > 0
     kaffe = [v for v in fresh.coding_views(status="suggested") if v.code_key == "mek_kaffe"]
     assert kaffe and kaffe[0].source in ("model", "combined")
-    run.load_codebook_file(fresh, codebook_copy, seed=False)
+    codebook.load_codebook_file(fresh, codebook_copy, seed=False)
     assert fresh.codebook_seed() == []
 
 
 def test_bad_seed_file_names_line(tmp_path: Path) -> None:
-    from evaltool import gold
     from evaltool.errors import IngestError
 
     path = tmp_path / "x.seed.jsonl"

@@ -14,7 +14,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from evaltool import codebook, export
+from evaltool import codebook, export, gold
 from evaltool.autocode import run
 from evaltool.errors import ConflictError
 from evaltool.importer import import_paths
@@ -36,7 +36,7 @@ def fill(store: Store, model_nlp) -> None:
     summary = import_paths([FIXTURES / name for name in TRANSCRIPTS], store, lambda: model_nlp)
     assert summary.failed == 0
     store.load_codebook(codebook.load(FIXTURES / "mini_kodebog.yaml"), "mini_kodebog.yaml")
-    run.load_gold(store, FIXTURES / "gold")
+    gold.load_gold(store, FIXTURES / "gold")
     run.run(store, lambda: model_nlp)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from evaltool import codebook
+from evaltool.autocode import rules
 from evaltool.errors import CodebookError
 
 ROOT = Path(__file__).parent.parent
@@ -74,10 +75,10 @@ def test_invalid_codebook_names_file_line_field(tmp_path: Path, old: str, new: s
 
 
 def test_shorthand_expands_to_lemma_and_form_readings() -> None:
-    assert codebook.shorthand_to_patterns("kaffe") == [[{"LEMMA": "kaffe"}], [{"LOWER": "kaffe"}]]
-    assert codebook.shorthand_to_patterns("samskab*") == [[{"LOWER": {"REGEX": "^samskab"}}]]
-    assert len(codebook.shorthand_to_patterns("kaffe *møde _")) == 4
-    assert codebook.shorthand_to_patterns("_ x*")[0] == [{}, {"LOWER": {"REGEX": "^x"}}]
+    assert rules.shorthand_to_patterns("kaffe") == [[{"LEMMA": "kaffe"}], [{"LOWER": "kaffe"}]]
+    assert rules.shorthand_to_patterns("samskab*") == [[{"LOWER": {"REGEX": "^samskab"}}]]
+    assert len(rules.shorthand_to_patterns("kaffe *møde _")) == 4
+    assert rules.shorthand_to_patterns("_ x*")[0] == [{}, {"LOWER": {"REGEX": "^x"}}]
 
 
 def test_reloading_keeps_codings_of_unchanged_ids(coded_store, tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from evaltool import export
+from evaltool import export, gold
 from evaltool.autocode import run
 from evaltool.cli import cli
 
@@ -21,7 +21,7 @@ EXPECTED_COLUMNS = ["document", "site", "speaker", "role", "turn", "segment_id",
 
 @pytest.fixture
 def gold_store(coded_store, fixtures: Path):
-    run.load_gold(coded_store, fixtures / "gold")
+    gold.load_gold(coded_store, fixtures / "gold")
     return coded_store
 
 
@@ -131,7 +131,7 @@ def test_streamed_csv_equals_the_table_path(coded_store, fixtures: Path, model_n
                                             dialect, filters) -> None:
     """`evaltool export` streams plain CSV from the store; it must write exactly the bytes
     the DataFrame path writes (formula neutralising, decimal comma, attributes included)."""
-    run.load_gold(coded_store, fixtures / "gold")
+    gold.load_gold(coded_store, fixtures / "gold")
     run.run(coded_store, lambda: model_nlp)
     seg = coded_store.segments(1)[2]
     coded_store.add_coding([seg.id], "mek_kaffe", "=HYPERLINK(\"x\")", memo="-minus og @snabel")

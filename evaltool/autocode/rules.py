@@ -16,18 +16,65 @@ those of the full Matcher.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import spacy
 from spacy.errors import MatchPatternError
 from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from evaltool.codebook import Code, matcher_patterns
 from evaltool.domain import CodingUnit
 from evaltool.errors import CodebookError
 
+if TYPE_CHECKING:  # codebook.py checks patterns through this module, not the reverse
+    from evaltool.codebook import Code
+
 _UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
          "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
+
+
+def shorthand_to_patterns(pattern: str) -> list[list[dict[str, Any]]]:
+    """Expand the string shorthand into spaCy Matcher token patterns.
+
+    Space-separated tokens, matched in order:
+
+    - ``word``: the lemma *or* the lower-cased form is ``word`` (a small
+      lemmatizer's miss on an inflected form is still caught by the form itself);
+    - ``word*``: a lower-cased form starting with ``word`` (stems, compounds);
+    - ``*word``: a lemma or form ending with ``word`` (compound heads: ``*møde``
+      matches ``kaffemøde`` and, through its lemma, ``kaffemøderne``);
+    - ``*word*``: a lemma or form containing ``word``;
+    - ``_``: any single token.
+
+    A token with two readings doubles the patterns (the Matcher has no OR across
+    attributes), so ``kaffe *møde`` becomes four patterns.
+    """
+    import itertools
+    import re
+
+    options: list[list[dict[str, Any]]] = []
+    for raw in pattern.lower().split():
+        if raw == "_":
+            options.append([{}])
+        elif raw.startswith("*") and raw.endswith("*") and len(raw) > 2:
+            rx = re.escape(raw[1:-1])
+            options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
+        elif raw.endswith("*") and len(raw) > 1:
+            options.append([{"LOWER": {"REGEX": "^" + re.escape(raw[:-1])}}])
+        elif raw.startswith("*") and len(raw) > 1:
+            rx = re.escape(raw[1:]) + "$"
+            options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
+        else:
+            options.append([{"LEMMA": raw}, {"LOWER": raw}])
+    return [list(combo) for combo in itertools.product(*options)]
+
+
+def matcher_patterns(code: Code) -> list[list[dict[str, Any]]]:
+    """The code's patterns as Matcher token-pattern lists."""
+    out: list[list[dict[str, Any]]] = []
+    for p in code.patterns:
+        out.extend(shorthand_to_patterns(p) if isinstance(p, str) else [list(p)])
+    return out
 
 
 def unit_doc(vocab, text: str, tokens: list) -> Doc:

@@ -11,11 +11,10 @@ import logging
 import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from evaltool import autocode
 from evaltool.autocode.rules import RuleCoder
-from evaltool.codebook import CodebookSpec
+from evaltool.codebook import active_spec
 from evaltool.domain import CodingUnit
 
 log = logging.getLogger(__name__)
@@ -41,12 +40,6 @@ class AutocodeReport:
                 f"suggestions, {self.updated} updated, {self.removed} withdrawn, "
                 f"{self.unchanged} unchanged; {self.human_kept} human decisions kept "
                 f"(model {self.model_version})")
-
-
-def active_spec(store) -> tuple[CodebookSpec, int]:
-    """The active codebook as a validated spec, with its version."""
-    cb = store.active_codebook()
-    return CodebookSpec.model_validate(cb["content"]), cb["version"]
 
 
 def training_data(store) -> tuple[list[CodingUnit], dict[int, set[str]]]:
@@ -143,67 +136,3 @@ def review_queue(store, *, order: str = "uncertainty", document_id: int | None =
     elif order != "document":
         raise ValueError(f"unknown order {order!r}")
     return items[:limit] if limit else items
-
-
-def load_gold(store, folder, *, coder: str = "guld", documents: list | None = None) -> int:
-    """Store gold codings (CSV files named after transcripts) as accepted codings.
-
-    Idempotent: a coding that already exists is left as it is.
-    """
-    from evaltool import gold
-
-    spec, _ = active_spec(store)
-    wanted = None if documents is None else {store.get_document(d).id for d in documents}
-    count = 0
-    for item in gold.stored_documents(store, Path(folder), {c.id for c in spec.codes}, wanted):
-        existing = {(c.segment_id, c.code_key) for c in store.coding_views(
-            status="all", document_id=item.document.id) if c.source == "gold"}
-        by_code: dict[tuple[str, str], list[int]] = {}
-        for seg, code, memo in item.codings:
-            if (seg, code) not in existing:
-                by_code.setdefault((code, memo), []).append(seg)
-        for (code, memo), segs in by_code.items():
-            store.add_coding(segs, code, coder, memo=memo, source="gold")
-            count += len(segs)
-    return count
-
-
-def seed_path_for(codebook_file: Path) -> Path:
-    """Where a codebook's seed training data lives: ``<name>.seed.jsonl`` beside it."""
-    return codebook_file.with_name(codebook_file.stem + ".seed.jsonl")
-
-
-def load_codebook_file(store, path: Path, *, seed: Path | bool = True):
-    """Validate and load a codebook file with its seed training data.
-
-    ``seed=True`` takes ``<name>.seed.jsonl`` beside the codebook when it exists,
-    a path takes that file, ``False`` loads no seed.
-    """
-    from evaltool import codebook as cb
-    from evaltool import gold
-
-    spec = cb.load(path)
-    seed_file = seed_path_for(path) if seed is True else (seed or None)
-    records = None
-    if seed_file is not None and (seed is not True or seed_file.is_file()):
-        records = gold.read_seed(seed_file, {c.id for c in spec.codes})
-    return store.load_codebook(spec, path.name, records)
-
-
-def write_seed(store, gold_dir: Path, out: Path) -> int:
-    """Write the gold-coded documents as seed training data (JSON lines, one turn per
-    line); return the number of turns written."""
-    import json
-
-    from evaltool import gold
-
-    spec, _ = active_spec(store)
-    records = []
-    for item in gold.stored_documents(store, gold_dir, {c.id for c in spec.codes}):
-        records.extend(gold.seed_records(item.turns, item.segments, item.labels()))
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for rec in records:
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    tmp.replace(out)
-    return len(records)

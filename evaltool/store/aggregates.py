@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, union_all
 from sqlalchemy.orm import aliased
 
+from evaltool.domain import CMO
 from evaltool.store.codings import SHARED
 from evaltool.store.models import (
     Category,
@@ -227,10 +228,10 @@ class AggregateOps:
                    func.min(o.c.segment_id))
             .select_from(o)
             .join(oc, true())
-            .join(c, and_(near(c, oc), c.c.cmo == "context"))
+            .join(c, and_(near(c, oc), c.c.cmo == CMO.context.value))
             .join(om, true())
-            .join(m, and_(near(m, om), m.c.cmo == "mechanism"))
-            .where(o.c.cmo == "outcome")
+            .join(m, and_(near(m, om), m.c.cmo == CMO.mechanism.value))
+            .where(o.c.cmo == CMO.outcome.value)
             .group_by(o.c.site, c.c.code, m.c.code, o.c.code)
             .order_by(func.count(distinct(o.c.segment_id)).desc(), o.c.site, c.c.code,
                       m.c.code, o.c.code)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from evaltool.domain import CMO as Kind
+
 # Characters with a meaning in (Streamlit-flavoured) Markdown: escaped with a backslash.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<:$&=])")
 
@@ -40,6 +42,6 @@ def date(value: str | None) -> str:
 
 
 STATUS = {"suggested": "Forslag", "accepted": "Accepteret", "rejected": "Afvist"}
-CMO = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
+CMO = {Kind.context: "Kontekst", Kind.mechanism: "Mekanisme", Kind.outcome: "Udfald"}
 SOURCE = {"rules": "regler", "model": "model", "combined": "regler + model", "human": "manuel",
           "gold": "guldstandard", "adjudicated": "afgjort"}
