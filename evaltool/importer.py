@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -202,7 +203,24 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
     """Import one file in its own transaction; never raises for bad input.
 
     ``pool_for(nlp)`` gives the worker pool to segment with (see :func:`import_paths`).
+    This is the batch's error boundary: an unexpected error (a bug, or a fault no
+    check foresaw) fails this file alone, reported by its class name only (its
+    message may quote transcript text), and its transaction stores nothing.
     """
+    try:
+        return _import_file(path, store, nlp_factory, replace=replace, progress=progress,
+                            n_process=n_process, pool_for=pool_for)
+    except Exception as exc:  # the per-file boundary, see the docstring
+        name = exc.__class__.__name__
+        log.error("unexpected %s importing %s; nothing stored\n%s", name, path.name,
+                  "".join(traceback.format_tb(exc.__traceback__)))  # frames only, no message
+        return ImportResult(str(path), "failed", f"{path}: unexpected error ({name}); nothing stored")
+
+
+def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
+                 replace: bool, progress: Progress | None, n_process: int,
+                 pool_for: Callable[[object], SegmentPool] | None) -> ImportResult:
+    """:func:`import_file` without its boundary for unexpected errors."""
     try:
         doc = open_document(path)
         surveyed = survey(doc)  # any bad line fails the file here, before anything is written

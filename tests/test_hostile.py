@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -249,3 +250,39 @@ def test_formula_in_a_transcript_is_neutralised_end_to_end(store, fixtures: Path
     cells = [row[header.index("text")] for row in sheet.iter_rows(min_row=2)]
     assert [c.value for c in cells] == ["'" + e for e in EVIL]
     assert {c.data_type for c in cells} == {"s"}
+
+
+# -- one error boundary per file: an unexpected fault fails that file only ---------------
+
+@spacy.Language.component("fejl_ved_kage")
+def _fault_on_cake(doc):
+    """A pipeline component with a bug: it fails on one word (an unexpected error)."""
+    if any(t.text == "kage" for t in doc):
+        raise ZeroDivisionError("kage")
+    return doc
+
+
+def test_unexpected_error_fails_only_its_file(store, tmp_path: Path) -> None:
+    nlp = spacy.blank("da")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("fejl_ved_kage")
+    names = ["a_før.txt", "b_kage.txt", "c_efter.txt"]
+    for name, said in zip(names, ["Jeg kom for kaffen.", "Jeg kom for kagen. Og kage.",
+                                  "Jeg blev for snakken."], strict=True):
+        (tmp_path / name).write_text(f"Åse: {said}\n", encoding="utf-8")
+    summary = import_paths([tmp_path], store, lambda: nlp)
+    assert [r.status for r in summary.results] == ["imported", "failed", "imported"]
+    bad = summary.results[1]
+    assert bad.message == f"{tmp_path / names[1]}: unexpected error (ZeroDivisionError); nothing stored"
+    assert [d.name for d in store.list_documents()] == [names[0], names[2]]
+
+
+def test_cli_batch_goes_on_after_an_unexpected_error(tmp_path: Path, runner,
+                                                      db_path: Path) -> None:
+    """A file with a lone surrogate escape in its front matter once aborted the batch."""
+    (tmp_path / "a.md").write_text('---\ntitle: "\\udc80"\n---\nÅse: Hej.\n', encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Åse: Hej med dig.\n", encoding="utf-8")
+    result = runner.invoke(cli, ["--db", str(db_path), "ingest", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert f"imported: {tmp_path / 'b.txt'}" in result.output

@@ -28,7 +28,14 @@ def _import(files: list, replace: bool, autocode: bool) -> None:
         folder = Path(tmp)
         for i, upload in enumerate(files):
             path = safe_upload_path(folder, upload.name)
-            path.write_bytes(upload.getvalue())
+            try:
+                path.write_bytes(upload.getvalue())
+            except OSError as exc:  # e.g. disk full: this file fails, the others go on
+                results.append({"Fil": upload.name, "Resultat": STATUS["failed"],
+                                "Besked": f"{upload.name}: kunne ikke gemmes "
+                                          f"({exc.__class__.__name__}); intet gemt",
+                                "Ture": 0, "Sætninger": 0, "_doc": None})
+                continue
 
             def progress(name: str, done: int, total: int, i: int = i) -> None:
                 share = (i + done / max(total, 1)) / len(files)
