@@ -179,3 +179,48 @@ def test_cli_history_and_undo(suggested, team_db: str, runner) -> None:
     assert "undone by" in result.output and "undoes" in result.output
     result = runner.invoke(cli, ["--db", team_db, "undo", "--coder", "Åse", "--count", "3"])
     assert result.exit_code == 1 and "no decisions to undo" in result.output
+
+
+def _full(store, segment: int, layer: str = "") -> list[tuple]:
+    return [(v.code_key, v.status, v.source, v.confidence, v.explanation, v.coder)
+            for v in store.coding_views(status="all", segment_ids=[segment], layer=layer)]
+
+
+def test_recode_is_a_human_coding_and_undo_gives_the_machine_row_back(suggested) -> None:
+    cid = suggested.coding_views(segment_ids=[2], status="all")[0].id
+    suggested.decide(cid, "recode", "Anna", code_key=N)
+    assert _full(suggested, 2) == [(N, "accepted", "human", None, "", "Anna")]
+    last = suggested.history(2)[-1]
+    assert (last.action, last.code_key, last.coder) == ("recode", N, "Anna")
+    assert (last.before["source"], last.before["confidence"]) == ("model", 0.7)
+    assert (last.after["source"], last.after["confidence"], last.after["explanation"]) == (
+        "human", None, "")
+    suggested.undo_last("Anna")
+    assert _full(suggested, 2) == [(K, "suggested", "model", 0.7, "kaffe", None)]
+
+
+def test_blind_recode_onto_a_machine_suggestion_is_human(suggested) -> None:
+    """Recoding to a code the machine also suggested on that sentence: the coder's row
+    for the new code says human, with no machine confidence or explanation."""
+    suggested.write_suggestions(
+        [Suggestion(2, K, "model", 0.7, "kaffe"), Suggestion(2, N, "rules", 0.4, "nye brugere")],
+        segment_ids=[2], model_version="m2", codebook_version=1)
+    suggested.assign(1, ["Anna"])
+    by_code = {v.code_key: v.id for v in suggested.coder_view(1, "Anna") if v.segment_id == 2}
+    suggested.decide_as("Anna", by_code[N], "reject")  # copied to her layer, confidence 0.4
+    suggested.decide_as("Anna", by_code[K], "recode", code_key=N)
+    assert sorted(_full(suggested, 2, "Anna")) == [
+        (K, "rejected", "model", 0.7, "kaffe", "Anna"), (N, "accepted", "human", None, "", "Anna")]
+    last = suggested.history(2)[-1]
+    assert (last.action, last.after["source"], last.after["confidence"]) == ("recode", "human",
+                                                                              None)
+
+
+def test_shared_recode_onto_an_open_suggestion_is_human(suggested) -> None:
+    suggested.write_suggestions(
+        [Suggestion(2, K, "model", 0.7, "kaffe"), Suggestion(2, N, "rules", 0.4, "nye brugere")],
+        segment_ids=[2], model_version="m2", codebook_version=1)
+    cid = next(v.id for v in suggested.coding_views(status="all", segment_ids=[2])
+               if v.code_key == K)
+    suggested.decide(cid, "recode", "Bo", code_key=N)
+    assert _full(suggested, 2) == [(N, "accepted", "human", None, "", "Bo")]

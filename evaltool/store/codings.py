@@ -95,7 +95,8 @@ def _state(row: Any) -> dict[str, Any]:
     """The user-visible state of a coding, as stored in events."""
     return {"code_id": row.code_id, "status": row.status, "source": row.source,
             "memo": row.memo, "layer": row.layer, "version": row.version,
-            "segment_id": row.segment_id, "coder_id": row.coder_id}
+            "segment_id": row.segment_id, "coder_id": row.coder_id,
+            "confidence": row.confidence, "explanation": row.explanation}
 
 
 class CodingOps:
@@ -368,8 +369,10 @@ class CodingOps:
                 if clash is not None:
                     conn.execute(delete(Coding).where(Coding.id == clash,
                                                       Coding.status == CodingStatus.suggested.value))
+                # the coder chose this code: a human coding, without the machine's
+                # confidence and explanation (they were about the old code)
                 values.update(code_id=new_code, status=CodingStatus.accepted.value,
-                              source=Source.human.value)
+                              source=Source.human.value, confidence=None, explanation="")
             if memo is not None:
                 values["memo"] = memo
             result = conn.execute(update(Coding).where(Coding.id == coding_id,
@@ -378,7 +381,7 @@ class CodingOps:
                 raise conflict_error(conn, coding_id)
             after = {**before, **{k: v for k, v in values.items()
                                   if k in ("code_id", "status", "source", "memo", "version",
-                                           "coder_id")}}
+                                           "coder_id", "confidence", "explanation")}}
             self._event(conn, action, coder_id, coding_id, row.segment_id, before, after)
             return values["version"]
 

@@ -28,7 +28,8 @@ MACHINE_SOURCES = frozenset({Source.rules.value, Source.model.value, Source.comb
 # Event actions that are decisions a coder can undo (an 'undo' itself is not).
 UNDOABLE = ("accept", "reject", "recode", "memo", "add", "adjudicate")
 # Columns an event's before/after records (the user-visible state of a coding).
-STATE_KEYS = ("code_id", "status", "source", "memo", "layer", "version", "segment_id", "coder_id")
+STATE_KEYS = ("code_id", "status", "source", "memo", "layer", "version", "segment_id", "coder_id",
+              "confidence", "explanation")
 
 
 def _state(values: Any) -> dict[str, Any]:
@@ -202,7 +203,8 @@ class TeamOps:
             new_code = self._code_pk(conn, code_key)
             return self._put(conn, row.segment_id, new_code, coder,
                              {"status": CodingStatus.accepted.value, "source": Source.human.value,
-                              "coder_id": coder_id}, "recode", coder_id)
+                              "confidence": None, "explanation": "", "coder_id": coder_id},
+                             "recode", coder_id)
 
     def _put(self, conn: Connection, segment_id: int, code_id: int, layer: str,
              values: dict[str, Any], action: str, coder_id: int | None, *,
@@ -387,6 +389,8 @@ class TeamOps:
         values = {"code_id": before["code_id"], "status": before["status"],
                   "source": before["source"], "memo": before["memo"], "coder_id": restored_coder,
                   "updated_at": utcnow(), "version": row.version + 1}
+        if "confidence" in before:  # recorded since a recode clears them (older events: kept)
+            values.update(confidence=before["confidence"], explanation=before["explanation"])
         if values["code_id"] != row.code_id and conn.scalar(select(Coding.id).where(
                 Coding.segment_id == row.segment_id, Coding.code_id == values["code_id"],
                 Coding.layer == row.layer, Coding.id != row.id)) is not None:
