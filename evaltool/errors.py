@@ -50,6 +50,16 @@ class StoreError(EvaltoolError):
     """The database cannot be opened, migrated or written as asked."""
 
 
+class StagingLost(StoreError):
+    """A document being imported was removed before its import finished (another
+    process took the import for a dead one and cleaned up after it)."""
+
+    def __init__(self, document_id: int) -> None:
+        super().__init__("its partly written rows were removed by another process (taken for "
+                         "an import that had died); nothing stored")
+        self.document_id = document_id
+
+
 class NotFoundError(EvaltoolError):
     """A document, segment, code or coding named by the user does not exist."""
 

@@ -1,21 +1,32 @@
-"""Importing transcripts: read → segment → store, one transaction per file.
+"""Importing transcripts: read → segment → store; each file appears whole or not at all.
 
 A file that fails (bad input, or any error while segmenting or storing) stores
-nothing of itself; the files before and after it are unaffected. Re-importing
-the same content (same content hash) is skipped unless ``replace`` is set.
+nothing visible of itself; the files before and after it are unaffected.
+Re-importing the same content (same content hash) is skipped unless ``replace``
+is set.
+
+No write lock is held while a file is segmented, so other writers (a coder
+deciding in the app) wait at most for one short batch. The document is staged:
+written in short transactions as ``importing`` (invisible to every reader), then
+flipped to ``ready`` in one last short transaction. A failed import removes its
+staged rows; a killed one leaves them invisible until the next import removes
+them (:func:`discard_dead_imports`).
 
 Memory stays flat however large the file: its turns are streamed twice from
 disk. Pass 1 (:func:`survey`) checks the whole file, so a bad line anywhere
 fails the file before anything is written, and computes the content hash, the
 speakers and the turn count. Pass 2 (:func:`store_document`) segments and writes
-``TURN_BATCH`` turns at a time and checks that it read the same content.
+``TURN_BATCH`` turns per transaction and checks that it read the same content.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
+import os
+import socket
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -37,7 +48,7 @@ from evaltool.errors import EvaltoolError, IngestError
 from evaltool.ingest import expand_paths, open_document
 from evaltool.resources import word_list
 from evaltool.segment import SegmentPool, segment_turns
-from evaltool.store import DocumentWriter, Store
+from evaltool.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -122,23 +133,26 @@ def _changed(path: str, detail: str) -> IngestError:
                                    "nothing stored")
 
 
-def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream, nlp, digest: str,
+def _model_name(nlp) -> str:
+    return f"{nlp.meta.get('lang', '')}_{nlp.meta.get('name', '')}-{nlp.meta.get('version', '')}"
+
+
+def store_document(store: Store, doc_id: int, speaker_ids: dict[str, int],
+                   doc: ParsedDocument | DocumentStream, nlp,
                    progress: Progress | None = None, *, n_process: int = 1,
                    surveyed: Survey | None = None, path: str | None = None,
-                   pool: SegmentPool | None = None) -> tuple[int, int, int]:
-    """Write a document and its segments; return (id, turns, segments).
+                   pool: SegmentPool | None = None) -> tuple[int, int]:
+    """Segment a staged document's turns and write them; return (turns, segments).
 
-    ``surveyed`` is the first pass's result (made here when not given); the turns
-    are read again and must match it, else :class:`IngestError` (the caller's
-    transaction then stores nothing).
+    Segmenting happens outside any transaction; each ``TURN_BATCH`` turns are then
+    written in one short write transaction, so other writers wait for one batch at
+    most. ``surveyed`` is the first pass's result (made here when not given); the
+    turns are read again and must match it, else :class:`IngestError` (the caller
+    then discards the staged document).
     """
     stream = doc if isinstance(doc, DocumentStream) else DocumentStream.of(doc)
     surveyed = surveyed or survey(stream)
     where = path or stream.name
-    model = f"{nlp.meta.get('lang', '')}_{nlp.meta.get('name', '')}-{nlp.meta.get('version', '')}"
-    doc_id = writer.add_document(name=stream.name, fmt=stream.format, metadata=stream.metadata,
-                                 content_hash=digest, model=model)
-    speaker_ids = writer.add_speakers(doc_id, surveyed.speakers)
     total = surveyed.turns
     check = _Hasher(stream.metadata)
     offset = 0  # where the next turn starts in the document's text
@@ -148,7 +162,7 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream,
     segmented = _segment(enumerate(turns, start=1), nlp, n_process, pool)
     try:
         while True:
-            try:
+            try:  # the slow part, holding no lock
                 batch = list(islice(segmented, TURN_BATCH))
             except IngestError as exc:
                 detail = f"line {exc.line}: {exc.message}" if exc.line else exc.message
@@ -170,19 +184,21 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream,
                     "source_line": turn.line,
                 })
                 offset += len(text)
-            turn_ids = writer.add_turns(rows)
-            seg_rows = []
-            for row, turn_id, (_, sentences) in zip(rows, turn_ids, batch, strict=True):
-                for k, s in enumerate(sentences):
-                    seg_rows.append({
-                        "document_id": doc_id, "turn_id": turn_id,
-                        "speaker_id": row["speaker_id"], "sent_index": k,
-                        "start_char": row["start_char"] + s.start,
-                        "end_char": row["start_char"] + s.end,
-                        "text": row["text"][s.start : s.end], "lemmas": " ".join(s.lemmas),
-                        "tokens": s.tokens,  # tuples: stored as the same JSON arrays
-                    })
-            writer.add_segments(seg_rows)
+            with store.document_writer() as writer:  # one short transaction per batch
+                writer.touch(doc_id)
+                turn_ids = writer.add_turns(rows)
+                seg_rows = []
+                for row, turn_id, (_, sentences) in zip(rows, turn_ids, batch, strict=True):
+                    for k, s in enumerate(sentences):
+                        seg_rows.append({
+                            "document_id": doc_id, "turn_id": turn_id,
+                            "speaker_id": row["speaker_id"], "sent_index": k,
+                            "start_char": row["start_char"] + s.start,
+                            "end_char": row["start_char"] + s.end,
+                            "text": row["text"][s.start : s.end], "lemmas": " ".join(s.lemmas),
+                            "tokens": s.tokens,  # tuples: stored as the same JSON arrays
+                        })
+                writer.add_segments(seg_rows)
             n_segments += len(seg_rows)
             done += len(batch)
             if progress:
@@ -193,19 +209,84 @@ def store_document(writer: DocumentWriter, doc: ParsedDocument | DocumentStream,
             turns.close()
     if done != total or check.hexdigest() != surveyed.digest:
         raise _changed(where, "its turns differ from the first reading")
-    return doc_id, total, n_segments
+    return total, n_segments
+
+
+# -- staging: which process writes a staged document, and is it still alive? ----------
+
+STALE_AFTER = dt.timedelta(minutes=15)  # an import on another host writes far more often
+
+
+def _start_time(pid: int) -> str:
+    """When a process started (clock ticks since boot, Linux), '' where unknown: with the
+    pid it names one process even after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22; the name in (...) may hold spaces
+
+
+def import_owner() -> str:
+    """This process as a staged document's owner: "host pid start"."""
+    return f"{socket.gethostname()[:120]} {os.getpid()} {_start_time(os.getpid())}".strip()
+
+
+def _owner_alive(owner: str | None, last_write: dt.datetime) -> bool:
+    """Whether the import that staged a document may still be running."""
+    host, _, rest = (owner or "").partition(" ")
+    pid_s, _, start = rest.partition(" ")
+    if host != socket.gethostname()[:120] or not pid_s.isdigit():
+        return dt.datetime.now(dt.UTC) - last_write < STALE_AFTER
+    pid = int(pid_s)
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: the pid exists, take it for the owner
+    if stat.rsplit(")", 1)[1].split()[0] == "Z":  # killed, not yet reaped
+        return False
+    return not start or _start_time(pid) == start
+
+
+def discard_dead_imports(store: Store) -> list[int]:
+    """Remove the staged rows of imports that died (killed, crashed); return their ids."""
+    gone = []
+    for doc_id, owner, last_write in store.staged_documents():
+        if not _owner_alive(owner, last_write) and store.discard_staged(doc_id):
+            log.info("removed the rows of an unfinished import (document %s)", doc_id)
+            gone.append(doc_id)
+    return gone
+
+
+def _discard(store: Store, doc_id: int) -> None:
+    """Remove a failed import's staged rows; if even that fails, the next import will."""
+    try:
+        store.discard_staged(doc_id)
+    except SQLAlchemyError as exc:
+        log.warning("could not remove the rows of failed import %s yet (%s); the next import "
+                    "removes them", doc_id, exc.__class__.__name__)
 
 
 def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                 replace: bool = False, progress: Progress | None = None,
                 n_process: int = 1,
                 pool_for: Callable[[object], SegmentPool] | None = None) -> ImportResult:
-    """Import one file in its own transaction; never raises for bad input.
+    """Import one file; it appears whole or not at all; never raises for bad input.
 
-    ``pool_for(nlp)`` gives the worker pool to segment with (see :func:`import_paths`).
+    The file is staged (written in short transactions, invisible to readers) and
+    published in one last short transaction, which also checks again that no other
+    import published the same content meanwhile and, with ``replace``, deletes the
+    documents it replaces. ``pool_for(nlp)`` gives the worker pool to segment with
+    (see :func:`import_paths`).
     This is the batch's error boundary: an unexpected error (a bug, or a fault no
     check foresaw) fails this file alone, reported by its class name only (its
-    message may quote transcript text), and its transaction stores nothing.
+    message may quote transcript text), and its staged rows are removed.
     """
     try:
         return _import_file(path, store, nlp_factory, replace=replace, progress=progress,
@@ -227,20 +308,45 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
     except IngestError as exc:
         return ImportResult(str(path), "failed", str(exc))
     digest = surveyed.digest
+    doc_id: int | None = None
     try:
-        with store.document_writer() as writer:
+        discard_dead_imports(store)
+        with store.document_writer() as writer:  # short: check, then stage the document row
+            writer.lock_documents()
             same = writer.find_by_hash(digest)
             if same and not replace:
-                return ImportResult(str(path), "skipped",
-                                    f"{path}: same content already imported as document "
-                                    f"{same[0]} (use --replace to import it again)", same[0])
-            replaced = sorted(set(same) | (set(writer.find_by_name(doc.name)) if replace else set()))
-            for old in replaced:
-                writer.delete(old)
+                return _skipped(path, same[0])
+            busy = writer.importing(digest)
+            if busy:
+                return ImportResult(str(path), "failed",
+                                    f"{path}: the same content is being imported by another "
+                                    "process right now; nothing stored")
+            doc_id = writer.add_document(name=doc.name, fmt=doc.format, metadata=doc.metadata,
+                                         content_hash=digest, model="", owner=import_owner())
+            speaker_ids = writer.add_speakers(doc_id, surveyed.speakers)
+        try:
             nlp = nlp_factory()
-            doc_id, n_turns, n_segs = store_document(
-                writer, doc, nlp, digest, progress, n_process=n_process, surveyed=surveyed,
-                path=str(path), pool=pool_for(nlp) if pool_for else None)
+            n_turns, n_segs = store_document(
+                store, doc_id, speaker_ids, doc, nlp, progress, n_process=n_process,
+                surveyed=surveyed, path=str(path), pool=pool_for(nlp) if pool_for else None)
+            with store.document_writer() as writer:  # short: the document appears
+                writer.lock_documents()
+                same = writer.find_by_hash(digest)
+                if same and not replace:  # another import of this content won the race
+                    published = False
+                else:
+                    replaced = sorted(set(same) | (set(writer.find_by_name(doc.name))
+                                                   if replace else set()))
+                    for old in replaced:
+                        writer.delete(old)
+                    writer.publish(doc_id, model=_model_name(nlp))
+                    published = True
+        except BaseException:  # also Ctrl-C: leave no staged rows behind
+            _discard(store, doc_id)
+            raise
+        if not published:
+            _discard(store, doc_id)
+            return _skipped(path, same[0])
     except IngestError as exc:  # already names the file
         return ImportResult(str(path), "failed", str(exc))
     except EvaltoolError as exc:
@@ -253,6 +359,12 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
              n_turns, n_segs)
     return ImportResult(str(path), "imported", f"{path}: {n_turns} turns, {n_segs} segments{note}",
                         doc_id, n_turns, n_segs)
+
+
+def _skipped(path: Path, existing: int) -> ImportResult:
+    return ImportResult(str(path), "skipped",
+                        f"{path}: same content already imported as document {existing} "
+                        "(use --replace to import it again)", existing)
 
 
 def import_paths(paths: Iterable[str | Path], store: Store, nlp_factory: Callable[[], object],

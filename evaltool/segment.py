@@ -12,7 +12,10 @@ extraction and send back only the small ``Sentence`` tuples, not whole Docs.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -100,11 +103,34 @@ def segment_text(text: str, nlp) -> list[Sentence]:
     return next(iter(segment_turns([(0, text)], nlp)))[1]
 
 
-def _init_worker(nlp) -> None:
-    """Keep the pipeline in the worker; leave Ctrl-C to the main process, which stops the pool."""
+PARENT_CHECK_SECONDS = 0.5  # how often a worker checks that the process that started it lives
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process as soon as ``parent`` (the importing process) is gone.
+
+    A SIGKILLed parent cannot stop its pool, and the workers would otherwise wait
+    for work forever. A daemon thread watches the parent id, which changes when the
+    parent dies (the worker is handed to another process); this works on every
+    POSIX system. (Linux's ``PR_SET_PDEATHSIG`` is not used: it fires when the
+    *thread* that started the worker ends, which in a threaded caller can be long
+    before the pool is done.)
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)  # no cleanup to do: the worker holds nothing but the pipeline
+
+    threading.Thread(target=watch, name="evaltool-parent-watch", daemon=True).start()
+
+
+def _init_worker(nlp, parent: int) -> None:
+    """Keep the pipeline in the worker; leave Ctrl-C to the main process, which stops the
+    pool; end with the parent (``parent`` is its pid)."""
     global _worker_nlp
     _worker_nlp = nlp
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent(parent)
 
 
 def _segment_chunk(texts: list[str], batch_size: int) -> list[list[Sentence]]:
@@ -161,7 +187,8 @@ class SegmentPool:
             # (macOS, Windows) it is pickled to them once, not per chunk.
             context = multiprocessing.get_context(self.start_method)
             self._executor = ProcessPoolExecutor(self.n_process, mp_context=context,
-                                                 initializer=_init_worker, initargs=(self.nlp,))
+                                                 initializer=_init_worker,
+                                                 initargs=(self.nlp, os.getpid()))
         return self._executor
 
     def segment_turns(self, turns: Iterable[tuple[K, str]]) -> Iterator[tuple[K, list[Sentence]]]:

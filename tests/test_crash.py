@@ -28,15 +28,10 @@ def big_transcript(path: Path, turns: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def test_sigkill_during_import_leaves_no_partial_document(tmp_path: Path, fixtures: Path) -> None:
-    db = tmp_path / "crash.db"
-    cli = [sys.executable, "-m", "evaltool.cli", "--db", str(db)]
-    subprocess.run([*cli, "ingest", str(fixtures / "fokusgruppe.txt")], check=True,
-                   capture_output=True)
-    big = tmp_path / "stor.txt"
-    big_transcript(big, 4000)
-    proc = subprocess.Popen([*cli, "ingest", "--progress", str(big)], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL)
+def _start_import(cli: list[str], big: Path, *extra: str) -> subprocess.Popen:
+    """Start ``ingest --progress`` of ``big``; return once it has committed a batch."""
+    proc = subprocess.Popen([*cli, "ingest", "--progress", *extra, str(big)],
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     seen = ""
     assert proc.stderr is not None
@@ -49,12 +44,27 @@ def test_sigkill_during_import_leaves_no_partial_document(tmp_path: Path, fixtur
         time.sleep(0.05)
     assert "/4000" in seen, "import did not report progress before finishing"
     assert proc.poll() is None, "import finished before it could be killed"
+    return proc
+
+
+def test_sigkill_during_import_leaves_no_partial_document(tmp_path: Path, fixtures: Path) -> None:
+    db = tmp_path / "crash.db"
+    cli = [sys.executable, "-m", "evaltool.cli", "--db", str(db)]
+    subprocess.run([*cli, "ingest", str(fixtures / "fokusgruppe.txt")], check=True,
+                   capture_output=True)
+    big = tmp_path / "stor.txt"
+    big_transcript(big, 4000)
+    proc = _start_import(cli, big)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
 
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    assert con.execute("SELECT name FROM documents").fetchall() == [("fokusgruppe.txt",)]
+    assert con.execute("SELECT name FROM documents WHERE status = 'ready'").fetchall() == [
+        ("fokusgruppe.txt",)]
+    # the killed import's batches were committed, as an invisible staged document
+    assert con.execute("SELECT status FROM documents WHERE name = 'stor.txt'").fetchall() == [
+        ("importing",)]
     for table in ("turns", "segments", "speakers"):
         orphans = con.execute(f"SELECT count(*) FROM {table} WHERE document_id NOT IN "
                               "(SELECT id FROM documents)").fetchone()[0]
@@ -63,6 +73,55 @@ def test_sigkill_during_import_leaves_no_partial_document(tmp_path: Path, fixtur
     store = open_store(str(db))
     assert [d.turns for d in store.list_documents()] == [6]
     store.close()
+
+    # the next import removes the dead import's rows, then imports the file whole
+    done = subprocess.run([*cli, "ingest", str(big)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT name, status FROM documents ORDER BY id").fetchall() == [
+        ("fokusgruppe.txt", "ready"), ("stor.txt", "ready")]
+    assert con.execute("SELECT count(*) FROM turns").fetchone()[0] == 6 + 4000
+    con.close()
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) child processes of ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; only its parent's bookkeeping is left
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigkill_of_an_import_with_processes_ends_its_workers(tmp_path: Path) -> None:
+    db = tmp_path / "crash.db"
+    cli = [sys.executable, "-m", "evaltool.cli", "--db", str(db)]
+    big = tmp_path / "stor.txt"
+    big_transcript(big, 4000)
+    proc = _start_import(cli, big, "--processes", "2")
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.1)
+    left = [w for w in workers if _alive(w)]
+    for w in left:  # do not leave them running if the test fails
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(w, signal.SIGKILL)
+    assert not left, "segmentation workers outlived the killed import"
 
 
 def many_transcripts(folder: Path, documents: int, turns: int) -> list[Path]:

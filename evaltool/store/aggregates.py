@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from evaltool.domain import CMO
 from evaltool.store.codings import SHARED
 from evaltool.store.models import (
+    READY,
     Category,
     Code,
     Codebook,
@@ -55,7 +56,8 @@ class AggregateOps:
             codings = conn.execute(select(func.count(Coding.id), func.max(Coding.updated_at),
                                           func.sum(Coding.version))).one()
             events = conn.scalar(select(func.max(Event.id)))
-            docs = conn.execute(select(func.count(Document.id), func.max(Document.id))).one()
+            docs = conn.execute(select(func.count(Document.id), func.max(Document.id))
+                                .where(Document.status == READY)).one()
             cb = conn.execute(select(Codebook.id, Codebook.version, Codebook.loaded_at)
                               .where(Codebook.is_active)).first()
         return (*codings, events, *docs, *(cb or ()))

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, update
 from evaltool.domain import CodeInfo, CodingStatus, CodingUnit, CodingView, Source, Suggestion
 from evaltool.errors import ConflictError, NotFoundError
 from evaltool.store.models import (
+    READY,
     Category,
     Code,
     Codebook,
@@ -44,7 +45,9 @@ def segment_places(conn: Connection, segment_ids: Iterable[int]) -> dict[int, di
         for seg, doc, turn in conn.execute(
                 select(Segment.id, Segment.document_id, Turn.number)
                 .join(Turn, Turn.id == Segment.turn_id)
-                .where(Segment.id.in_(ids[start:start + 5000]))):
+                .join(Document, Document.id == Segment.document_id)
+                .where(Segment.id.in_(ids[start:start + 5000]),
+                       Document.status == READY)):  # not a document still being imported
             out[seg] = {"document_id": doc, "turn_number": turn}
     missing = [i for i in ids if i not in out]
     if missing:
@@ -252,6 +255,7 @@ class CodingOps:
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
             .join(Document, Document.id == Segment.document_id)
+            .where(Document.status == READY)  # not a document still being imported
             .order_by(Segment.document_id, Segment.start_char)
         )
         if document_id is not None:

@@ -1,14 +1,31 @@
-"""Writing one document (with its speakers, turns and segments) in one transaction."""
+"""Writing a document (with its speakers, turns and segments), staged while it is imported.
+
+An import writes a document in many short transactions: the document row is
+``importing`` (invisible to every reader) until :meth:`DocumentWriter.publish`
+flips it to ``ready`` in one last short transaction. :func:`discard_staged`
+removes a staged document that will never be finished, also in short transactions.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, delete, insert, select
+from sqlalchemy import Column, Connection, Engine, delete, insert, select, text, update
 
 from evaltool.domain import TURN_SEP
-from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn, utcnow
+from evaltool.errors import StagingLost
+from evaltool.store.models import (
+    IMPORTING,
+    READY,
+    Document,
+    DocumentAttribute,
+    Segment,
+    Speaker,
+    Turn,
+    utcnow,
+)
 
 
 def fit(column: Column | Any, value: str | None) -> str | None:
@@ -27,11 +44,19 @@ def fit(column: Column | Any, value: str | None) -> str | None:
 def document_text(conn: Connection, document_id: int) -> str | None:
     """A document's normalised text: its turns joined by ``TURN_SEP``, in order (None if
     there is no such document). Turn offsets point into it; it is not stored whole."""
-    if conn.scalar(select(Document.id).where(Document.id == document_id)) is None:
+    if conn.scalar(select(Document.id).where(Document.id == document_id,
+                                             Document.status == READY)) is None:
         return None
     texts = conn.scalars(select(Turn.text).where(Turn.document_id == document_id)
                          .order_by(Turn.number))
     return TURN_SEP.join(texts)
+
+
+# Key of the PostgreSQL advisory lock that serialises the few transactions which decide
+# whether a document may appear (staging and publishing); SQLite's BEGIN IMMEDIATE
+# already serialises every write transaction.
+_PUBLISH_LOCK = 0x6576616C  # "eval"
+DISCARD_CHUNK = 5000  # rows deleted per short transaction when a staged document goes
 
 
 class DocumentWriter:
@@ -40,22 +65,58 @@ class DocumentWriter:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    def lock_documents(self) -> None:
+        """Serialise this transaction with every other staging or publishing one.
+
+        Two imports of the same content then cannot both pass the duplicate check.
+        """
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PUBLISH_LOCK})
+
     def find_by_hash(self, content_hash: str) -> list[int]:
-        """Ids of documents with this content hash."""
-        rows = self.conn.execute(select(Document.id).where(Document.content_hash == content_hash))
+        """Ids of (ready) documents with this content hash."""
+        rows = self.conn.execute(select(Document.id).where(Document.content_hash == content_hash,
+                                                           Document.status == READY))
         return [r[0] for r in rows]
 
     def find_by_name(self, name: str) -> list[int]:
-        """Ids of documents with this file name."""
-        return [r[0] for r in self.conn.execute(select(Document.id).where(Document.name == name))]
+        """Ids of (ready) documents with this file name."""
+        return [r[0] for r in self.conn.execute(
+            select(Document.id).where(Document.name == name, Document.status == READY))]
+
+    def importing(self, content_hash: str) -> list[int]:
+        """Ids of documents with this content hash that an import is still writing."""
+        return list(self.conn.scalars(select(Document.id).where(
+            Document.content_hash == content_hash, Document.status == IMPORTING)))
+
+    def touch(self, document_id: int) -> None:
+        """Note that the import of a staged document is alive; :class:`StagingLost` if it
+        is no longer staged (another process took it for a dead import's and removed it)."""
+        done = self.conn.execute(update(Document).where(
+            Document.id == document_id, Document.status == IMPORTING).values(imported_at=utcnow()))
+        if done.rowcount != 1:
+            raise StagingLost(document_id)
+
+    def publish(self, document_id: int, *, model: str) -> None:
+        """Flip a staged document to ready: from this commit on every reader sees it whole."""
+        done = self.conn.execute(update(Document).where(
+            Document.id == document_id, Document.status == IMPORTING).values(
+                status=READY, import_owner=None, model=fit(Document.model, model),
+                imported_at=utcnow()))
+        if done.rowcount != 1:
+            raise StagingLost(document_id)
 
     def delete(self, document_id: int) -> None:
         """Delete a document and everything that hangs off it (cascading)."""
         self.conn.execute(delete(Document).where(Document.id == document_id))
 
     def add_document(self, *, name: str, fmt: str, metadata: dict[str, Any],
-                     content_hash: str, model: str) -> int:
-        """Insert the document row (its text is its turns, see :func:`document_text`)."""
+                     content_hash: str, model: str, owner: str | None = None) -> int:
+        """Insert the document row (its text is its turns, see :func:`document_text`).
+
+        With ``owner`` (the importing process) it is staged: invisible until
+        :meth:`publish`.
+        """
         def text_of(key: str) -> str | None:
             value = metadata.get(key)
             return None if value is None else fit(getattr(Document, key), str(value))
@@ -63,8 +124,10 @@ class DocumentWriter:
         doc_id = self.conn.execute(
             insert(Document).values(
                 name=fit(Document.name, name), format=fmt, title=text_of("title"),
-                site=text_of("site"), date=text_of("date"), content_hash=content_hash, model=model,
-                imported_at=utcnow(),
+                site=text_of("site"), date=text_of("date"), content_hash=content_hash,
+                model=fit(Document.model, model), imported_at=utcnow(),
+                status=READY if owner is None else IMPORTING,
+                import_owner=None if owner is None else fit(Document.import_owner, owner),
             ).returning(Document.id)
         ).scalar_one()
         if metadata:
@@ -100,3 +163,28 @@ class DocumentWriter:
         if rows:
             self.conn.execute(insert(Segment), rows)
 
+
+
+def staged_documents(conn: Connection) -> list[tuple[int, str | None, dt.datetime]]:
+    """(id, owner, last write) of every document an import is writing or left behind."""
+    rows = conn.execute(select(Document.id, Document.import_owner, Document.imported_at)
+                        .where(Document.status == IMPORTING).order_by(Document.id))
+    return [(i, owner, at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for i, owner, at in rows]
+
+
+def discard_staged(engine: Engine, document_id: int) -> bool:
+    """Remove a staged document's rows in short write transactions; False if it is not
+    (or no longer) staged. A ready document is never touched."""
+    write = engine.execution_options(evaltool_write=True)
+    staged = select(Document.id).where(Document.id == document_id, Document.status == IMPORTING)
+    for table in (Segment, Turn):
+        while True:
+            with write.begin() as conn:
+                if conn.scalar(staged) is None:
+                    return False
+                chunk = select(table.id).where(table.document_id == document_id).limit(DISCARD_CHUNK)
+                if conn.execute(delete(table).where(table.id.in_(chunk))).rowcount == 0:
+                    break
+    with write.begin() as conn:  # speakers and attributes go with it (cascade)
+        return conn.execute(delete(Document).where(Document.id == document_id,
+                                                    Document.status == IMPORTING)).rowcount == 1

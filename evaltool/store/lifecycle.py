@@ -15,7 +15,7 @@ from sqlalchemy import Connection, delete, func, select
 
 from evaltool.domain import DocumentDeletion
 from evaltool.errors import NotFoundError
-from evaltool.store.models import Assignment, Coding, Document, Segment, Turn
+from evaltool.store.models import READY, Assignment, Coding, Document, Segment, Turn
 
 DELETE_ACTION = "delete_document"
 
@@ -56,7 +56,8 @@ class LifecycleOps:
         if not actor or not actor.strip():
             raise ValueError("a deletion needs the name of who deletes")
         with self.write() as conn:
-            name = conn.scalar(select(Document.name).where(Document.id == document_id))
+            name = conn.scalar(select(Document.name).where(Document.id == document_id,
+                                                            Document.status == READY))
             if name is None:
                 raise NotFoundError(f"no document {document_id} (see `evaltool list`)")
             counts = document_counts(conn, document_id)

@@ -39,6 +39,10 @@ NAMING = {
 NO_REUSE = {"sqlite_autoincrement": True}
 
 
+READY = "ready"  # documents.status of a complete document
+IMPORTING = "importing"  # documents.status while an import writes it
+
+
 def utcnow() -> dt.datetime:
     """Timezone-aware now, for timestamps."""
     return dt.datetime.now(dt.UTC)
@@ -65,7 +69,12 @@ class Document(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     # No text column: the normalised text is the turns joined by TURN_SEP (store.document_text).
     model: Mapped[str] = mapped_column(String(200))  # pipeline that segmented it
+    # While importing: the last time the import wrote a batch (see status); then when it ended.
     imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # 'importing' while an import writes it in short transactions (invisible to every
+    # reader), 'ready' once its last transaction has flipped it (migration 0007)
+    status: Mapped[str] = mapped_column(String(12), default=READY, server_default=READY)
+    import_owner: Mapped[str | None] = mapped_column(String(200))  # host pid start, while importing
 
     attributes: Mapped[list[DocumentAttribute]] = relationship(
         back_populates="document", cascade="all, delete-orphan", passive_deletes=True

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from evaltool import config
 from evaltool.domain import DocumentInfo, SegmentView, TurnView
@@ -15,9 +16,9 @@ from evaltool.store import db
 from evaltool.store.aggregates import AggregateOps
 from evaltool.store.backup import BackupOps
 from evaltool.store.codings import CodingOps, ModelOps
-from evaltool.store.documents import DocumentWriter, document_text
+from evaltool.store.documents import DocumentWriter, discard_staged, document_text, staged_documents
 from evaltool.store.lifecycle import LifecycleOps
-from evaltool.store.models import Document, DocumentAttribute, Segment, Speaker, Turn
+from evaltool.store.models import READY, Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.team import TeamOps
 
@@ -54,6 +55,15 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
         with self.write() as conn:
             yield DocumentWriter(conn)
 
+    def staged_documents(self) -> list[tuple[int, str | None, dt.datetime]]:
+        """(id, owner, last write) of documents that imports are writing or left behind."""
+        with self.engine.connect() as conn:
+            return staged_documents(conn)
+
+    def discard_staged(self, document_id: int) -> bool:
+        """Remove a staged (never a ready) document, in short transactions."""
+        return discard_staged(self.engine, document_id)
+
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
@@ -67,7 +77,7 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
     # -- reads -------------------------------------------------------------
 
     def list_documents(self) -> list[DocumentInfo]:
-        """All documents with speaker, turn and segment counts."""
+        """All documents with speaker, turn and segment counts (not those being imported)."""
         with self.engine.connect() as conn:
             return self._documents(conn)
 
@@ -85,6 +95,7 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
             .outerjoin(speakers, speakers.c.document_id == Document.id)
             .outerjoin(turns, turns.c.document_id == Document.id)
             .outerjoin(segs, segs.c.document_id == Document.id)
+            .where(Document.status == READY)  # an import's rows appear when it ends
             .order_by(Document.id)
         )
         if where is not None:
@@ -105,11 +116,13 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
         with self.engine.connect() as conn:
             rows = conn.execute(select(Document.id, Document.name, Document.format,
                                        Document.title, Document.site, Document.date)
-                                .order_by(Document.id)).all()
+                                .where(Document.status == READY).order_by(Document.id)).all()
             attrs: dict[int, dict] = {}
             for doc_id, key, value in conn.execute(
                     select(DocumentAttribute.document_id, DocumentAttribute.key,
-                           DocumentAttribute.value)):
+                           DocumentAttribute.value)
+                    .join(Document, Document.id == DocumentAttribute.document_id)
+                    .where(Document.status == READY)):
                 attrs.setdefault(doc_id, {})[key] = value
         return [DocumentInfo(*r, 0, 0, 0, attributes=attrs.get(r[0], {})) for r in rows]
 
@@ -140,6 +153,7 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
                    func.coalesce(Turn.role, Speaker.role), Speaker.is_moderator, Turn.start_time,
                    Turn.start_char, Turn.end_char, Turn.text)
             .join(Speaker, Speaker.id == Turn.speaker_id)
+            .join(Document, and_(Document.id == Turn.document_id, Document.status == READY))
             .where(Turn.document_id == document_id)
             .order_by(Turn.number)
         )
@@ -156,6 +170,7 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
                    Segment.text, Segment.lemmas)
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
+            .join(Document, and_(Document.id == Segment.document_id, Document.status == READY))
             .where(Segment.document_id == document_id)
             .order_by(Segment.start_char)
         )

@@ -21,7 +21,17 @@ from sqlalchemy import Connection, delete, insert, select, update
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
 from evaltool.store.codings import MACHINE, SHARED, conflict_error, segment_places
-from evaltool.store.models import Assignment, Code, Coder, Coding, Document, Event, Segment, utcnow
+from evaltool.store.models import (
+    READY,
+    Assignment,
+    Code,
+    Coder,
+    Coding,
+    Document,
+    Event,
+    Segment,
+    utcnow,
+)
 
 # Sources a machine proposes; a blind coder sees these shared rows as open suggestions.
 MACHINE_SOURCES = frozenset({Source.rules.value, Source.model.value, Source.combined.value})
@@ -49,7 +59,8 @@ class TeamOps:
                ) -> list[AssignmentInfo]:
         """Assign a document to coders (blind by default); re-assigning changes ``blind``."""
         with self.write() as conn:
-            if conn.scalar(select(Document.id).where(Document.id == document_id)) is None:
+            if conn.scalar(select(Document.id).where(Document.id == document_id,
+                                                     Document.status == READY)) is None:
                 raise NotFoundError(f"no document {document_id}")
             for name in coders:
                 coder_id = self._coder_id(conn, name)
