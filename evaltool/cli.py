@@ -564,6 +564,77 @@ def adjudicate(ctx: click.Context, segment_id: int, code_key: str, accept: bool,
                f"(adjudicated, version {d.version})")
 
 
+@cli.command()
+@click.option("--coding", "coding_id", type=int,
+              help="Coding id (from `autocode --order`, an export or `history`).")
+@click.option("--segment", "segment_id", type=int, help="Segment id, for a memo on the segment.")
+@click.option("--accept", "action", flag_value="accept", help="Accept the suggestion.")
+@click.option("--reject", "action", flag_value="reject", help="Reject the suggestion.")
+@click.option("--recode", "recode", metavar="CODE", help="Replace the code with this code id.")
+@click.option("--memo", default=None, help="A memo (alone, or with the decision).")
+@click.option("--coder", required=True, help="Who decides.")
+@click.option("--expected-version", type=int,
+              help="The version you saw; refuse if somebody changed the coding since.")
+@click.pass_context
+@user_errors
+def decide(ctx: click.Context, coding_id: int | None, segment_id: int | None, action: str | None,
+           recode: str | None, memo: str | None, coder: str,
+           expected_version: int | None) -> None:
+    """Accept, reject, recode or memo a coding (or memo a segment) as a named coder.
+
+    Example: evaltool decide --coding 12 --accept --coder ana --expected-version 1
+    """
+    from evaltool.errors import ConflictError
+
+    if (coding_id is None) == (segment_id is None):
+        _fail("give exactly one of --coding and --segment")
+    if segment_id is not None:
+        if action or recode or memo is None or expected_version is not None:
+            _fail("--segment takes only --memo (decisions are made on a coding)")
+        memo_id = get_store(ctx).add_memo(segment_id, coder, memo)
+        click.echo(f"memo {memo_id} on segment {segment_id} by {coder}")
+        return
+    if action and recode:
+        _fail("give one of --accept, --reject and --recode")
+    verb = "recode" if recode else (action or ("memo" if memo is not None else None))
+    if verb is None:
+        _fail("give --accept, --reject, --recode CODE or --memo TEXT")
+    store = get_store(ctx)
+    try:
+        d = store.decide_as(coder, coding_id, verb, expected_version=expected_version,
+                            code_key=recode, memo=memo)
+    except ConflictError:
+        now = store.coding_state(coding_id)
+        state = f"now {now[0]}, version {now[1]}" if now else "it was deleted"
+        _fail(f"coding {coding_id} was changed since version {expected_version} ({state}); "
+              "look at it again and retry")
+    done = {"accept": "accepted", "reject": "rejected", "recode": f"recoded to {recode}",
+            "memo": "memo saved"}[verb]
+    layer = f", layer {d.layer}" if d.layer else ""
+    click.echo(f"coding {d.coding_id}: {done} by {coder} (version {d.version}{layer})")
+
+
+@cli.command()
+@click.option("--done", "doc", required=True, metavar="DOC",
+              help="The document (id or file name) reviewed.")
+@click.option("--turn", type=int, help="Only this turn (1-based); default the whole document.")
+@click.option("--undone", is_flag=True, help="Remove the mark instead.")
+@click.option("--coder", required=True, help="Who reviewed it.")
+@click.pass_context
+@user_errors
+def review(ctx: click.Context, doc: str, turn: int | None, undone: bool, coder: str) -> None:
+    """Mark a turn or a whole document as reviewed: its uncoded text teaches the model.
+
+    Example: evaltool review --done 02_morsoe.md --turn 14 --coder ana
+    """
+    store = get_store(ctx)
+    document = store.get_document(doc)
+    changed = store.mark_done(document.id, coder, turn=turn, done=not undone)
+    what = f"{document.name} turn {turn}" if turn is not None else document.name
+    state = "not done" if undone else "done"
+    click.echo(f"{what}: {state}" + ("" if changed else " (already)"))
+
+
 def _change(entry) -> str:
     """before → after of an event, in a few words."""
     def word(state: dict | None) -> str:

@@ -245,6 +245,22 @@ class CodingUnit:
 
 
 @dataclass(frozen=True)
+class ReviewedLabels:
+    """What humans have seen, the only material training takes labels from.
+
+    A turn is *seen* when a human decided a coding in it (accepted, rejected,
+    recoded or added one) or marked it, or its document, as done. In a seen turn
+    every segment is a negative for every code it does not carry, except codes
+    still ``open`` there (suggested, undecided, in a turn not marked done).
+    Turns nobody has seen are unlabelled, never negative.
+    """
+
+    turns: frozenset[tuple[int, int]]  # (document id, turn number)
+    accepted: dict[int, set[str]]  # segment id → accepted codes (positives)
+    open: dict[int, set[str]]  # segment id → undecided suggestions in seen turns (unknown)
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """A machine suggestion for one code on one segment."""
 

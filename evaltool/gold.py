@@ -171,7 +171,8 @@ def _active_codes(store) -> set[str]:
 
 
 def load_gold(store, folder, *, coder: str = "guld", documents: list | None = None) -> int:
-    """Store gold codings (CSV files named after transcripts) as accepted codings.
+    """Store gold codings (CSV files named after transcripts) as accepted codings and
+    mark their documents done (a gold file codes the whole transcript).
 
     Idempotent: a coding that already exists is left as it is.
     """
@@ -187,6 +188,8 @@ def load_gold(store, folder, *, coder: str = "guld", documents: list | None = No
         for (code, memo), segs in by_code.items():
             store.add_coding(segs, code, coder, memo=memo, source="gold")
             count += len(segs)
+        # a gold file codes its whole transcript: every turn was seen, uncoded ones included
+        store.mark_done(item.document.id, coder)
     return count
 
 

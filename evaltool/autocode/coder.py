@@ -150,33 +150,41 @@ def seed_units(seed: list[dict], nlp) -> tuple[list[CodingUnit], dict[int, set[s
 
 
 def estimate_rule_precision(rules: RuleCoder, units: Sequence[CodingUnit],
-                            labels: dict[int, set[str]]) -> dict[str, float]:
+                            labels: dict[int, set[str]],
+                            unknown: dict[int, set[str]] | None = None) -> dict[str, float]:
     """Per code: share of rule hits on reviewed segments that a human accepted
-    (add-one smoothed towards :data:`RULE_PRIOR`)."""
+    (add-one smoothed towards :data:`RULE_PRIOR`); hits still undecided are left out."""
     hits: dict[str, list[int]] = {}
     for unit in units:
         if not is_codable(unit):
             continue
         gold = labels.get(unit.segment_id, set())
+        skip = (unknown or {}).get(unit.segment_id, set())
         for key in rules.match(unit):
-            hits.setdefault(key, []).append(int(key in gold))
+            if key not in skip:
+                hits.setdefault(key, []).append(int(key in gold))
     return {k: (sum(v) + RULE_PRIOR * 2) / (len(v) + 2) for k, v in hits.items()}
 
 
 def build(spec: CodebookSpec, train_units: Sequence[CodingUnit], labels: dict[int, set[str]],
           nlp, *, params: Params | None = None, use_model: bool = True,
-          threshold: float = THRESHOLD) -> Coder:
-    """Train a coder on reviewed units (``labels``: segment id → accepted codes) and
-    the codebook's examples."""
+          threshold: float = THRESHOLD, unknown: dict[int, set[str]] | None = None) -> Coder:
+    """Train a coder on reviewed units (``labels``: segment id → accepted codes; every
+    other code is a negative, except ``unknown``: segment id → codes nobody decided)
+    and the codebook's examples."""
     rules = RuleCoder(spec.codes)
-    precision = estimate_rule_precision(rules, train_units, labels)
+    unknown = unknown or {}
+    precision = estimate_rule_precision(rules, train_units, labels, unknown)
     model = None
     if use_model:
         ex, targets = codebook_examples(spec, nlp)
         kept = [u for u in train_units if not (u.is_moderator and not labels.get(u.segment_id))]
         ex.extend(examples_of(kept, codebook_vocabulary(spec)))
+        masks = [set() for _ in targets]
         targets.extend(labels.get(u.segment_id, set()) for u in kept)
-        model = train(ex, targets, [c.id for c in spec.codes], params)
+        masks.extend(unknown.get(u.segment_id, set()) for u in kept)
+        model = train(ex, targets, [c.id for c in spec.codes], params,
+                      masks if any(masks) else None)
     version = f"m-{model.fingerprint()}" if model else "rules-only"
     return Coder(spec, rules, model, precision, threshold, version)
 

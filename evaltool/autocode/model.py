@@ -97,14 +97,17 @@ class SuggestionModel:
             mats.append(m * weight)
         return sparse.hstack(mats).tocsr()
 
-    def fit(self, examples: list[Example], targets: list[set[str]]) -> SuggestionModel:
+    def fit(self, examples: list[Example], targets: list[set[str]],
+            unknown: list[set[str]] | None = None) -> SuggestionModel:
         """Train on examples with their sets of code ids.
 
-        Per code: a logistic regression on all examples, and Platt scaling fitted on
-        out-of-fold decision scores (3-fold); codes with fewer than
-        :data:`MIN_POSITIVES_CALIBRATED` positives share one pooled calibration.
+        Per code: a logistic regression on the examples whose label for that code is
+        known (``unknown[i]``: codes example ``i`` is neither positive nor negative
+        for), and Platt scaling fitted on out-of-fold decision scores (3-fold);
+        codes with fewer than :data:`MIN_POSITIVES_CALIBRATED` positives share one
+        pooled calibration.
         """
-        X = self._blocks(examples, fit=True)
+        X_all = self._blocks(examples, fit=True)
         names = []
         for name, vec in self.vectorizers.items():
             names.extend(f"{name}:{f}" for f in vec.get_feature_names_out())
@@ -112,7 +115,10 @@ class SuggestionModel:
         self.n_train = len(examples)
         oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for label in self.labels:
-            y = np.array([label in t for t in targets], dtype=int)
+            rows = np.array([i for i in range(len(targets))
+                             if unknown is None or label not in unknown[i]], dtype=int)
+            X = X_all[rows] if unknown is not None else X_all
+            y = np.array([label in targets[i] for i in rows], dtype=int)
             pos = int(y.sum())
             if pos == 0 or pos == len(y):
                 continue
@@ -227,6 +233,7 @@ def _vectorizer(name: str, allow_empty: bool = False) -> TfidfVectorizer:
 
 
 def train(examples: list[Example], targets: list[set[str]], labels: list[str],
-          params: Params | None = None) -> SuggestionModel:
-    """Train a suggestion model."""
-    return SuggestionModel(params or Params(), list(labels)).fit(examples, targets)
+          params: Params | None = None, unknown: list[set[str]] | None = None
+          ) -> SuggestionModel:
+    """Train a suggestion model (``unknown``: per example, codes it is no example of)."""
+    return SuggestionModel(params or Params(), list(labels)).fit(examples, targets, unknown)

@@ -42,21 +42,26 @@ class AutocodeReport:
                 f"(model {self.model_version})")
 
 
-def training_data(store) -> tuple[list[CodingUnit], dict[int, set[str]]]:
-    """Units of reviewed documents and their accepted codes."""
-    labels = store.accepted_labels()
+def training_data(store) -> tuple[list[CodingUnit], dict[int, set[str]], dict[int, set[str]]]:
+    """Units of the turns a human has seen, their accepted codes and the codes still
+    undecided on them (see :class:`~evaltool.domain.ReviewedLabels`).
+
+    Text nobody has seen is left out: it is unlabelled, not a negative example.
+    """
+    seen = store.reviewed_labels()
     units: list[CodingUnit] = []
-    for doc_id in sorted(store.reviewed_documents()):
-        units.extend(store.coding_units(doc_id))
-    return units, labels
+    for doc_id in sorted({doc for doc, _ in seen.turns}):
+        units.extend(u for u in store.coding_units(doc_id) if (doc_id, u.turn) in seen.turns)
+    return units, seen.accepted, seen.open
 
 
 def train(store, nlp) -> autocode.Coder:
     """Train a coder on everything accepted so far and store it."""
     spec, cb_version = active_spec(store)
-    units, labels = training_data(store)
+    units, labels, undecided = training_data(store)
     seed, seed_labels = autocode.seed_units(store.codebook_seed(), nlp)
-    coder = autocode.build(spec, [*units, *seed], {**labels, **seed_labels}, nlp)
+    coder = autocode.build(spec, [*units, *seed], {**labels, **seed_labels}, nlp,
+                           unknown=undecided)
     payload = pickle.dumps({"model": coder.model, "rule_precision": coder.rule_precision,
                             "threshold": coder.threshold, "codebook_version": cb_version})
     metrics = {"train_segments": len(units), "seed_segments": len(seed),

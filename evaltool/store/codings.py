@@ -13,7 +13,15 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from evaltool.domain import CodeInfo, CodingStatus, CodingUnit, CodingView, Source, Suggestion
+from evaltool.domain import (
+    CodeInfo,
+    CodingStatus,
+    CodingUnit,
+    CodingView,
+    ReviewedLabels,
+    Source,
+    Suggestion,
+)
 from evaltool.errors import ConflictError, NotFoundError
 from evaltool.store.models import (
     READY,
@@ -25,6 +33,8 @@ from evaltool.store.models import (
     Coding,
     Document,
     Event,
+    Memo,
+    ReviewMark,
     Segment,
     Speaker,
     TrainedModel,
@@ -389,6 +399,30 @@ class CodingOps:
             self._event(conn, action, coder_id, coding_id, row.segment_id, before, after)
             return values["version"]
 
+    def coding_state(self, coding_id: int) -> tuple[str, int] | None:
+        """(status, version) of a coding, or None when it does not exist."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(Coding.status, Coding.version)
+                               .where(Coding.id == coding_id)).first()
+        return None if row is None else (row.status, row.version)
+
+    def add_memo(self, segment_id: int, coder: str, text: str) -> int:
+        """A memo on a segment itself (not on one of its codings); returns its id."""
+        with self.write() as conn:
+            doc = conn.scalar(select(Segment.document_id).where(Segment.id == segment_id))
+            if doc is None:
+                raise NotFoundError(f"no segment {segment_id}")
+            return conn.execute(insert(Memo).values(
+                document_id=doc, segment_id=segment_id, coder_id=self._coder_id(conn, coder),
+                text=text, created_at=utcnow()).returning(Memo.id)).scalar_one()
+
+    def segment_memos(self, segment_id: int) -> list[tuple[str | None, str]]:
+        """(coder, text) of the memos on a segment, oldest first."""
+        with self.engine.connect() as conn:
+            return [(who, text) for who, text in conn.execute(
+                select(Coder.name, Memo.text).outerjoin(Coder, Coder.id == Memo.coder_id)
+                .where(Memo.segment_id == segment_id).order_by(Memo.id))]
+
     def _code_pk(self, conn: Connection, code_key: str) -> int:
         found = conn.scalar(select(Code.id).join(Codebook, Codebook.id == Code.codebook_id)
                             .where(Codebook.is_active, Code.key == code_key))
@@ -517,14 +551,69 @@ class CodingOps:
                 out.setdefault(seg, set()).add(key)
         return out
 
-    def reviewed_documents(self, layer: str = SHARED) -> set[int]:
-        """Documents in which a human decided at least one coding (their uncoded
-        segments are taken as negatives in training)."""
+    def reviewed_labels(self, layer: str = SHARED) -> ReviewedLabels:
+        """The turns a human has seen in ``layer`` and the labels in them (training data).
+
+        Seen: a turn with a human decision (any coding that is no longer a bare
+        suggestion), a turn marked done, every turn of a document marked done.
+        """
+        decided = (Coding.layer == layer) & (Coding.status != CodingStatus.suggested.value)
         with self.engine.connect() as conn:
-            return set(conn.scalars(
-                select(Segment.document_id).join(Coding, Coding.segment_id == Segment.id)
-                .where(Coding.layer == layer, Coding.status != CodingStatus.suggested.value)
-                .distinct()))
+            turns = {(d, t) for d, t in conn.execute(
+                select(Coding.document_id, Coding.turn_number).where(decided).distinct())}
+            marks = conn.execute(select(ReviewMark.document_id, ReviewMark.turn_number)
+                                 .where(ReviewMark.layer == layer)).all()
+            done_docs = {d for d, t in marks if t is None}
+            done_turns = {(d, t) for d, t in marks if t is not None}
+            if done_docs:
+                turns |= {(d, t) for d, t in conn.execute(
+                    select(Turn.document_id, Turn.number).where(Turn.document_id.in_(done_docs)))}
+            turns |= done_turns
+            accepted: dict[int, set[str]] = {}
+            still_open: dict[int, set[str]] = {}
+            for seg, doc, turn, status, key in conn.execute(
+                select(Coding.segment_id, Coding.document_id, Coding.turn_number, Coding.status,
+                       Code.key).join(Code, Code.id == Coding.code_id)
+                .where(Coding.layer == layer,
+                       Coding.status != CodingStatus.rejected.value)):
+                if status == CodingStatus.accepted.value:
+                    accepted.setdefault(seg, set()).add(key)
+                elif ((doc, turn) in turns and doc not in done_docs
+                      and (doc, turn) not in done_turns):
+                    still_open.setdefault(seg, set()).add(key)
+        return ReviewedLabels(frozenset(turns), accepted, still_open)
+
+    def mark_done(self, document_id: int, coder: str, *, turn: int | None = None,
+                  done: bool = True) -> bool:
+        """Mark a turn (or, without ``turn``, the whole document) as reviewed by ``coder``,
+        in the layer they work in; ``done=False`` removes the mark. Returns whether
+        anything changed."""
+        layer = coder if self.is_blind(document_id, coder) else SHARED
+        with self.write() as conn:
+            if conn.scalar(select(Document.id).where(Document.id == document_id)) is None:
+                raise NotFoundError(f"no document {document_id}")
+            if turn is not None and conn.scalar(select(Turn.id).where(
+                    Turn.document_id == document_id, Turn.number == turn)) is None:
+                raise NotFoundError(f"document {document_id} has no turn {turn}")
+            same = ((ReviewMark.document_id == document_id) & (ReviewMark.layer == layer)
+                    & (ReviewMark.turn_number.is_(None) if turn is None
+                       else ReviewMark.turn_number == turn))
+            exists = conn.scalar(select(ReviewMark.id).where(same).limit(1)) is not None
+            if done and not exists:
+                conn.execute(insert(ReviewMark).values(
+                    document_id=document_id, turn_number=turn, layer=layer,
+                    coder_id=self._coder_id(conn, coder), created_at=utcnow()))
+                return True
+            if not done and exists:
+                conn.execute(delete(ReviewMark).where(same))
+                return True
+            return False
+
+    def done_marks(self, document_id: int, layer: str = SHARED) -> set[int | None]:
+        """Turn numbers of a document marked done in ``layer`` (``None``: the whole document)."""
+        with self.engine.connect() as conn:
+            return set(conn.scalars(select(ReviewMark.turn_number).where(
+                ReviewMark.document_id == document_id, ReviewMark.layer == layer)))
 
 
 class ModelOps:

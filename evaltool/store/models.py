@@ -296,6 +296,22 @@ class Memo(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class ReviewMark(Base):
+    """A turn (``turn_number``) or a whole document (``None``) a coder marked as done
+    in a layer: everything in it that is not coded was seen and left off (migration 0008)."""
+
+    __tablename__ = "review_marks"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    turn_number: Mapped[int | None] = mapped_column(Integer)
+    layer: Mapped[str] = mapped_column(String(200), default="")
+    coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Event(Base):
     """Append-only history of coding changes: who, when, what, before, after."""
 
