@@ -101,7 +101,11 @@ class _Progress:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--replace", is_flag=True,
-              help="Import again files whose content (or name) is already stored, replacing them.")
+              help="Import again files whose content (or name) is already stored, replacing them; "
+                   "their codings go to the identical sentences of the new import.")
+@click.option("--discard-decisions", is_flag=True,
+              help="With --replace: replace even where human decisions cannot be carried over "
+                   "(they are listed and lost).")
 @click.option("--progress/--no-progress", default=None,
               help="Progress bar (default: on when stderr is a terminal).")
 @click.option("--processes", type=click.IntRange(1, 64), default=1, show_default=True,
@@ -109,7 +113,7 @@ class _Progress:
                    "CPU cores does not help).")
 @click.pass_context
 @user_errors
-def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool,
+def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool, discard_decisions: bool,
            progress: bool | None, processes: int) -> None:
     """Import transcripts (.txt .md .docx .vtt .srt; files or folders)."""
     from evaltool.importer import import_paths
@@ -125,9 +129,17 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool,
             click.echo(f"skipped: {result.message}", err=True)
         else:
             click.echo(f"imported: {result.message}")
+            for c in result.carry.not_carried if result.carry else ():
+                kind = "human decision" if c.human else "suggestion"
+                click.echo(f"  not carried over: document {c.document_id} turn {c.turn} "
+                           f"sentence {c.sent_index + 1} {c.code_key} ({kind}, {c.status}"
+                           f"{', layer ' + c.layer if c.layer else ''})")
 
+    if discard_decisions and not replace:
+        _fail("--discard-decisions only applies with --replace", 2)
     summary = import_paths(paths, store, lambda: nlp.load("segment"), replace=replace,
-                           progress=bar, on_result=report, n_process=processes)
+                           progress=bar, on_result=report, n_process=processes,
+                           discard_decisions=discard_decisions)
     bar.close()
     click.echo(summary.line())
     if summary.failed:

@@ -122,6 +122,43 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class UncarriedCoding:
+    """A coding of a replaced document that re-import could not carry over: no sentence
+    of the new document has its sentence's text. Places and code only, never text."""
+
+    document_id: int  # the replaced document
+    segment_id: int  # its segment (gone with it)
+    turn: int
+    sent_index: int  # 0-based within the turn, as ``evaltool show --segments`` lists it
+    code_key: str
+    layer: str
+    status: str
+    human: bool  # a person made or decided it (it has a coder)
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """What re-importing a document did with the codings of the document(s) it replaced.
+
+    A coding is carried to the new sentence whose text is identical (in document
+    order; a sentence that moved to another turn is found there too); its
+    ``moved`` count says how many went to a sentence out of the old order.
+    """
+
+    replaced: tuple[int, ...]  # ids of the replaced documents
+    carried: int = 0
+    carried_human: int = 0
+    moved: int = 0
+    not_carried: tuple[UncarriedCoding, ...] = ()
+    assignments: int = 0  # coder assignments moved to the new document
+
+    @property
+    def human_lost(self) -> int:
+        """Human decisions that were (or would be) lost."""
+        return sum(1 for c in self.not_carried if c.human)
+
+
+@dataclass(frozen=True)
 class ImportResult:
     """What happened to one file of an import batch."""
 
@@ -131,6 +168,7 @@ class ImportResult:
     document_id: int | None = None
     turns: int = 0
     segments: int = 0
+    carry: CarryOver | None = None  # with --replace: what happened to the old codings
 
 
 @dataclass

@@ -8,6 +8,7 @@ of them ever includes transcript text (see README: personal data).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class EvaltoolError(Exception):
@@ -74,3 +75,15 @@ class ConflictError(EvaltoolError):
 
 class AccessError(EvaltoolError):
     """A coder tried to change a coding in another coder's layer."""
+
+
+class DecisionsWouldBeLostError(EvaltoolError):
+    """Re-importing would drop human decisions no identical sentence can take over.
+
+    ``carry`` (a :class:`~evaltool.domain.CarryOver`) says which, by place and code;
+    nothing was changed.
+    """
+
+    def __init__(self, message: str, carry: Any) -> None:
+        super().__init__(message)
+        self.carry = carry

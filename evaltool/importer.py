@@ -44,7 +44,7 @@ from evaltool.domain import (
     ParsedDocument,
     ParsedTurn,
 )
-from evaltool.errors import EvaltoolError, IngestError
+from evaltool.errors import DecisionsWouldBeLostError, EvaltoolError, IngestError
 from evaltool.ingest import expand_paths, open_document
 from evaltool.resources import word_list
 from evaltool.segment import SegmentPool, segment_turns
@@ -276,7 +276,8 @@ def _discard(store: Store, doc_id: int) -> None:
 def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                 replace: bool = False, progress: Progress | None = None,
                 n_process: int = 1,
-                pool_for: Callable[[object], SegmentPool] | None = None) -> ImportResult:
+                pool_for: Callable[[object], SegmentPool] | None = None,
+                discard_decisions: bool = False) -> ImportResult:
     """Import one file; it appears whole or not at all; never raises for bad input.
 
     The file is staged (written in short transactions, invisible to readers) and
@@ -290,7 +291,8 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
     """
     try:
         return _import_file(path, store, nlp_factory, replace=replace, progress=progress,
-                            n_process=n_process, pool_for=pool_for)
+                            n_process=n_process, pool_for=pool_for,
+                            discard_decisions=discard_decisions)
     except Exception as exc:  # the per-file boundary, see the docstring
         name = exc.__class__.__name__
         log.error("unexpected %s importing %s; nothing stored\n%s", name, path.name,
@@ -300,7 +302,8 @@ def import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
 
 def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                  replace: bool, progress: Progress | None, n_process: int,
-                 pool_for: Callable[[object], SegmentPool] | None) -> ImportResult:
+                 pool_for: Callable[[object], SegmentPool] | None,
+                 discard_decisions: bool = False) -> ImportResult:
     """:func:`import_file` without its boundary for unexpected errors."""
     try:
         doc = open_document(path)
@@ -337,8 +340,9 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                 else:
                     replaced = sorted(set(same) | (set(writer.find_by_name(doc.name))
                                                    if replace else set()))
-                    for old in replaced:
-                        writer.delete(old)
+                    # the old codings go to identical new sentences, then the old documents go
+                    carry = (writer.replace(replaced, doc_id, discard_decisions=discard_decisions)
+                             if replaced else None)
                     writer.publish(doc_id, model=_model_name(nlp))
                     published = True
         except BaseException:  # also Ctrl-C: leave no staged rows behind
@@ -349,16 +353,21 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
             return _skipped(path, same[0])
     except IngestError as exc:  # already names the file
         return ImportResult(str(path), "failed", str(exc))
+    except DecisionsWouldBeLostError as exc:  # the transaction stored nothing, removed nothing
+        return ImportResult(str(path), "failed", f"{path}: {exc}", carry=exc.carry)
     except EvaltoolError as exc:
         return ImportResult(str(path), "failed", f"{path}: {exc}")
     except SQLAlchemyError as exc:  # reported by class only: messages may quote row values
         return ImportResult(str(path), "failed",
                             f"{path}: database error ({exc.__class__.__name__}); nothing stored")
     note = f" (replaced document {', '.join(map(str, replaced))})" if replaced else ""
+    if carry is not None:
+        note += (f"; {carry.carried} codings carried over ({carry.carried_human} human), "
+                 f"{len(carry.not_carried)} not carried ({carry.human_lost} human)")
     log.info("imported %s as document %s: %d turns, %d segments", path.name, doc_id,
              n_turns, n_segs)
     return ImportResult(str(path), "imported", f"{path}: {n_turns} turns, {n_segs} segments{note}",
-                        doc_id, n_turns, n_segs)
+                        doc_id, n_turns, n_segs, carry)
 
 
 def _skipped(path: Path, existing: int) -> ImportResult:
@@ -370,8 +379,12 @@ def _skipped(path: Path, existing: int) -> ImportResult:
 def import_paths(paths: Iterable[str | Path], store: Store, nlp_factory: Callable[[], object],
                  *, replace: bool = False, progress: Progress | None = None,
                  on_result: Callable[[ImportResult], None] | None = None,
-                 n_process: int = 1) -> BatchSummary:
+                 n_process: int = 1, discard_decisions: bool = False) -> BatchSummary:
     """Import files and folders; each file is its own transaction.
+
+    With ``replace``, a file replaces the stored documents of the same content or
+    name, and their codings go to its identical sentences; a file whose replacing
+    would lose human decisions fails (nothing changed) unless ``discard_decisions``.
 
     ``nlp_factory`` is called only when a file actually needs segmenting, so a
     batch of already-imported files never loads the spaCy model. With ``n_process``
@@ -389,6 +402,7 @@ def import_paths(paths: Iterable[str | Path], store: Store, nlp_factory: Callabl
     try:
         for path in expand_paths(paths):
             result = import_file(path, store, nlp_factory, replace=replace, progress=progress,
+                                 discard_decisions=discard_decisions,
                                  n_process=n_process, pool_for=pool_for if n_process > 1 else None)
             summary.results.append(result)
             if on_result:

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, delete, insert, select, text, update
 
-from evaltool.domain import TURN_SEP
+from evaltool.domain import TURN_SEP, CarryOver
 from evaltool.errors import StagingLost
+from evaltool.store.lifecycle import carry_over
 from evaltool.store.models import (
     IMPORTING,
     READY,
@@ -109,6 +110,12 @@ class DocumentWriter:
     def delete(self, document_id: int) -> None:
         """Delete a document and everything that hangs off it (cascading)."""
         self.conn.execute(delete(Document).where(Document.id == document_id))
+
+    def replace(self, old_ids: Sequence[int], new_id: int, *,
+                discard_decisions: bool = False) -> CarryOver:
+        """Carry the codings of documents ``old_ids`` over to document ``new_id`` and delete
+        the old ones (see :func:`evaltool.store.lifecycle.carry_over`)."""
+        return carry_over(self.conn, old_ids, new_id, discard_decisions=discard_decisions)
 
     def add_document(self, *, name: str, fmt: str, metadata: dict[str, Any],
                      content_hash: str, model: str, owner: str | None = None) -> int:

@@ -1,5 +1,12 @@
 """Removing and replacing documents without losing human work unnoticed.
 
+Replacing a document (``ingest --replace``) carries its codings over to the new
+document's sentences whose text is identical (:func:`carry_over`), inside the
+import's transaction: a coding row keeps its id, version, layer, coder, memo and
+decision and is pointed at the new segment (offsets come from the new document);
+one ``carry`` event per coding records the old and the new segment. If a human
+decision would be lost, nothing is changed unless the caller discards them.
+
 Deleting a document removes its speakers, turns, segments, codings (every layer)
 and assignments in one transaction (the foreign keys cascade) and appends one
 :class:`~evaltool.store.models.Event` (action ``delete_document``) that records who
@@ -9,15 +16,184 @@ transcript text. Events of the deleted codings stay (history outlives rows).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from evaltool.domain import DocumentDeletion
-from evaltool.errors import NotFoundError
-from evaltool.store.models import READY, Assignment, Coding, Document, Segment, Turn
+from evaltool.domain import CarryOver, DocumentDeletion, UncarriedCoding
+from evaltool.errors import DecisionsWouldBeLostError, NotFoundError
+from evaltool.store.models import (
+    READY,
+    Assignment,
+    Code,
+    Coding,
+    Document,
+    Event,
+    Segment,
+    Turn,
+    utcnow,
+)
 
 DELETE_ACTION = "delete_document"
+REPLACE_ACTION = "replace_document"
+CARRY_ACTION = "carry"  # a coding moved to the identical sentence of a re-imported document
+LISTED = 5  # places named in the one-line refusal
+
+
+def _segments(conn: Connection, document_id: int) -> list[Any]:
+    """(id, turn number, sent_index, text) of a document's segments, in text order."""
+    return conn.execute(select(Segment.id, Turn.number.label("turn"), Segment.sent_index,
+                               Segment.text)
+                        .join(Turn, Turn.id == Segment.turn_id)
+                        .where(Segment.document_id == document_id)
+                        .order_by(Segment.start_char)).all()
+
+
+def common_order(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
+    """Index pairs of a longest common subsequence of ``a`` and ``b`` (Hunt–Szymanski:
+    a longest increasing run over the matching pairs, so the cost grows with the
+    number of equal pairs, not with ``len(a) * len(b)``)."""
+    where: dict[str, list[int]] = {}
+    for j, t in enumerate(b):
+        where.setdefault(t, []).append(j)
+    ends: list[int] = []  # ends[k]: smallest b index that ends a common run of length k + 1
+    tails: list[tuple] = []  # the run's last pair, linked back: (i, j, previous)
+    for i, t in enumerate(a):
+        for j in reversed(where.get(t, ())):  # descending: one i extends a run only once
+            k = bisect_left(ends, j)
+            node = (i, j, tails[k - 1] if k else None)
+            if k == len(ends):
+                ends.append(j)
+                tails.append(node)
+            else:
+                ends[k], tails[k] = j, node
+    pairs = []
+    node = tails[-1] if tails else None
+    while node is not None:
+        pairs.append((node[0], node[1]))
+        node = node[2]
+    return pairs[::-1]
+
+
+def match_segments(old: Sequence[Any], new: Sequence[Any], wanted: set[int]
+                   ) -> dict[int, tuple[Any, bool]]:
+    """Old segment id → (new segment, moved) for the old segments in ``wanted``.
+
+    Identical texts in the same order are aligned first (a longest common
+    subsequence, so inserted or deleted sentences shift nothing); a wanted sentence
+    left over goes to an identical sentence elsewhere (moved), preferring one no old
+    sentence took, then the nearest turn.
+    """
+    old_texts, new_texts = [s.text for s in old], [s.text for s in new]
+    if old_texts == new_texts:
+        pairs = {i: i for i in range(len(old))}
+    else:
+        pairs = dict(common_order(old_texts, new_texts))
+    out = {old[i].id: (new[j], False) for i, j in pairs.items() if old[i].id in wanted}
+    taken = set(pairs.values())
+    by_text: dict[str, list[int]] = {}
+    for j, s in enumerate(new):
+        by_text.setdefault(s.text, []).append(j)
+    for s in old:
+        if s.id not in wanted or s.id in out or s.text not in by_text:
+            continue
+        j = min(by_text[s.text], key=lambda c: (c in taken, abs(new[c].turn - s.turn),
+                                                abs(new[c].sent_index - s.sent_index), c))
+        taken.add(j)
+        out[s.id] = (new[j], True)
+    return out
+
+
+def _uncarried_line(c: UncarriedCoding) -> str:
+    return f"turn {c.turn} sentence {c.sent_index + 1} {c.code_key}"
+
+
+def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
+               discard_decisions: bool = False, coder_id: int | None = None) -> CarryOver:
+    """Move the codings (every layer) and assignments of the documents ``old_ids`` to the
+    identical sentences of document ``new_id``, then delete the old documents.
+
+    Runs on the caller's transaction. If a human decision (a coding with a coder)
+    finds no identical sentence, :class:`DecisionsWouldBeLostError` is raised before
+    anything is written, unless ``discard_decisions``; machine suggestions that find
+    none are dropped and listed. Returns what was carried and what was not.
+    """
+    new = _segments(conn, new_id)
+    keys = dict(conn.execute(select(Code.id, Code.key)).all())
+    moves: list[dict[str, Any]] = []  # coding id → new place
+    events: list[dict[str, Any]] = []
+    lost: list[UncarriedCoding] = []
+    carried = carried_human = moved = 0
+    claimed: set[tuple[int, int, str]] = set()  # (new segment, code, layer) already carried to
+    now = utcnow()
+    for old_id in old_ids:
+        codings = conn.execute(select(Coding).where(Coding.document_id == old_id)
+                               .order_by(Coding.id)).all()
+        if not codings:
+            continue
+        old = _segments(conn, old_id)
+        place = {s.id: s for s in old}
+        matched = match_segments(old, new, {c.segment_id for c in codings})
+        for c in codings:
+            target = matched.get(c.segment_id)
+            key = (target[0].id, c.code_id, c.layer) if target else None
+            if target is None or key in claimed:
+                seg = place[c.segment_id]
+                lost.append(UncarriedCoding(old_id, c.segment_id, seg.turn, seg.sent_index,
+                                            keys.get(c.code_id, "?"), c.layer, c.status,
+                                            c.coder_id is not None))
+                continue
+            claimed.add(key)
+            seg, was_moved = target
+            moves.append({"cid": c.id, "seg": seg.id, "doc": new_id, "turn": seg.turn})
+            state = {"code_id": c.code_id, "status": c.status, "source": c.source, "memo": c.memo,
+                     "layer": c.layer, "version": c.version, "coder_id": c.coder_id,
+                     "confidence": c.confidence, "explanation": c.explanation}
+            events.append({"at": now, "action": CARRY_ACTION, "coder_id": coder_id,
+                           "coding_id": c.id, "segment_id": seg.id, "undoes": None,
+                           "before": {**state, "segment_id": c.segment_id},
+                           "after": {**state, "segment_id": seg.id}})
+            carried += 1
+            carried_human += c.coder_id is not None
+            moved += was_moved
+    carry = CarryOver(tuple(old_ids), carried, carried_human, moved, tuple(lost))
+    if carry.human_lost and not discard_decisions:
+        human = [c for c in lost if c.human]
+        named = "; ".join(_uncarried_line(c) for c in human[:LISTED])
+        more = f"; and {len(human) - LISTED} more" if len(human) > LISTED else ""
+        raise DecisionsWouldBeLostError(
+            f"re-importing would lose {len(human)} human decision(s) that no identical sentence "
+            f"can take over ({named}{more}); nothing changed (use --discard-decisions to "
+            "replace anyway)", carry)
+    if moves:
+        conn.execute(update(Coding).where(Coding.id == bindparam("cid")).values(
+            segment_id=bindparam("seg"), document_id=bindparam("doc"),
+            turn_number=bindparam("turn")), moves)
+        conn.execute(insert(Event), events)
+    had = set(conn.scalars(select(Assignment.coder_id).where(Assignment.document_id == new_id)))
+    assignments = 0
+    for a in conn.execute(select(Assignment).where(Assignment.document_id.in_(list(old_ids)))
+                          .order_by(Assignment.id)).all():
+        if a.coder_id not in had:
+            conn.execute(update(Assignment).where(Assignment.id == a.id)
+                         .values(document_id=new_id))
+            had.add(a.coder_id)
+            assignments += 1
+    summary = [{"document_id": old_id,
+                "document": conn.scalar(select(Document.name).where(Document.id == old_id)),
+                **document_counts(conn, old_id)} for old_id in old_ids]  # what goes with it
+    for old_id in old_ids:
+        conn.execute(delete(Document).where(Document.id == old_id))
+    carry = CarryOver(tuple(old_ids), carried, carried_human, moved, tuple(lost), assignments)
+    conn.execute(insert(Event).values(
+        at=now, action=REPLACE_ACTION, coder_id=coder_id, coding_id=None, segment_id=None,
+        before={"documents": summary},
+        after={"document_id": new_id, "carried": carried, "carried_human": carried_human,
+               "moved": moved, "not_carried": len(lost), "human_lost": carry.human_lost},
+        undoes=None))
+    return carry
 
 
 def document_counts(conn: Connection, document_id: int) -> dict[str, int]:

@@ -16,11 +16,12 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
 from evaltool.store.codings import MACHINE, SHARED, conflict_error, segment_places
+from evaltool.store.lifecycle import CARRY_ACTION
 from evaltool.store.models import (
     READY,
     Assignment,
@@ -315,7 +316,9 @@ class TeamOps:
         coder, only their own layer's events and their own shared-layer events are
         returned (as :meth:`coder_view` hides the rest).
         """
-        entries = self._history(Event.segment_id == segment_id)
+        # a coding carried over from a replaced document brings its earlier events along
+        entries = self._history(or_(Event.segment_id == segment_id, Event.coding_id.in_(
+            select(Coding.id).where(Coding.segment_id == segment_id))))
         if visible_to is None:
             return entries
         with self.engine.connect() as conn:
@@ -375,7 +378,7 @@ class TeamOps:
             Event.undoes.in_([e.id for e in later])))) if later else set()
         row = conn.execute(select(Coding).where(Coding.id == ev.coding_id)).first()
         for e in later:
-            if e.action != "undo" and e.id not in undone:
+            if e.action not in ("undo", CARRY_ACTION) and e.id not in undone:  # carry: re-import
                 who = conn.scalar(select(Coder.name).where(Coder.id == e.coder_id)) or MACHINE
                 raise ConflictError(f"Kodningen er ændret af {who} siden din beslutning; "
                                     "den kan ikke fortrydes. Se historikken.")
