@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import autocoding, dashboard, endtoend, memory, quality, throughput
+from benchmarks import autocoding, dashboard, endtoend, memory, quality, throughput, writer_wait
 from benchmarks.common import Config, Row, load_average, model_description
 
 BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
     dashboard.NAME: dashboard.run,
     quality.NAME: quality.run,
     endtoend.NAME: endtoend.run,
+    writer_wait.NAME: writer_wait.run,
 }
 
 

@@ -30,7 +30,6 @@ import socket
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +51,8 @@ from evaltool.store import Store
 
 log = logging.getLogger(__name__)
 
-TURN_BATCH = 256  # turns segmented and written per round trip (bounds memory)
+TURN_BATCH = 256  # turns segmented and written per short write transaction (bounds memory)
+BATCH_CHARS = 1_000_000  # ... and at most about this much text (a file of very long turns)
 
 Progress = Callable[[str, int, int], None]  # (file name, turns done, turns total)
 
@@ -128,6 +128,18 @@ def _segment(numbered: Iterator[tuple[int, ParsedTurn]], nlp, n_process: int,
     return segment_turns(items, nlp, n_process=n_process)
 
 
+def _next_batch(segmented: Iterator) -> list:
+    """The next ``TURN_BATCH`` segmented turns, fewer once they hold ``BATCH_CHARS`` of
+    text: one write transaction stays short however long the turns are."""
+    batch, chars = [], 0
+    for item in segmented:
+        batch.append(item)
+        chars += sum(len(p) for p in item[0][1].paragraphs)
+        if len(batch) >= TURN_BATCH or chars >= BATCH_CHARS:
+            break
+    return batch
+
+
 def _changed(path: str, detail: str) -> IngestError:
     return IngestError(path, None, f"the file changed while it was being imported ({detail}); "
                                    "nothing stored")
@@ -163,7 +175,7 @@ def store_document(store: Store, doc_id: int, speaker_ids: dict[str, int],
     try:
         while True:
             try:  # the slow part, holding no lock
-                batch = list(islice(segmented, TURN_BATCH))
+                batch = _next_batch(segmented)
             except IngestError as exc:
                 detail = f"line {exc.line}: {exc.message}" if exc.line else exc.message
                 raise _changed(where, detail) from None

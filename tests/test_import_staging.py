@@ -177,3 +177,16 @@ def test_a_failed_import_leaves_no_rows(store, fixtures, blank_nlp, monkeypatch)
         counts = [conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
                   for t in ("documents", "speakers", "turns", "segments", "document_attributes")]
     assert counts == [0, 0, 0, 0, 0]
+
+
+def test_long_turns_are_written_in_smaller_transactions(store, tmp_path, blank_nlp,
+                                                        monkeypatch) -> None:
+    """A batch ends at ``BATCH_CHARS`` of text, so one transaction stays short."""
+    from evaltool import importer
+
+    monkeypatch.setattr(importer, "BATCH_CHARS", 150)  # each turn here is about 60 characters
+    seen: list[int] = []
+    summary = import_paths([_long_transcript(tmp_path / "lang.txt", 12)], store,
+                           lambda: blank_nlp, progress=lambda name, done, total: seen.append(done))
+    assert summary.line() == "1 imported, 0 skipped, 0 failed"
+    assert seen == [3, 6, 9, 12]
