@@ -1,16 +1,17 @@
 """Driving the real app in a real browser: a demo database, `streamlit run app.py` on a free
 localhost port, Debian's Chromium through Playwright.
 
-Shared by the end-to-end test (``tests/test_browser.py``) and the screenshot script
-(``scripts/screenshots.py``). Playwright never downloads a browser here: it is always
-given the path of the system's Chromium, and :class:`BrowserUnavailable` says why
-when there is none.
+Shared by the browser journeys (``tests/journeys/``), the screenshot script
+(``scripts/screenshots.py``) and the latency benchmark (``benchmarks/browser_latency.py``).
+Playwright never downloads a browser here: it is always given the path of the system's
+Chromium, and :class:`BrowserUnavailable` says why when there is none.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -18,10 +19,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright
 
 REPO = Path(__file__).resolve().parent.parent
 # Headless Chromium as root needs --no-sandbox; the rest keeps it quiet and off the network.
@@ -124,6 +125,45 @@ def wait_idle(page: Page, timeout: int = LOAD_TIMEOUT_MS) -> None:
         " && !document.querySelector('[data-stale=true]'); }", timeout=timeout)
 
 
+# Counts the script runs a page has seen: each time Streamlit's app element switches to
+# 'running' (a full rerun or a fragment's). Installed into a browser context with
+# :func:`count_runs`, so that :func:`act` can wait for the run an action caused to finish
+# (waiting for 'not running' alone can pass before that run has even started).
+RUN_COUNTER_JS = """
+window.__evaltoolRuns = 0;
+new MutationObserver((changes) => {
+  for (const c of changes) {
+    if (c.target.getAttribute('data-test-script-state') === 'running') window.__evaltoolRuns++;
+  }
+}).observe(document, {subtree: true, attributes: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+SETTLED_JS = """(since) => {
+  const app = document.querySelector('[data-testid=stApp]');
+  return window.__evaltoolRuns > since && app
+    && app.getAttribute('data-test-script-state') !== 'running'
+    && !document.querySelector('[data-stale=true]');
+}"""
+
+
+def count_runs(context: BrowserContext) -> None:
+    """Count script runs in every page of ``context`` (needed by :func:`act`)."""
+    context.add_init_script(RUN_COUNTER_JS)
+
+
+def runs(page: Page) -> int:
+    """How many script runs the page has seen so far."""
+    return page.evaluate("window.__evaltoolRuns")
+
+
+def act(page: Page, action: Callable[[], object], timeout: int = LOAD_TIMEOUT_MS) -> None:
+    """Do ``action`` (a click, a key press) and wait until the script run it caused has
+    finished and nothing on the page is stale."""
+    since = runs(page)
+    action()
+    page.wait_for_function(SETTLED_JS, arg=since, timeout=timeout)
+
+
 def open_app(page: Page, url: str, heading: str) -> None:
     """Load the app and wait for the default page's heading."""
     page.goto(url, wait_until="domcontentloaded")
@@ -154,3 +194,31 @@ def go_to(page: Page, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
     page.get_by_role("heading", name=title, exact=True).wait_for(timeout=LOAD_TIMEOUT_MS)
     wait_idle(page)
+
+
+# --- reading and driving widgets (shared by the journeys and the latency benchmark) ---
+
+def danish_int(text: str) -> int:
+    """The first whole number in ``text``, Danish thousands dots allowed: '1.234 rækker' → 1234."""
+    m = re.search(r"\d[\d.]*", text)
+    if m is None:
+        raise ValueError(f"no number in {text!r}")
+    return int(m.group(0).rstrip(".").replace(".", ""))
+
+
+def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> None:
+    """Choose ``option`` in the selectbox (or add it in the multiselect) labelled ``label``."""
+    (scope or page).get_by_role("combobox", name=label, exact=True).click()
+    act(page, page.get_by_role("option", name=option, exact=True).click)
+
+
+def alerts(page: Page) -> Locator:
+    """Every message box (st.success/info/warning/error) on the page."""
+    return page.get_by_test_id("stAlert")
+
+
+def metric(scope: Locator, label: str) -> int:
+    """The whole number shown by the ``st.metric`` labelled ``label`` inside ``scope``."""
+    box = scope.get_by_test_id("stMetric").filter(
+        has=scope.page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+    return danish_int(box.get_by_test_id("stMetricValue").inner_text())

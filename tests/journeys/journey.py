@@ -1,0 +1,142 @@
+"""Steps the journeys share: who is coding, where on the Kodning page, what the pages show.
+
+Targets (which suggestion to decide) are picked from the database, so that each journey
+works on its own document and knows what the page should then show; every assertion is
+on what the page shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+from evaltool.store import open_store
+from tests.browser_util import (
+    LOAD_TIMEOUT_MS,
+    alerts,
+    choose_coder,
+    danish_int,
+    metric,
+    open_app,
+    pick,
+    wait_idle,
+)
+
+# The Kodning page's document view shows this many turns per page (see ui/pages/coding.py).
+TURNS_PER_PAGE = 12
+STATUS = {"suggested": "Forslag", "accepted": "Accepteret", "rejected": "Afvist"}
+CMO = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """A suggestion a journey decides, with what identifies it on the page."""
+
+    coding_id: int
+    document: str
+    site: str
+    sentence: str
+    code_key: str
+    label: str
+    themes: tuple[str, ...]
+
+
+def find_suggestion(db: Path, document: str, *, skip: int = 0, lonely: bool = True) -> Target:
+    """A suggestion on the first page of ``document``'s turns, on a sentence that has no other
+    coding (``lonely``) and no twin sentence, whose code belongs to exactly one theme.
+
+    ``skip`` takes a later one, so that two journeys on one document pick different sentences.
+    """
+    store = open_store(str(db))
+    try:
+        doc = store.get_document(document)
+        codes = {c.key: c for c in store.codes()}
+        segments = [s for s in store.segments(doc.id) if s.turn <= TURNS_PER_PAGE]
+        texts = [s.text for s in segments]
+        views = store.coding_views(status="all", document_id=doc.id)
+        per_segment: dict[int, list] = {}
+        for v in views:
+            per_segment.setdefault(v.segment_id, []).append(v)
+        found = []
+        for s in segments:
+            mine = per_segment.get(s.id, [])
+            if not mine or (lonely and len(mine) > 1) or texts.count(s.text) > 1:
+                continue
+            v = mine[0]
+            if v.status == "suggested" and len(codes[v.code_key].themes) == 1:
+                found.append(Target(v.id, doc.name, doc.site or "", s.text, v.code_key,
+                                    codes[v.code_key].label, tuple(codes[v.code_key].themes)))
+        if len(found) <= skip:
+            raise AssertionError(f"the demo database has no suggestion #{skip} to decide in "
+                                 f"{document}")
+        return found[skip]
+    finally:
+        store.close()
+
+
+def start(page: Page, url: str, coder: str | None = None, heading: str = "Kodning") -> None:
+    """Open the app (as ``coder`` when given)."""
+    open_app(page, url, heading)
+    if coder:
+        choose_coder(page, coder)
+
+
+def open_document(page: Page, document: str, site: str) -> None:
+    """On the Kodning page's Dokument tab, show ``document``."""
+    page.get_by_role("tab", name="Dokument", exact=True).click()
+    panel = page.get_by_role("tabpanel", name="Dokument")
+    box = panel.get_by_role("combobox", name="Dokument", exact=True)
+    if box.input_value() != f"{site} – {document}":
+        pick(page, "Dokument", f"{site} – {document}", scope=panel)
+    expect(panel.get_by_text(re.compile(r"kodninger vist"))).to_be_visible()
+    wait_idle(page)
+
+
+def sentence_box(page: Page, sentence: str) -> Locator:
+    """The bordered box of one sentence on the Dokument tab (its codings and their buttons)."""
+    return page.get_by_test_id("stVerticalBlock").filter(
+        has=page.get_by_text(sentence, exact=True)).filter(
+        has=page.get_by_role("button", name="Accepter", exact=True)).last
+
+
+def coding_row(page: Page, target: Target) -> Locator:
+    """The row of ``target``'s coding (its label, status, buttons) in its sentence's box."""
+    return sentence_box(page, target.sentence).get_by_test_id("stHorizontalBlock").filter(
+        has_text=target.label).filter(has=page.get_by_role("button", name="Accepter", exact=True))
+
+
+def row_text(row: Locator) -> str:
+    """The status line of a coding row (label · CMO · status · confidence · source · coder)."""
+    return row.get_by_test_id("stMarkdownContainer").first.inner_text()
+
+
+def flash(page: Page, pattern: str) -> Locator:
+    """The message box whose text matches ``pattern`` (a regular expression)."""
+    return alerts(page).filter(has_text=re.compile(pattern))
+
+
+def theme_quotes(page: Page, theme: str) -> int:
+    """The 'Citater' figure of one theme's card on the Dashboard."""
+    card = page.get_by_test_id("stVerticalBlock").filter(
+        has=page.get_by_role("heading", name=re.compile(rf"^{re.escape(theme)} ·"))).filter(
+        has=page.get_by_test_id("stMetric")).last
+    return metric(card, "Citater")
+
+
+def export_rows(page: Page) -> int:
+    """The Eksport page's row count ('N rækker')."""
+    caption = page.get_by_text(re.compile(r"^[\d.]+ rækker$"))
+    caption.wait_for(timeout=LOAD_TIMEOUT_MS)
+    return danish_int(caption.inner_text())
+
+
+def queue_left(page: Page) -> int:
+    """The 'Næste usikre' tab's count of suggestions left."""
+    caption = page.get_by_role("tabpanel", name="Næste usikre").get_by_text(
+        re.compile(r"forslag tilbage"))
+    caption.wait_for(timeout=LOAD_TIMEOUT_MS)
+    return danish_int(caption.inner_text())
+
