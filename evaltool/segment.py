@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -39,12 +40,46 @@ CHUNKS_PER_WORKER = 3  # chunks in flight per worker: one running, the rest queu
 _worker_nlp = None  # the pipeline inside a worker process (set by _init_worker)
 
 
-def _paragraphs(key: K, text: str) -> Iterator[tuple[str, tuple[K, int, bool]]]:
-    """(paragraph text, (key, offset in turn, is last)) for one turn."""
+# A paragraph longer than this goes to the pipeline in pieces: spaCy refuses texts over
+# ``nlp.max_length`` (E088), and its parser needs about 1 GB per 100,000 characters.
+MAX_PIECE_CHARS = 100_000
+_SENTENCE_END = re.compile(r"[.!?…]+[\"'»”)\]]*\s+")
+_SPACE = re.compile(r"\s+")
+
+
+def _pieces(text: str, limit: int) -> Iterator[tuple[int, str]]:
+    """``(offset, piece)`` cuts of ``text`` of at most ``limit`` characters, joined back
+    exactly; each cut is after a sentence end or white space in the second half of the
+    window when there is one (else, in one endless word, hard at ``limit``)."""
+    start = 0
+    while len(text) - start > limit:
+        window = text[start:start + limit]
+        cut = 0
+        for pattern in (_SENTENCE_END, _SPACE):
+            ends = [m.end() for m in pattern.finditer(window, limit // 2)]
+            if ends:
+                cut = ends[-1]
+                break
+        cut = cut or limit
+        yield start, text[start:start + cut]
+        start += cut
+    yield start, text[start:]
+
+
+def _paragraphs(key: K, text: str,
+                limit: int = MAX_PIECE_CHARS) -> Iterator[tuple[str, tuple[K, int, bool]]]:
+    """(paragraph text, (key, offset in turn, is last)) for one turn; a paragraph over
+    ``limit`` characters comes in pieces (a sentence may then be cut at a piece's end)."""
     offset = 0
     parts = text.split(PARAGRAPH_SEP)
     for i, part in enumerate(parts):
-        yield part, (key, offset, i == len(parts) - 1)
+        last_part = i == len(parts) - 1
+        if len(part) <= limit:
+            yield part, (key, offset, last_part)
+        else:
+            pieces = list(_pieces(part, limit))
+            for j, (at, piece) in enumerate(pieces):
+                yield piece, (key, offset + at, last_part and j == len(pieces) - 1)
         offset += len(part) + len(PARAGRAPH_SEP)
 
 
@@ -89,7 +124,8 @@ def segment_turns(
 def _segment_local(turns: Iterable[tuple[K, str]], nlp,
                    batch_size: int) -> Iterator[tuple[K, list[Sentence]]]:
     """``segment_turns`` in this process."""
-    units = (pair for key, text in turns for pair in _paragraphs(key, text))
+    limit = min(MAX_PIECE_CHARS, nlp.max_length)
+    units = (pair for key, text in turns for pair in _paragraphs(key, text, limit))
     pending: list[Sentence] = []
     for doc, (key, offset, last) in nlp.pipe(units, as_tuples=True, batch_size=batch_size):
         pending.extend(_sentences(doc, offset))

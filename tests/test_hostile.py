@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import tempfile
+import zipfile
 from pathlib import Path
 
+import docx
 import openpyxl
 import pandas as pd
 import pytest
@@ -286,3 +289,142 @@ def test_cli_batch_goes_on_after_an_unexpected_error(tmp_path: Path, runner,
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert f"imported: {tmp_path / 'b.txt'}" in result.output
+
+
+# -- hostile files of each class seen: one line naming the file, nothing stored ----------
+
+def _zip(members: dict[str, bytes], *, method: int = zipfile.ZIP_DEFLATED) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def _flagged(data: bytes, *, encrypted: bool = False, method: int | None = None) -> bytes:
+    """A zip whose headers say 'encrypted' or name another compression method."""
+    out = bytearray(data)
+    for sig, flag_at, method_at in ((b"PK\x03\x04", 6, 8), (b"PK\x01\x02", 8, 10)):
+        i = out.find(sig)
+        while i >= 0:
+            if encrypted:
+                out[i + flag_at] |= 1
+            if method is not None:
+                out[i + method_at] = method
+            i = out.find(sig, i + 4)
+    return bytes(out)
+
+
+def _docx(text: str) -> bytes:
+    doc = docx.Document()
+    doc.add_paragraph(text)
+    buf = io.BytesIO()
+    doc.save(buf)
+    return buf.getvalue()
+
+
+def _docx_bomb() -> bytes:
+    """1 MB on disk that unpacks document.xml to 30 MB."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        small = zipfile.ZipFile(io.BytesIO(_docx("Åse: Hej.")))
+        for name in small.namelist():
+            if name != "word/document.xml":
+                zf.writestr(name, small.read(name))
+        with zf.open("word/document.xml", "w") as member:
+            for _ in range(30):
+                member.write(b" " * (1 << 20))
+    return buf.getvalue()
+
+
+SECRET = "Hemmelig Hansen fortalte om sin diagnose"  # never in an error message
+VTT_CUE = "\n\n00:00:01.000 --> 00:00:02.000\n<v Åse>Hej.\n"
+HOSTILE = [  # (name, content or its maker, fragment of the one-line error, line or None)
+    ("surrogat.md", f'---\ntitle: "\\udc80"\n---\nÅse: {SECRET}.\n',
+     "unpaired surrogate", 2),
+    ("nul.md", f'---\ntitle: "{SECRET}\\x00"\n---\nÅse: Hej.\n', "control character", 2),
+    ("tag.md", f"---\ntitle: !{SECRET.replace(' ', '_')} ja\n---\nÅse: Hej.\n",
+     "invalid YAML in front matter", 2),
+    ("tagvaerdi.md", f"---\n!{SECRET.replace(' ', '_')} nøgle: ja\n---\nÅse: Hej.\n",
+     "invalid YAML in front matter", 2),
+    ("escape.md", f'---\ntitle: "{SECRET} \\q"\n---\nÅse: Hej.\n',
+     "invalid YAML in front matter", 2),
+    ("stort_nummer.srt", f"99999999999999999999999\n00:00:01,000 --> 00:00:02,000\nÅse: {SECRET}.\n",
+     "cue number out of range", None),
+    ("stor_time.srt", f"1\n99999999999999999999:00:01,000 --> 99999999999999999999:00:02,000\n"
+     f"Åse: {SECRET}.\n", "cue time out of range", None),
+    ("stor_time.vtt", f"WEBVTT\n\n999999999:00:01.000 --> 999999999:00:02.000\n<v Åse>{SECRET}.\n",
+     "cue time out of range", None),
+    ("tid.vtt", f"WEBVTT{VTT_CUE}\n00:0x:01.000 --> 00:00:02.000\n<v Bo>{SECRET}.\n",
+     "malformed cue timing", 6),
+    ("uden_tid.vtt", f"WEBVTT{VTT_CUE}\n<v Bo>{SECRET}.\n", "text outside any cue", 6),
+    ("pil_i_tekst.vtt", f"WEBVTT{VTT_CUE}Bo: {SECRET} --> nej\n", "malformed cue timing", 5),
+    ("krypteret.docx", _flagged(_docx(f"Åse: {SECRET}."), encrypted=True), "encrypted", None),
+    ("ole.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "encrypted", None),
+    ("komprimering.docx", _flagged(_docx(f"Åse: {SECRET}."), method=99),
+     "unsupported compression", None),
+    ("bombe.docx", _docx_bomb, "unpacks to more than", None),
+    ("mange_dele.docx", _zip({f"d/{i}.xml": b"<x/>" for i in range(1001)}), "parts", None),
+    ("anden_zip.docx", _zip({"noter.txt": f"Åse: {SECRET}.".encode()}),
+     "not a valid Word (.docx) file", None),
+    ("lagret.docx", _zip({"[Content_Types].xml": b"<x/>"}, method=zipfile.ZIP_STORED),
+     "not a valid Word (.docx) file", None),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "fragment", "line"), HOSTILE,
+                         ids=[h[0] for h in HOSTILE])
+def test_hostile_file_fails_alone_with_one_line(name: str, content, fragment: str,
+                                                 line: int | None, store, blank_nlp,
+                                                 tmp_path: Path) -> None:
+    path = tmp_path / name
+    content = content() if callable(content) else content  # built when used: a 1 MB bomb
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    path.write_bytes(data)
+    good = tmp_path / "god.txt"
+    good.write_text("Åse: Hej med dig.\n", encoding="utf-8")
+    with pytest.raises(IngestError) as err:
+        read_document(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}:{line}: " if line else f"{path}: "), message
+    assert fragment in message and "\n" not in message
+    assert err.value.line == line
+    assert not {"Hemmelig", "Hansen", "fortalte", "diagnose"} & set(message.replace("_", " ").split())
+    summary = import_paths([path, good], store, lambda: blank_nlp)
+    assert [r.status for r in summary.results] == ["failed", "imported"]
+    assert summary.results[0].message == message
+    assert [d.name for d in store.list_documents()] == ["god.txt"]
+
+
+def test_subtitle_sidecar_with_a_lone_surrogate(store, blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / "m.srt"
+    path.write_text("1\n00:00:01,000 --> 00:00:02,000\nÅse: Hej.\n", encoding="utf-8")
+    path.with_suffix(".yaml").write_text('title: "\\ud800"\n', encoding="utf-8")
+    [result] = import_paths([path], store, lambda: blank_nlp).results
+    assert result.status == "failed"
+    assert result.message == (f"{path.with_suffix('.yaml')}:1: front matter has a control "
+                              "character or an unpaired surrogate (an escape such as \\x00 or "
+                              "\\udc80 in quotes)")
+
+
+def test_vtt_note_with_a_lone_surrogate_is_a_comment(store, blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / "note.vtt"
+    path.write_text(f'WEBVTT\n\nNOTE\ntitle: "\\udc80"{VTT_CUE}', encoding="utf-8")
+    [result] = import_paths([path], store, lambda: blank_nlp).results
+    assert result.status == "imported", result.message
+    assert store.list_documents()[0].site is None
+
+
+def test_turn_longer_than_spacy_max_length_imports_whole(store, blank_nlp,
+                                                          tmp_path: Path) -> None:
+    path = tmp_path / "lang.txt"
+    said = "Vi snakkede om kaffe og kage hele dagen " * 30_000  # 1.2 million characters
+    path.write_text(f"Åse: {said}\nBo: Ja.\n", encoding="utf-8")
+    assert len(said) > blank_nlp.max_length
+    [result] = import_paths([path], store, lambda: blank_nlp).results
+    assert result.status == "imported", result.message
+    text = store.document_text(result.document_id)
+    assert [t.text for t in store.turns(result.document_id)] == [said.strip(), "Ja."]
+    segments = store.segments(result.document_id)
+    assert all(text[s.start_char:s.end_char] == s.text for s in segments)
+    assert sum(len(s.text.split()) for s in segments) == len(said.split()) + 1

@@ -97,6 +97,7 @@ class ExplodingPipe:
 
     def __init__(self, nlp, fail_after: int) -> None:
         self.nlp, self.fail_after, self.meta = nlp, fail_after, nlp.meta
+        self.max_length = nlp.max_length
         self.done = 0
 
     def pipe(self, items, **kwargs):

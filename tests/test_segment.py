@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import multiprocessing
 import os
@@ -9,6 +10,8 @@ import threading
 
 import pytest
 import spacy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from spacy.language import Language
 
 from evaltool.errors import IngestError, ModelError
@@ -34,6 +37,47 @@ def test_streaming_keeps_turn_order_and_keys(blank_nlp) -> None:
     out = list(segment_turns(iter(turns), blank_nlp, batch_size=7))
     assert [k for k, _ in out] == [k for k, _ in turns]
     assert all(len(sents) == 3 for _, sents in out)
+
+
+# -- a paragraph longer than spaCy's max_length is segmented in pieces, nothing lost ----
+
+@functools.cache
+def _short_nlp(max_length: int) -> Language:
+    nlp = spacy.blank("da")
+    nlp.add_pipe("sentencizer")
+    nlp.max_length = max_length
+    return nlp
+
+
+def _check_pieces(text: str, sents) -> None:
+    """Offsets slice the text exactly, in order, and every non-space character is kept."""
+    assert all(text[s.start:s.end].strip() == text[s.start:s.end] != "" for s in sents)
+    assert all(a.end <= b.start for a, b in itertools.pairwise(sents))
+    kept = "".join(text[s.start:s.end] for s in sents)
+    assert [ch for ch in kept if not ch.isspace()] == [ch for ch in text if not ch.isspace()]
+
+
+def test_paragraph_longer_than_max_length_is_split_with_exact_offsets() -> None:
+    nlp = _short_nlp(300)
+    text = ("Vi drak kaffe på Ærø. " * 40 + "Å" * 700 + " og så gik vi hjem.\n"
+            + "Ny sætning i afsnit to! " * 30)
+    sents = segment_text(text, nlp)  # once: ValueError [E088] from spaCy
+    _check_pieces(text, sents)
+    assert text[sents[0].start:sents[0].end] == "Vi drak kaffe på Ærø."
+    assert "Å" * 300 in [text[s.start:s.end] for s in sents]  # one endless word: hard cuts
+
+
+@settings(max_examples=60, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=300),
+       limit=st.sampled_from([2, 3, 7, 40]))
+def test_pieces_of_any_text_keep_exact_offsets(text: str, limit: int) -> None:
+    from evaltool.segment import _pieces
+
+    pieces = list(_pieces(text, limit))
+    assert "".join(p for _, p in pieces) == text
+    assert all(text[at:at + len(p)] == p and len(p) <= limit for at, p in pieces)
+    _check_pieces(text.replace("\n", " "), segment_text(text.replace("\n", " "),
+                                                          _short_nlp(limit)))
 
 
 def test_model_lemmas_of_inflected_danish(model_nlp) -> None:

@@ -7,6 +7,7 @@ with a timestamp), the last holds what was said.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from docx.text.paragraph import Paragraph
 
 from evaltool.domain import ParsedDocument
 from evaltool.errors import IngestError
+from evaltool.ingest import limits
 from evaltool.ingest.decode import normalise, read_bytes
 from evaltool.ingest.grammar import parse_lines
 
@@ -37,22 +39,55 @@ def _lines(document) -> list[str]:
     return lines
 
 
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # a compound file: old .doc, or encrypted Office
+_INVALID = "not a valid Word (.docx) file"
+
+
+def check_zip(path: Path, data: bytes) -> None:
+    """Refuse a .docx whose zip python-docx could not read safely, before it reads any
+    member: encrypted, an unknown compression, too many members, or members that
+    unpack to more than the caps (a zip bomb). The declared sizes bound what
+    ``zipfile`` unpacks, so checking them bounds memory."""
+    if data.startswith(_OLE):
+        raise IngestError(path, None, "an encrypted (password-protected) or old-format (.doc) "
+                                      "Word file; save it as .docx without a password")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, NotImplementedError, EOFError, OSError):
+        raise IngestError(path, None, _INVALID) from None
+    if len(members) > limits.DOCX_MAX_MEMBERS:
+        raise IngestError(path, None, f"{_INVALID}: more than {limits.DOCX_MAX_MEMBERS} "
+                                      "parts in its zip")
+    if any(m.flag_bits & 0x1 for m in members):
+        raise IngestError(path, None, "an encrypted (password-protected) Word file; "
+                                      "save it without a password")
+    if any(m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED) for m in members):
+        raise IngestError(path, None, f"{_INVALID}: its zip uses an unsupported compression "
+                                      "method (save it again from Word)")
+    if (sum(m.file_size for m in members) > limits.DOCX_MAX_UNPACKED_BYTES
+            or any(m.file_size > limits.DOCX_MAX_XML_BYTES for m in members
+                   if m.filename.lower().endswith((".xml", ".rels")))):
+        raise IngestError(path, None, "unpacks to more than "
+                          f"{limits.megabytes(limits.DOCX_MAX_UNPACKED_BYTES)} (or one part to "
+                          f"more than {limits.megabytes(limits.DOCX_MAX_XML_BYTES)}); refused")
+
+
 def read(path: Path) -> ParsedDocument:
     """Read a Word transcript."""
     data = read_bytes(path)
     if not data.strip():
         raise IngestError(path, None, "file is empty")
+    check_zip(path, data)
     try:
-        import io
-
-        document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError):
-        raise IngestError(path, None, "not a valid Word (.docx) file") from None
-    except Exception as exc:  # python-docx raises assorted lxml/opc errors for corrupt files
-        if type(exc).__module__.startswith(("docx", "lxml")):
-            raise IngestError(path, None, "not a valid Word (.docx) file") from None
+        lines = _lines(docx.Document(io.BytesIO(data)))
+    except MemoryError:
         raise
-    lines = _lines(document)
+    except Exception:
+        # The bytes are the only input here, and they passed check_zip: python-docx and
+        # lxml raise assorted errors (KeyError, AttributeError, XMLSyntaxError, zlib.error,
+        # ...) for a zip that is not a Word document, so any error means just that.
+        raise IngestError(path, None, _INVALID) from None
     if not any(line.strip() for line in lines):
         raise IngestError(path, None, "document has no text")
     meta, turns = parse_lines(str(path), lines)

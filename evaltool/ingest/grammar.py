@@ -146,6 +146,32 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# A quoted part of a YAML message is input (a tag, an alias, a character) unless it is
+# a token name such as '<scalar>' or one punctuation character: only those are kept.
+_QUOTED = re.compile(r"""\s*('(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")""")
+_TOKEN = re.compile(r"""^['"](?:<[a-z ]+>|[^\w\s]|\\t)['"]$""")
+# Characters no database column or spreadsheet cell takes safely: C0 controls other
+# than tab and line ends (PostgreSQL refuses NUL), DEL, and lone surrogates (YAML's
+# "\udc80" escape makes one; UTF-8 cannot encode it).
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def _without_input(problem: str) -> str:
+    """A YAML error message with the input it quotes left out."""
+    return _QUOTED.sub(lambda m: m.group(0) if _TOKEN.match(m.group(1)) else "", problem).strip()
+
+
+def _has_unstorable(value: Any) -> bool:
+    """Whether any key or string in plain front-matter data has an unstorable character."""
+    if isinstance(value, str):
+        return bool(_UNSTORABLE.search(value))
+    if isinstance(value, dict):
+        return any(_has_unstorable(k) or _has_unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_unstorable(v) for v in value)
+    return False
+
+
 def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     """Parse YAML front matter; errors name the file line where YAML failed."""
     try:
@@ -158,7 +184,7 @@ def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.context_mark or exc.problem_mark
         line = first_line + mark.line if mark else first_line
-        problem = exc.problem or "invalid YAML"
+        problem = _without_input(exc.problem or "") or "invalid YAML"
         raise IngestError(path, line, f"invalid YAML in front matter: {problem}") from None
     except yaml.YAMLError:
         raise IngestError(path, first_line, "invalid YAML in front matter") from None
@@ -167,6 +193,10 @@ def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise IngestError(path, first_line, "front matter must be 'key: value' lines")
     meta = _plain(data)
+    if _has_unstorable(meta):
+        raise IngestError(path, first_line, "front matter has a control character or an "
+                                            "unpaired surrogate (an escape such as \\x00 "
+                                            "or \\udc80 in quotes)")
     groups = meta.get("target_groups")
     if isinstance(groups, str):
         meta["target_groups"] = [g.strip() for g in groups.split(",") if g.strip()]

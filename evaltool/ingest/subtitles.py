@@ -24,6 +24,10 @@ from evaltool.ingest.decode import read_text
 from evaltool.ingest.grammar import TurnLine, match_turn, parse_metadata, parse_timestamp
 
 _TAG = re.compile(r"<[^>]+>")
+_TIMING = webvtt.vtt.WebVTTCueBlock.CUE_TIMINGS_PATTERN  # what webvtt-py takes as a cue
+_NOT_CUES = ("NOTE", "STYLE", "REGION")  # blocks that are not cues (text after a space)
+MAX_SECONDS = 1000 * 3600  # a cue time beyond this is a broken file, not a recording
+MAX_CUE_NUMBER = 10**9
 _VOICE = re.compile(r"^\s*(?P<name>[^()]+?)\s*(?:\((?P<role>[^()]*)\))?\s*$")
 
 
@@ -34,17 +38,65 @@ class Cue:
     start: float
     voice: str | None
     text: str
-    line: int
+    line: int  # the cue's number (stored as the turn's source line)
+    at: str  # where it is, for messages: "line 12" (WebVTT) or "cue 7" (SubRip)
+
+
+def _vtt_blocks(path: Path, text: str) -> list[int]:
+    """The first line of each cue block, checked so that no text is lost.
+
+    webvtt-py passes over a block whose timing line it cannot read, and over text
+    outside any cue; here such a block fails the file with its line number. Blocks
+    are split as webvtt-py splits them: at an empty line, or at a '-->' line that
+    cannot be the timing line of the block so far.
+    """
+    blocks: list[tuple[int, list[str]]] = []
+    block: list[str] = []
+    start = 1
+    for no, line in enumerate(text.split("\n"), start=1):
+        new = bool(block) and "-->" in line and (not blocks or len(block) > 1
+                                                 or "-->" in block[0])
+        if (not line or new) and block:
+            blocks.append((start, block))
+            block = []
+        if line:
+            if not block:
+                start = no
+            block.append(line)
+    if block:
+        blocks.append((start, block))
+    cues: list[int] = []
+    for start, lines in blocks[1:]:  # the first block is the WEBVTT header
+        if not any(line.strip() for line in lines):
+            continue
+        first_word = (lines[0].split(maxsplit=1) or [""])[0]
+        if first_word in _NOT_CUES and "-->" not in lines[0]:
+            continue
+        arrow = next((i for i, line in enumerate(lines[:2]) if "-->" in line), None)
+        if arrow is None:
+            raise IngestError(path, start, "text outside any cue (a block without a "
+                                           "'00:00:01.000 --> 00:00:02.000' line)")
+        if not _TIMING.match(lines[arrow]):
+            raise IngestError(path, start + arrow, "malformed cue timing (expected "
+                                                   "'00:00:01.000 --> 00:00:02.000')")
+        cues.append(start)
+    return cues
 
 
 def _vtt_cues(path: Path, text: str) -> tuple[list[Cue], dict]:
     """Cues and NOTE-block metadata of a WebVTT file."""
     if not text.lstrip().startswith("WEBVTT"):
         raise IngestError(path, 1, "not a WebVTT file (first line must be 'WEBVTT')")
+    starts = _vtt_blocks(path, text)
     try:
         vtt = webvtt.from_buffer(io.StringIO(text))
-    except webvtt.errors.MalformedFileError as exc:
-        raise IngestError(path, None, f"malformed WebVTT ({exc})") from None
+    except webvtt.errors.MalformedFileError:
+        raise IngestError(path, None, "malformed WebVTT") from None
+    except (webvtt.errors.MalformedCaptionError, ValueError, OverflowError):
+        raise IngestError(path, None, "malformed cue timing (expected "
+                                      "'00:00:01.000 --> 00:00:02.000')") from None
+    if len(starts) != len(vtt.captions):  # a cue webvtt-py read differently: refuse, lose nothing
+        raise IngestError(path, None, "malformed WebVTT (cues could not be read one by one)")
     meta: dict = {}
     for comment in vtt.header_comments:
         try:  # a NOTE that is not 'key: value' YAML is just a comment
@@ -54,11 +106,20 @@ def _vtt_cues(path: Path, text: str) -> tuple[list[Cue], dict]:
         if meta:
             break
     cues = [
-        Cue(parse_timestamp(c.start), c.voice,
-            html.unescape(" ".join(_TAG.sub("", line).strip() for line in c.lines)), i)
-        for i, c in enumerate(vtt.captions, start=1)
+        Cue(_seconds(path, f"line {at}", parse_timestamp(c.start)), c.voice,
+            html.unescape(" ".join(_TAG.sub("", line).strip() for line in c.lines)), i,
+            f"line {at}")
+        for i, (c, at) in enumerate(zip(vtt.captions, starts, strict=True), start=1)
     ]
     return cues, meta
+
+
+def _seconds(path: Path, at: str, seconds: float) -> float:
+    """A cue's start time, checked to be a time a recording can have."""
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise IngestError(path, None, f"cue time out of range at {at} "
+                                      f"(more than {MAX_SECONDS // 3600} hours)")
+    return seconds
 
 
 def _srt_cues(path: Path, text: str) -> list[Cue]:
@@ -69,11 +130,18 @@ def _srt_cues(path: Path, text: str) -> list[Cue]:
         line = text.count("\n", 0, getattr(exc, "expected_start", 0)) + 1
         raise IngestError(path, line, "malformed SubRip: expected a cue number, then a "
                           "'00:00:01,000 --> 00:00:02,000' line, then text") from None
-    return [
-        Cue(s.start.total_seconds(), None,
-            " ".join(_TAG.sub("", line).strip() for line in s.content.split("\n")), s.index)
-        for s in subs
-    ]
+    except (OverflowError, ValueError):  # e.g. an hour of 20 digits: timedelta refuses it
+        raise IngestError(path, None, f"cue time out of range "
+                                      f"(more than {MAX_SECONDS // 3600} hours)") from None
+    cues = []
+    for i, s in enumerate(subs, start=1):
+        if s.index is not None and not 0 <= s.index <= MAX_CUE_NUMBER:
+            raise IngestError(path, None, f"cue number out of range in cue {i} "
+                                          f"(more than {MAX_CUE_NUMBER:,})")
+        cues.append(Cue(_seconds(path, f"cue {i}", s.start.total_seconds()), None,
+                        " ".join(_TAG.sub("", line).strip() for line in s.content.split("\n")),
+                        s.index, f"cue {i}"))
+    return cues
 
 
 def _sidecar(path: Path) -> dict:
