@@ -278,6 +278,8 @@ def test_unexpected_error_fails_only_its_file(store, tmp_path: Path) -> None:
     bad = summary.results[1]
     assert bad.message == f"{tmp_path / names[1]}: unexpected error (ZeroDivisionError); nothing stored"
     assert [d.name for d in store.list_documents()] == [names[0], names[2]]
+    with store.engine.connect() as conn:  # no staged rows left behind either
+        assert conn.exec_driver_sql("SELECT count(*) FROM documents").scalar() == 2
 
 
 def test_cli_batch_goes_on_after_an_unexpected_error(tmp_path: Path, runner,
