@@ -504,6 +504,17 @@ def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _sparse_warning(sparse: tuple[str, ...], unit: str, a: tuple[str, int], b: tuple[str, int],
+                    compared: int) -> str:
+    """The warning line for coders who reviewed too few units (see reliability.sparse_coders)."""
+    from evaltool import reliability as rel
+
+    return (f"warning: {' and '.join(sparse)} reviewed too few {unit}s for these figures to "
+            f"mean much (reviewed: {a[0]} {a[1]}, {b[0]} {b[1]}; compared: {compared}; wanted: "
+            f"at least {rel.MIN_REVIEWED} and at least {rel.MIN_SHARE:.0%} of the other "
+            "coder's)")
+
+
 @cli.command()
 @click.option("--coders", nargs=2, required=True, metavar="A B", help="The two coders to compare.")
 @click.option("--unit", type=click.Choice(["segment", "turn"]), default="segment",
@@ -532,6 +543,9 @@ def reliability(ctx: click.Context, coders: tuple[str, str], unit: str, document
                f"agreement {_fmt(report.agreement)}, kappa {_fmt(report.kappa)}, "
                f"alpha {_fmt(report.alpha)}")
     click.echo(f"({report.note})")
+    if report.sparse:
+        click.echo(_sparse_warning(report.sparse, unit, (coders[0], report.reviewed_a),
+                                   (coders[1], report.reviewed_b), report.units))
     if json_path:
         json_path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
                              encoding="utf-8")
@@ -551,12 +565,25 @@ def disagreements(ctx: click.Context, coders: tuple[str, str], unit: str,
 
     store = get_store(ctx)
     doc_id = store.get_document(document).id if document else None
-    found = rel.disagreements(store, *coders, unit=unit, document_id=doc_id)
-    rows = [[u.document, u.turn, ",".join(map(str, u.segment_ids)),
-             " ".join(u.codes_a) or "-", " ".join(u.codes_b) or "-",
-             u.text if len(u.text) <= 60 else u.text[:59] + "…"] for u in found]
-    click.echo(table(rows, ["document", "turn", "segments", coders[0], coders[1], "text"])
-               if rows else "no disagreements")
+    compared = rel.compare(store, *coders, unit=unit, document_id=doc_id)
+    found = compared.disagreements
+
+    def short(text: str) -> str:
+        return text if len(text) <= 60 else text[:59] + "…"
+
+    if unit == "turn":  # one row per turn: its number, both coders' codes, how many sentences
+        rows = [[u.document, u.turn, len(u.segment_ids), " ".join(u.codes_a) or "-",
+                 " ".join(u.codes_b) or "-", short(u.text)] for u in found]
+        header = ["document", "turn", "sentences", coders[0], coders[1], "text"]
+    else:
+        rows = [[u.document, u.turn, ",".join(map(str, u.segment_ids)),
+                 " ".join(u.codes_a) or "-", " ".join(u.codes_b) or "-", short(u.text)]
+                for u in found]
+        header = ["document", "turn", "segments", coders[0], coders[1], "text"]
+    click.echo(table(rows, header) if rows else "no disagreements")
+    if compared.sparse:
+        click.echo(_sparse_warning(compared.sparse, unit, (coders[0], compared.reviewed_a),
+                                   (coders[1], compared.reviewed_b), len(compared.units)))
 
 
 @cli.command()

@@ -5,11 +5,18 @@ A coder's codes on a segment are the codes they accepted: in their own layer
 shared layer where they are the coding's coder (:meth:`Store.coder_codes`). A
 turn's codes are the union of its segments' codes.
 
-Which units are compared: only documents that both coders coded (each accepted
-at least one code in it), and in those only the units that at least one of the
-two coders coded. Text that neither coder coded is left out, because counting
-it as "both agree: no code" would inflate agreement by however much uncoded
-text a transcript happens to have.
+Which units are compared: only units that both coders have reviewed, and of those
+only the ones that at least one of the two coded. A coder has reviewed a turn when
+they decided at least one coding in it (accepted, rejected, recoded, added or
+adjudicated) or marked the turn or its document done (:meth:`Store.reviewed_turns`);
+a segment is reviewed with its turn (a coder reads and decides turn by turn). Text
+that one coder never reviewed says nothing about agreement, and text that neither
+coded is left out, because counting it as "both agree: no code" would inflate
+agreement by however much uncoded text a transcript happens to have.
+
+Few reviewed units make the figures say little: a coder is *sparse* when they
+reviewed fewer than ``MIN_REVIEWED`` units, or fewer than ``MIN_SHARE`` of the units
+the other coder reviewed (:func:`sparse_coders`); the report lists them.
 
 On those units:
 - percent agreement is the share of units where both coders gave the same set
@@ -34,8 +41,10 @@ if TYPE_CHECKING:
     from evaltool.store import Store
 
 UNITS = ("segment", "turn")
-NOTE = ("units compared: those at least one of the two coders coded, in documents both coded; "
-        "text neither coded is left out")
+NOTE = ("units compared: those in turns both coders reviewed (decided a coding in, or marked "
+        "done) that at least one of them coded; text neither coded is left out")
+MIN_REVIEWED = 20  # fewer reviewed units than this: the coder is sparse
+MIN_SHARE = 0.10  # ... or fewer than this share of the other coder's reviewed units
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,11 @@ class ReliabilityReport:
     alpha: float | None
     per_code: list[CodeAgreement] = field(default_factory=list)
     note: str = NOTE
+    reviewed_a: int = 0  # units coder A reviewed (in the documents asked about)
+    reviewed_b: int = 0
+    sparse: tuple[str, ...] = ()  # coders who reviewed too few units (see sparse_coders)
+    min_reviewed: int = MIN_REVIEWED
+    min_share: float = MIN_SHARE
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -119,26 +133,61 @@ def nominal_alpha(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
     return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 
-def compared_units(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
-                   document_id: int | None = None) -> list[Unit]:
-    """The units compared for two coders (see the module docstring), in text order."""
+def sparse_coders(a: tuple[str, int], b: tuple[str, int]) -> tuple[str, ...]:
+    """Names of the coders (``(name, reviewed units)``) who reviewed fewer than
+    ``MIN_REVIEWED`` units or fewer than ``MIN_SHARE`` of the other's."""
+    return tuple(name for (name, n), (_, other) in ((a, b), (b, a))
+                 if n < MIN_REVIEWED or n < MIN_SHARE * other)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The units two coders are compared on, and how many each reviewed."""
+
+    coder_a: str
+    coder_b: str
+    unit: str
+    units: list[Unit]  # both reviewed, at least one coded; in text order
+    reviewed_a: int
+    reviewed_b: int
+
+    @property
+    def sparse(self) -> tuple[str, ...]:
+        """Coders who reviewed too few units (see :func:`sparse_coders`)."""
+        return sparse_coders((self.coder_a, self.reviewed_a), (self.coder_b, self.reviewed_b))
+
+    @property
+    def disagreements(self) -> list[Unit]:
+        """The compared units where the two coders' codes differ."""
+        return [u for u in self.units if not u.agree]
+
+
+def compare(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
+            document_id: int | None = None) -> Comparison:
+    """The units compared for two coders (see the module docstring) and the number of
+    units each reviewed."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
+    turns_a = store.reviewed_turns(coder_a, document_id)
+    turns_b = store.reviewed_turns(coder_b, document_id)
     codes_a = store.coder_codes(coder_a, document_id)
     codes_b = store.coder_codes(coder_b, document_id)
     order = {c.key: i for i, c in enumerate(store.codes(include_retired=True))}
-    docs = ([store.get_document(document_id)] if document_id is not None
-            else store.list_documents())
+    touched = {d for d, _ in turns_a | turns_b}
+    docs = [d for d in ([store.get_document(document_id)] if document_id is not None
+                        else store.list_documents()) if d.id in touched]
     out: list[Unit] = []
+    reviewed_a = reviewed_b = 0
     for doc in docs:
-        segments = store.segments(doc.id)
-        ids = {s.id for s in segments}
-        if not (ids & codes_a.keys() and ids & codes_b.keys()):
-            continue  # a document only one coder coded says nothing about agreement
         groups: dict[int, list] = {}
-        for s in segments:
+        for s in store.segments(doc.id):
             groups.setdefault(s.id if unit == "segment" else s.turn_id, []).append(s)
         for key, segs in groups.items():
+            turn = (doc.id, segs[0].turn)
+            reviewed_a += turn in turns_a
+            reviewed_b += turn in turns_b
+            if turn not in turns_a or turn not in turns_b:
+                continue  # one of them never reviewed it: says nothing about agreement
             a = set().union(*(codes_a.get(s.id, set()) for s in segs))
             b = set().union(*(codes_b.get(s.id, set()) for s in segs))
             if not a and not b:
@@ -147,14 +196,22 @@ def compared_units(store: Store, coder_a: str, coder_b: str, *, unit: str = "seg
                             tuple(s.id for s in segs), " ".join(s.text for s in segs),
                             tuple(sorted(a, key=lambda k: (order.get(k, len(order)), k))),
                             tuple(sorted(b, key=lambda k: (order.get(k, len(order)), k)))))
-    return out
+    return Comparison(coder_a, coder_b, unit, out, reviewed_a, reviewed_b)
+
+
+def compared_units(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
+                   document_id: int | None = None) -> list[Unit]:
+    """The units compared for two coders (see the module docstring), in text order."""
+    return compare(store, coder_a, coder_b, unit=unit, document_id=document_id).units
 
 
 def reliability(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
                 document_id: int | None = None) -> ReliabilityReport:
     """Percent agreement, Cohen's kappa (overall and per code) and Krippendorff's alpha
-    of two coders over the units either of them coded (see the module docstring)."""
-    units = compared_units(store, coder_a, coder_b, unit=unit, document_id=document_id)
+    of two coders over the units both reviewed and either coded (see the module
+    docstring), with how many units each reviewed and which of them are sparse."""
+    compared = compare(store, coder_a, coder_b, unit=unit, document_id=document_id)
+    units = compared.units
     a = [u.codes_a for u in units]
     b = [u.codes_b for u in units]
     order = {c.key: i for i, c in enumerate(store.codes(include_retired=True))}
@@ -169,11 +226,11 @@ def reliability(store: Store, coder_a: str, coder_b: str, *, unit: str = "segmen
                                       percent_agreement(pa, pb) or 0.0, cohen_kappa(pa, pb)))
     return ReliabilityReport(coder_a, coder_b, unit, list(dict.fromkeys(u.document for u in units)),
                              len(units), percent_agreement(a, b), cohen_kappa(a, b),
-                             nominal_alpha(a, b), per_code)
+                             nominal_alpha(a, b), per_code, reviewed_a=compared.reviewed_a,
+                             reviewed_b=compared.reviewed_b, sparse=compared.sparse)
 
 
 def disagreements(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
                   document_id: int | None = None) -> list[Unit]:
     """Units where the two coders' codes differ, side by side, in text order."""
-    return [u for u in compared_units(store, coder_a, coder_b, unit=unit, document_id=document_id)
-            if not u.agree]
+    return compare(store, coder_a, coder_b, unit=unit, document_id=document_id).disagreements

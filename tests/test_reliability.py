@@ -172,9 +172,116 @@ def test_cli_reliability_and_disagreements(double_coded, team_db: str, runner,
     result = runner.invoke(cli, ["--db", team_db, "disagreements", "--coders", "Anna", "Bo"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 6  # header, rule, four units
+    assert len(lines) == 7  # header, rule, four units, and a warning: 10 sentences are few
     assert "Vi satte kaffe på bordet." in lines[2]
+    assert lines[6].startswith("warning: Anna and Bo reviewed too few segments")
     result = runner.invoke(cli, ["--db", team_db, "adjudicate", "--segment", "7", "--code", N,
                                  "--reject", "--coder", "Carla"])
     assert result.exit_code == 0, result.output
     assert "rejected by Carla (adjudicated" in result.output
+
+
+def _long_transcript() -> str:
+    """Six turns of five numbered sentences each (segments 1-30 on a fresh database)."""
+    names = ["Mette", "Søren", "Åse", "Jens", "Ole", "Lærke"]
+    return "".join(f"{name}: " + " ".join(f"Sætning {5 * t + k + 1} om kaffen i Aabenraa."
+                                          for k in range(5)) + "\n"
+                   for t, name in enumerate(names))
+
+
+@pytest.fixture
+def sparse_coded(any_store, tmp_path: Path, blank_nlp):
+    """A 30-sentence transcript with a machine suggestion (mek_kaffe) on every sentence,
+    coded blind: Fuld accepted 1-20 and rejected 21-30 (every turn); Lidt made three
+    decisions: accepted 1, rejected 2 (turn 1) and accepted 25 (turn 5)."""
+    from evaltool import codebook
+    from evaltool.domain import Suggestion
+    from tests.conftest import FIXTURES
+
+    store = any_store
+    path = tmp_path / "lang_aabenraa.txt"
+    path.write_text(_long_transcript(), encoding="utf-8")
+    assert import_paths([path], store, lambda: blank_nlp).failed == 0
+    store.load_codebook(codebook.load(FIXTURES / "mini_kodebog.yaml"), "mini_kodebog.yaml")
+    segments = store.segments(1)
+    assert [s.id for s in segments] == list(range(1, 31))
+    store.write_suggestions([Suggestion(s.id, K, "model", 0.6, "kaffe") for s in segments],
+                            segment_ids=[s.id for s in segments], model_version="m1",
+                            codebook_version=1)
+    store.assign(1, ["Fuld", "Lidt"])
+    shared = {v.segment_id: v.id for v in store.coding_views(status="all")}
+    for seg in range(1, 31):
+        store.decide_as("Fuld", shared[seg], "accept" if seg <= 20 else "reject")
+    store.decide_as("Lidt", shared[1], "accept")
+    store.decide_as("Lidt", shared[2], "reject")
+    store.decide_as("Lidt", shared[25], "accept")
+    return store
+
+
+# Worked by hand. Fuld reviewed all six turns, Lidt turns 1 and 5 (a decision in each).
+# Segment unit: the segments of turns 1 and 5 that either coded: 1-5 (Fuld K on each,
+# Lidt K on 1 only) and 25 (Lidt K, Fuld rejected it); 21-24 nobody coded.
+#   Fuld: K K K K K ∅   Lidt: K ∅ ∅ ∅ ∅ K   -> agreement 1/6
+#   kappa: p_e = (5*2 + 1*4)/36 = 14/36; (6/36 - 14/36) / (22/36) = -4/11
+#   alpha: 12 values, K 7, ∅ 5; D_o = 10/12, D_e = (144 - 49 - 25)/132 = 70/132;
+#          1 - (10/12)/(70/132) = -4/7
+# Reviewed segments: Fuld 30, Lidt 10 (< 20: sparse). Turn unit: turns 1 (K, K) and 5 (∅, K);
+# reviewed turns Fuld 6, Lidt 2: both under 20 -> both sparse.
+
+
+def test_only_units_both_reviewed_are_compared(sparse_coded) -> None:
+    report = rel.reliability(sparse_coded, "Fuld", "Lidt")
+    assert (report.units, report.reviewed_a, report.reviewed_b) == (6, 30, 10)
+    assert report.agreement == pytest.approx(1 / 6)
+    assert report.kappa == pytest.approx(-4 / 11)
+    assert report.alpha == pytest.approx(-4 / 7)
+    assert report.sparse == ("Lidt",)
+    found = rel.disagreements(sparse_coded, "Fuld", "Lidt")
+    assert [(u.segment_ids, u.codes_a, u.codes_b) for u in found] == [
+        ((2,), (K,), ()), ((3,), (K,), ()), ((4,), (K,), ()), ((5,), (K,), ()), ((25,), (), (K,))]
+
+
+def test_turn_unit_compares_turns_both_reviewed(sparse_coded) -> None:
+    report = rel.reliability(sparse_coded, "Fuld", "Lidt", unit="turn")
+    assert (report.units, report.agreement, report.reviewed_a, report.reviewed_b) == (2, 0.5, 6, 2)
+    assert report.sparse == ("Fuld", "Lidt")
+    [u] = rel.disagreements(sparse_coded, "Fuld", "Lidt", unit="turn")
+    assert (u.kind, u.turn, u.segment_ids, u.codes_a, u.codes_b) == (
+        "turn", 5, (21, 22, 23, 24, 25), (), (K,))
+
+
+def test_sparse_threshold_counts_both_sides(sparse_coded) -> None:
+    assert rel.sparse_coders(("A", 29), ("B", 300)) == ("A",)  # 29 < 10 % of 300
+    assert rel.sparse_coders(("A", 30), ("B", 300)) == ()
+    assert rel.sparse_coders(("A", 20), ("B", 20)) == ()
+    assert rel.sparse_coders(("A", 19), ("B", 19)) == ("A", "B")
+    assert rel.sparse_coders(("A", 0), ("B", 0)) == ("A", "B")
+
+
+def test_cli_warns_and_lists_turns(sparse_coded, runner, tmp_path: Path) -> None:
+    db = sparse_coded.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "r.json"
+    result = runner.invoke(cli, ["--db", db, "reliability", "--coders", "Fuld", "Lidt",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "6 segments in 1 documents: agreement 0.167" in result.output
+    assert ("warning: Lidt reviewed too few segments for these figures to mean much "
+            "(reviewed: Fuld 30, Lidt 10; compared: 6; wanted: at least 20 and at least "
+            "10% of the other coder's)") in result.output.splitlines()
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert (data["reviewed_a"], data["reviewed_b"], data["sparse"]) == (30, 10, ["Lidt"])
+    result = runner.invoke(cli, ["--db", db, "disagreements", "--coders", "Fuld", "Lidt",
+                                 "--unit", "turn"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["document", "turn", "sentences", "Fuld", "Lidt", "text"]
+    assert lines[2].split()[:5] == ["lang_aabenraa.txt", "5", "5", "-", K]
+    assert len(lines) == 4 and lines[3].startswith("warning: Fuld and Lidt reviewed too few turns")
+
+
+def test_a_turn_marked_done_counts_as_reviewed(sparse_coded) -> None:
+    sparse_coded.mark_done(1, "Lidt", turn=3)  # read, nothing to code: Fuld's codes there differ
+    report = rel.reliability(sparse_coded, "Fuld", "Lidt")
+    assert (report.units, report.reviewed_b) == (11, 15)
+    assert [u.segment_ids[0] for u in rel.disagreements(sparse_coded, "Fuld", "Lidt")][-6:] == [
+        11, 12, 13, 14, 15, 25]

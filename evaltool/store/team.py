@@ -30,7 +30,9 @@ from evaltool.store.models import (
     Coding,
     Document,
     Event,
+    ReviewMark,
     Segment,
+    Turn,
     utcnow,
 )
 
@@ -38,6 +40,9 @@ from evaltool.store.models import (
 MACHINE_SOURCES = frozenset({Source.rules.value, Source.model.value, Source.combined.value})
 # Event actions that are decisions a coder can undo (an 'undo' itself is not).
 UNDOABLE = ("accept", "reject", "recode", "memo", "add", "adjudicate")
+# Event actions that decide a coding (a memo alone does not): a coder who made one in a
+# turn has reviewed that turn (see :meth:`TeamOps.reviewed_turns`).
+DECIDING = ("accept", "reject", "recode", "add", "adjudicate")
 # Columns an event's before/after records (the user-visible state of a coding).
 STATE_KEYS = ("code_id", "status", "source", "memo", "layer", "version", "segment_id", "coder_id",
               "confidence", "explanation")
@@ -281,6 +286,47 @@ class TeamOps:
         with self.engine.connect() as conn:
             for seg, key in conn.execute(stmt):
                 out.setdefault(seg, set()).add(key)
+        return out
+
+    def reviewed_turns(self, coder: str, document_id: int | None = None) -> set[tuple[int, int]]:
+        """(document id, turn number) of every turn ``coder`` has reviewed.
+
+        Reviewed: the coder decided a coding in the turn at least once (accepted,
+        rejected, recoded, added or adjudicated one: a coding of theirs in their own
+        layer or the shared layer that is no longer a bare suggestion, or such an
+        event of theirs, also one undone or overruled since), or marked the turn or
+        its whole document done. A memo alone is not a review.
+        """
+        with self.engine.connect() as conn:
+            coder_id = conn.scalar(select(Coder.id).where(Coder.name == coder))
+            if coder_id is None:
+                return set()
+            mine = (Coding.layer == coder) | ((Coding.layer == SHARED)
+                                              & (Coding.coder_id == coder_id))
+            decided = (select(Coding.document_id, Coding.turn_number)
+                       .where(mine, Coding.status != CodingStatus.suggested.value))
+            evented = (select(Turn.document_id, Turn.number)
+                       .join(Segment, Segment.turn_id == Turn.id)
+                       .join(Event, Event.segment_id == Segment.id)
+                       .where(Event.coder_id == coder_id, Event.action.in_(DECIDING)))
+            marks = (select(ReviewMark.document_id, ReviewMark.turn_number)
+                     .where((ReviewMark.layer == coder) | ((ReviewMark.layer == SHARED)
+                                                          & (ReviewMark.coder_id == coder_id))))
+            if document_id is not None:
+                decided = decided.where(Coding.document_id == document_id)
+                evented = evented.where(Turn.document_id == document_id)
+                marks = marks.where(ReviewMark.document_id == document_id)
+            out = {(d, t) for d, t in conn.execute(decided.distinct())}
+            out |= {(d, t) for d, t in conn.execute(evented.distinct())}
+            whole = set()
+            for d, t in conn.execute(marks):
+                if t is None:
+                    whole.add(d)
+                else:
+                    out.add((d, t))
+            if whole:
+                out |= {(d, t) for d, t in conn.execute(
+                    select(Turn.document_id, Turn.number).where(Turn.document_id.in_(whole)))}
         return out
 
     def adjudicate(self, segment_id: int, code_key: str, decision: str, adjudicator: str, *,
