@@ -6,6 +6,8 @@ import codecs
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evaltool.errors import IngestError
 from evaltool.ingest.decode import (
@@ -117,12 +119,76 @@ def test_streaming_other_encodings(tmp_path, encoding: str, chunk_size: int) -> 
     assert _streamed(path, chunk_size) == _whole_text_lines(data) == DANISH.split("\n")
 
 
-def test_streaming_keeps_the_detection_order(tmp_path) -> None:
-    """Valid UTF-8 up to a cp1252 byte at the very end is cp1252 as a whole, as before."""
+def test_utf8_with_one_cp1252_line_at_the_end_is_refused_at_that_line(tmp_path) -> None:
+    """Once read as cp1252 as a whole, garbling every Å above it to Ã… with exit 0."""
     data = "Åse: Hej.\n".encode() * 50 + "Bo: 5 €\n".encode("cp1252")
     path = tmp_path / "t.txt"
     path.write_bytes(data)
-    assert detect_file_encoding(path, 16) == detect_encoding(data) == "cp1252"
+    with pytest.raises(IngestError) as err:
+        detect_file_encoding(path, 16)
+    assert str(err.value) == (f"{path}:51: not UTF-8, though the rest of the file is (a line "
+                              "in another encoding, or a damaged byte); save the file as UTF-8")
+    with pytest.raises(ValueError, match="line 51"):
+        detect_encoding(data)
+
+
+@pytest.mark.parametrize(("data", "line"), [
+    ("Åse: Hej på Ærø.\nBo: Og så?\n".encode() + b"Lise: \xff ja\n", 3),  # one damaged byte
+    (b"Bo: hej\n" + "Lise: blåbær\n".encode("cp1252") + "Åse: Øl.\n".encode(), 2),
+    ("Åse: Hej på Ærø og ".encode() + b"\xff\n", 1),  # one line, mostly UTF-8
+    ("Åse: Ærø\r".encode() + "Bo: æble\r".encode("cp1252"), 2),  # CR line ends
+])
+def test_mostly_utf8_text_is_refused_at_its_first_bad_line(tmp_path, data: bytes,
+                                                           line: int) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    with pytest.raises(IngestError) as err:
+        read_text(path)
+    assert err.value.line == line and "save the file as UTF-8" in str(err.value)
+
+
+def test_consistent_cp1252_still_reads_even_with_a_chance_utf8_pair(tmp_path) -> None:
+    """'SÅ…' in cp1252 is a valid UTF-8 pair by chance; the rest of the line is not UTF-8."""
+    text = "Åse: Så gik vi på Ærø, SÅ… søndag.\n" + "Bo: Æbler og øl på åen.\n" * 30
+    path = tmp_path / "t.txt"
+    path.write_bytes(text.encode("cp1252"))
+    assert read_text(path) == text
+
+
+@pytest.mark.parametrize(("data", "name", "line"), [
+    (codecs.BOM_UTF8 + "Åse: Hej.\nBo: ".encode() + "blåbær\n".encode("cp1252"), "UTF-8", 2),
+    (codecs.BOM_UTF16_LE + "Åse: Hej.\nBo: ja\n".encode("utf-16-le") + b"\x00", "UTF-16", 3),
+])
+def test_byte_order_mark_then_another_encoding(tmp_path, data: bytes, name: str,
+                                               line: int) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(data)
+    with pytest.raises(IngestError) as err:
+        read_text(path)
+    assert str(err.value) == (f"{path}:{line}: not valid {name}, though the file starts with "
+                              f"a {name} byte-order mark; save the file as UTF-8")
+
+
+LETTERS = "abcdefghijklmnopqrstuvwxyzæøåÆØÅé ,.:"  # cp1252 bytes of these are never UTF-8
+
+
+@settings(max_examples=150, deadline=None)
+@given(lines=st.lists(st.tuples(st.text(LETTERS, max_size=30),
+                                st.sampled_from(["utf-8", "cp1252"])), min_size=1, max_size=8),
+       chunk_size=st.sampled_from([3, 64, 1 << 16]))
+def test_lines_in_mixed_encodings_are_never_garbled(tmp_path_factory, lines,
+                                                    chunk_size: int) -> None:
+    """Any mix of UTF-8 and cp1252 lines reads back exactly as written, or is refused
+    naming a line that is cp1252 with a letter outside ASCII."""
+    path = tmp_path_factory.mktemp("mix") / "t.txt"
+    path.write_bytes(b"".join(f"Åse: {t}\n".encode(enc) for t, enc in lines))
+    try:
+        read = list(iter_text_lines(path, detect_file_encoding(path, chunk_size), chunk_size))
+    except IngestError as exc:
+        assert exc.line is not None and "UTF-8" in exc.message
+        assert lines[exc.line - 1][1] == "cp1252"
+    else:
+        assert read == [f"Åse: {t}" for t, _ in lines] + [""]
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,12 @@ Detection order (deterministic, never a blind guess):
 1. a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32) decides;
 2. text that decodes as strict UTF-8 is UTF-8;
 3. NUL or other control bytes mean binary data (rejected);
-4. text that decodes as strict cp1252 is cp1252 (Windows Danish; every byte of
+4. text that is mostly UTF-8 but not all (a line of cp1252 pasted into a UTF-8
+   file, or a damaged byte) is refused, naming the first line that is not UTF-8:
+   read as cp1252 it would silently garble every æ, ø and å (Å becomes Ã…);
+5. text that decodes as strict cp1252 is cp1252 (Windows Danish; every byte of
    ISO-8859-1 text in the printable range is the same in cp1252);
-5. otherwise charset-normalizer's best match on a sample, if it is confident.
+6. otherwise charset-normalizer's best match on a sample, if it is confident.
 
 Files are read in chunks of ``CHUNK_SIZE`` bytes, never whole:
 :func:`detect_file_encoding` checks a file in one pass and
@@ -19,7 +22,7 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -43,6 +46,10 @@ _BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
 _BINARY_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 _LINE_ENDS = ("\n", "\r", "\u2028")
+# Read with "surrogateescape", a byte that is not UTF-8 becomes U+DC80..U+DCFF.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_UTF8_LETTER = re.compile("[^\x00-\x7f\udc80-\udcff]")  # a multi-byte UTF-8 character
+_BOM_NAMES = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32"}
 _BINARY_MESSAGE = "binary data, not a text transcript"
 
 
@@ -58,8 +65,10 @@ class EncodingSniffer:
         self.bom: str | None = None
         self.blank = True  # only ASCII white space so far
         self.binary = False
-        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         self.utf8_ok = True
+        self.utf8_letters = 0  # multi-byte UTF-8 characters seen (evidence of UTF-8)
+        self.not_utf8 = 0  # bytes that are not UTF-8
         self.cp1252_ok = True
         self.text = {"utf-8": False, "cp1252": False}  # non-white-space text seen
         self.sample = bytearray()
@@ -78,13 +87,7 @@ class EncodingSniffer:
             self.sample += chunk[:SAMPLE_SIZE - len(self.sample)]
         if _BINARY.search(chunk):
             self.binary = True
-        if self.utf8_ok:
-            try:
-                piece = self._utf8.decode(chunk)
-            except UnicodeDecodeError:
-                self.utf8_ok = False
-            else:
-                self.text["utf-8"] = self.text["utf-8"] or bool(piece.strip())
+        self._count_utf8(self._utf8.decode(chunk))
         if self.cp1252_ok:
             if _CP1252_UNDEFINED.search(chunk):
                 self.cp1252_ok = False
@@ -92,17 +95,28 @@ class EncodingSniffer:
                 self.text["cp1252"] = bool(chunk.decode("cp1252").strip())
         return False
 
+    def _count_utf8(self, piece: str) -> None:
+        """Note what the UTF-8 reading of the next piece shows."""
+        self.text["utf-8"] = self.text["utf-8"] or bool(piece.strip())
+        if not piece.isascii():
+            bad = len(_NOT_UTF8.findall(piece))
+            self.not_utf8 += bad
+            self.utf8_ok = self.utf8_ok and not bad
+            self.utf8_letters += len(_UTF8_LETTER.findall(piece))
+
+    @property
+    def mostly_utf8(self) -> bool:
+        """Whether text that is not all UTF-8 still shows UTF-8 letters: a few of them
+        happen by chance in cp1252 text ('Å…'), the same number as bad bytes does not."""
+        return not self.utf8_ok and self.utf8_letters * 20 >= self.not_utf8
+
     def finish(self) -> str:
         """The encoding, or ``ValueError`` for binary data or an unknown encoding."""
         if self.bom is None:
             self.bom = _bom(self.head)
         if self.bom:
             return self.bom
-        if self.utf8_ok:
-            try:
-                self._utf8.decode(b"", final=True)  # a character cut off at the end
-            except UnicodeDecodeError:
-                self.utf8_ok = False
+        self._count_utf8(self._utf8.decode(b"", final=True))  # a character cut off at the end
         if self.binary:
             raise ValueError("binary data")
         if self.utf8_ok:
@@ -123,10 +137,33 @@ def _bom(head: bytes) -> str | None:
 
 
 def detect_encoding(data: bytes) -> str:
-    """Name the encoding of ``data`` or raise ``ValueError`` for binary data."""
+    """Name the encoding of ``data`` or raise ``ValueError`` for binary data or
+    text that is not UTF-8 in only some lines (see the module's detection order)."""
     sniffer = EncodingSniffer()
     sniffer.feed(data)
-    return sniffer.finish()
+    encoding = sniffer.finish()
+    if not sniffer.bom and sniffer.utf8_letters:
+        line = first_line_not_utf8(data.decode("utf-8", "surrogateescape").splitlines(),
+                                   sniffer.mostly_utf8)
+        if line:
+            raise ValueError(f"line {line} is not UTF-8, the rest of the text is")
+    return encoding
+
+
+def first_line_not_utf8(lines: Iterable[str], mostly_utf8: bool) -> int | None:
+    """The first line that is not UTF-8 (lines read with "surrogateescape") when the
+    text is UTF-8 elsewhere: a line that is all UTF-8 and has UTF-8 letters, or
+    ``mostly_utf8``, says it is. None when the text can be read as one 8-bit encoding."""
+    first_bad: int | None = None
+    utf8_line = False
+    for no, line in enumerate(lines, start=1):
+        if _NOT_UTF8.search(line):
+            first_bad = first_bad or no
+        elif _UTF8_LETTER.search(line):
+            utf8_line = True
+        if first_bad and (utf8_line or mostly_utf8):
+            return first_bad
+    return None
 
 
 def normalise(text: str) -> str:
@@ -188,6 +225,16 @@ def detect_file_encoding(path: Path, chunk_size: int = CHUNK_SIZE) -> str:
         encoding = sniffer.finish()
     except ValueError:
         raise IngestError(path, None, _BINARY_MESSAGE) from None
+    if not sniffer.bom and sniffer.utf8_letters and not sniffer.utf8_ok:
+        lines = iter_text_lines(path, "utf-8", chunk_size, errors="surrogateescape")
+        try:
+            line = first_line_not_utf8(lines, sniffer.mostly_utf8)
+        finally:
+            lines.close()
+        if line:
+            raise IngestError(path, line, "not UTF-8, though the rest of the file is (a line "
+                                          "in another encoding, or a damaged byte); save the "
+                                          "file as UTF-8")
     if encoding in sniffer.text:  # checked while sniffing: no control bytes, maybe blank
         if not sniffer.text[encoding]:
             raise IngestError(path, None, "file has only whitespace")
@@ -197,7 +244,8 @@ def detect_file_encoding(path: Path, chunk_size: int = CHUNK_SIZE) -> str:
     return encoding
 
 
-def iter_text_lines(path: Path, encoding: str, chunk_size: int = CHUNK_SIZE) -> Iterator[str]:
+def iter_text_lines(path: Path, encoding: str, chunk_size: int = CHUNK_SIZE,
+                    errors: str = "strict") -> Iterator[str]:
     """The normalised lines of a file in ``encoding`` (like ``read_text(path).split("\\n")``).
 
     CRLF, CR and U+2028 end lines (a CRLF split across two chunks is one line
@@ -205,10 +253,11 @@ def iter_text_lines(path: Path, encoding: str, chunk_size: int = CHUNK_SIZE) -> 
     :class:`IngestError` for bytes that do not decode, control characters, or
     (at the end) a text of only white space.
     """
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    decoder = codecs.getincrementaldecoder(encoding)(errors)
     pending: list[str] = []  # the current line's text so far (without its end)
     at_start = True  # still dropping byte-order marks
     has_text = False
+    done = 0  # lines yielded
     chunks = iter_chunks(path, chunk_size)
     try:
         final = False
@@ -217,8 +266,8 @@ def iter_text_lines(path: Path, encoding: str, chunk_size: int = CHUNK_SIZE) -> 
             final = chunk is None
             try:
                 piece = decoder.decode(chunk or b"", final=final)
-            except UnicodeDecodeError:
-                raise IngestError(path, None, _BINARY_MESSAGE) from None
+            except UnicodeDecodeError as exc:
+                raise _decode_error(path, encoding, exc, "".join(pending), done) from None
             if at_start:
                 piece = piece.lstrip("\ufeff")
                 at_start = not piece
@@ -236,6 +285,7 @@ def iter_text_lines(path: Path, encoding: str, chunk_size: int = CHUNK_SIZE) -> 
             for line in lines:
                 line = unicodedata.normalize("NFC", line)
                 has_text = has_text or bool(line.strip())
+                done += 1
                 yield line
             pending = [last + held]
         last = unicodedata.normalize("NFC", last)
@@ -244,6 +294,19 @@ def iter_text_lines(path: Path, encoding: str, chunk_size: int = CHUNK_SIZE) -> 
         yield last
     finally:
         chunks.close()
+
+
+def _decode_error(path: Path, encoding: str, exc: UnicodeDecodeError, pending: str,
+                  done: int) -> IngestError:
+    """The one-line error for bytes that do not decode, naming their line."""
+    before = pending + exc.object[:exc.start].decode(encoding, "replace")
+    before = before.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    line = done + before.count("\n") + 1
+    if encoding in _BOM_NAMES:
+        name = _BOM_NAMES[encoding]
+        return IngestError(path, line, f"not valid {name}, though the file starts with a "
+                                       f"{name} byte-order mark; save the file as UTF-8")
+    return IngestError(path, line, _BINARY_MESSAGE)
 
 
 def read_text(path: Path) -> str:
