@@ -248,7 +248,9 @@ def _owner_alive(owner: str | None, last_write: dt.datetime) -> bool:
     """Whether the import that staged a document may still be running."""
     host, _, rest = (owner or "").partition(" ")
     pid_s, _, start = rest.partition(" ")
-    if host != socket.gethostname()[:120] or not pid_s.isdigit():
+    if host != socket.gethostname()[:120] or not pid_s.isdigit() or os.name != "posix":
+        # another machine's process (or Windows, where os.kill(pid, 0) would end the
+        # process): alive while it keeps writing
         return dt.datetime.now(dt.UTC) - last_write < STALE_AFTER
     pid = int(pid_s)
     try:

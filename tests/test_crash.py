@@ -202,3 +202,21 @@ def test_sigkill_during_autocode_leaves_whole_documents(tmp_path: Path, fixtures
     # running again completes the job: the result equals an uninterrupted run
     subprocess.run([*cli, "autocode"], check=True, capture_output=True)
     assert suggestions_by_document(db) == complete
+
+
+def test_two_processes_importing_the_same_file_store_it_once(tmp_path: Path) -> None:
+    db = tmp_path / "twice.db"
+    cli = [sys.executable, "-m", "evaltool.cli", "--db", str(db)]
+    subprocess.run([*cli, "list"], check=True, capture_output=True)  # migrated once, up front
+    big = tmp_path / "stor.txt"
+    big_transcript(big, 1500)
+    procs = [subprocess.Popen([*cli, "ingest", str(big)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    lines = [p.communicate(timeout=300)[0].strip().splitlines()[-1] for p in procs]
+    assert sorted(lines)[1] == "1 imported, 0 skipped, 0 failed", lines
+    assert sorted(lines)[0] in ("0 imported, 1 skipped, 0 failed",
+                                "0 imported, 0 skipped, 1 failed"), lines
+    con = sqlite3.connect(db)
+    assert con.execute("SELECT name, status FROM documents").fetchall() == [("stor.txt", "ready")]
+    assert con.execute("SELECT count(*) FROM turns").fetchone()[0] == 1500
+    con.close()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 
 from evaltool import codebook
 from evaltool.errors import NotFoundError
 from evaltool.importer import import_file, import_paths
 from evaltool.store import Store, open_store
+from evaltool.store.models import Document
 
 
 def _long_transcript(path: Path, turns: int) -> Path:
@@ -139,24 +142,30 @@ def test_two_imports_of_the_same_content_do_not_both_succeed(any_store, fixtures
         assert conn.exec_driver_sql("SELECT count(*) FROM turns").scalar() == 12
 
 
-def test_the_next_import_removes_what_a_dead_import_left(store, fixtures, blank_nlp) -> None:
+def test_the_next_import_removes_what_a_dead_import_left(any_store, fixtures, blank_nlp) -> None:
     """Staged rows of a process that is gone go; those of a live import stay."""
+    store = any_store
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
     from evaltool.importer import import_owner
 
     host = import_owner().split(" ")[0]
-    owners = {"død": f"{host} {dead}", "levende": import_owner()}
+    owners = {"død": f"{host} {dead}", "levende": import_owner(),
+              "fjern_gammel": "anden.maskine 4242", "fjern_ny": "anden.maskine 4343"}
     ids = {}
     for label, owner in owners.items():
         with store.document_writer() as writer:
             ids[label] = writer.add_document(name=f"{label}.txt", fmt="txt", metadata={},
                                              content_hash=label, model="", owner=owner)
             writer.add_speakers(ids[label], [("Åse", None, False)])
+    hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with store.write() as conn:  # another machine's import that stopped writing an hour ago
+        conn.execute(update(Document).where(Document.id == ids["fjern_gammel"])
+                     .values(imported_at=hour_ago))
     assert store.list_documents() == []
     summary = import_paths([fixtures / "afsnit.md"], store, lambda: blank_nlp)
     assert summary.line() == "1 imported, 0 skipped, 0 failed"
-    assert _staged(store) == [ids["levende"]]
+    assert _staged(store) == [ids["levende"], ids["fjern_ny"]]
     assert [d.name for d in store.list_documents()] == ["afsnit.md"]
 
 
