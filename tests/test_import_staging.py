@@ -173,7 +173,8 @@ def test_a_failed_import_leaves_no_rows(store, fixtures, blank_nlp, monkeypatch)
     from evaltool import importer
 
     class Broken:
-        meta = blank_nlp.meta
+        def __getattr__(self, name: str):  # everything but pipe as the real pipeline
+            return getattr(blank_nlp, name)
 
         def pipe(self, items, **kwargs):
             yield from blank_nlp.pipe(list(items)[:3], **kwargs)
