@@ -410,24 +410,27 @@ def train(ctx: click.Context) -> None:
               help="Folder of gold CSV files named after the transcripts.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="Also write all metrics as JSON.")
-@click.option("--threshold", type=float, default=None, help="Suggestion threshold (default 0.5).")
+@click.option("--threshold", type=float, default=None,
+              help="Fix the suggestion threshold (default: chosen in each fold on its training "
+                   "sites alone).")
 @click.pass_context
 @user_errors
 def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
              threshold: float | None) -> None:
-    """Leave-one-site-out evaluation against gold codings."""
+    """Leave-one-site-out evaluation against gold codings, cold start and with the seed."""
     import json
 
-    from evaltool import autocode as ac
     from evaltool import evaluate as ev
     from evaltool.codebook import active_spec
 
     store = get_store(ctx)
     spec, _ = active_spec(store)
-    report = ev.evaluate(store, gold_dir, spec, nlp.load("segment"),
-                         threshold=ac.THRESHOLD if threshold is None else threshold)
+    report = ev.evaluate(store, gold_dir, spec, nlp.load("segment"), seed=store.codebook_seed(),
+                         threshold=threshold)
     click.echo(ev.format_table(report))
-    click.echo(f"({len(report.folds)} folds, leave-one-site-out; threshold {report.threshold})")
+    cuts = ", ".join(f"{f['site']} {f['threshold']}" for f in report.folds)
+    click.echo(f"({len(report.folds)} folds, leave-one-site-out; thresholds {cuts}; "
+               f"seed: {len(store.codebook_seed())} turns, each fold without its own site's)")
     if json_path:
         json_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False),
                              encoding="utf-8")

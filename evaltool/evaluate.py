@@ -127,75 +127,184 @@ def _score_fold(result: SystemResult, spec: CodebookSpec, units: Sequence[Coding
 
 @dataclass
 class Report:
-    """Evaluation results of all systems."""
+    """Evaluation results: per regime and system, with the protocol's choices."""
 
     folds: list[dict[str, Any]]
-    systems: dict[str, dict[str, Any]]
-    threshold: float
+    systems: dict[str, dict[str, Any]]  # with seed: the model a project runs
+    cold_start: dict[str, dict[str, Any]]
+    threshold: float | None  # fixed by the caller, or None: chosen per fold
     params: dict[str, Any]
     sweep: list[dict[str, float]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready report."""
-        return {"protocol": "leave-one-site-out", "threshold": self.threshold,
-                "params": self.params, "folds": self.folds, "systems": self.systems,
-                "threshold_sweep_combined": self.sweep}
+        return {"protocol": "leave-one-site-out",
+                "threshold_choice": ("fixed" if self.threshold is not None else
+                                     "per fold, by inner leave-one-site-out on its training "
+                                     "sites (maximising CMO kappa + theme macro-F1)"),
+                "threshold": self.threshold, "params": self.params, "folds": self.folds,
+                "systems": self.systems, "cold_start": self.cold_start,
+                "threshold_sweep_with_seed_diagnostic": self.sweep, **self.extra}
 
 
-def load_gold_units(store, gold_dir: Path, spec: CodebookSpec
-                    ) -> list[tuple[str, list[CodingUnit], dict[int, set[str]]]]:
-    """(site, units, segment → gold codes) for every stored document with a gold file."""
-    out = [(item.document.site or item.document.name, store.coding_units(item.document.id),
-            item.labels())
-           for item in gold.stored_documents(store, gold_dir, {c.id for c in spec.codes})]
-    if len({site for site, _, _ in out}) < 2:
+@dataclass(frozen=True)
+class GoldSite:
+    """One site's stored gold-coded documents: units and segment → gold codes."""
+
+    site: str
+    documents: dict[int, str]  # document id → file name
+    units: list[CodingUnit]
+    labels: dict[int, set[str]]
+
+
+def load_gold_units(store, gold_dir: Path, spec: CodebookSpec) -> list[GoldSite]:
+    """Every site with a stored document that has a gold file, in site order."""
+    by_site: dict[str, GoldSite] = {}
+    for item in gold.stored_documents(store, gold_dir, {c.id for c in spec.codes}):
+        site = item.document.site or item.document.name
+        cur = by_site.setdefault(site, GoldSite(site, {}, [], {}))
+        cur.documents[item.document.id] = item.document.name
+        cur.units.extend(store.coding_units(item.document.id))
+        cur.labels.update(item.labels())
+    if len(by_site) < 2:
         raise EvaltoolError(f"{gold_dir}: need gold codings for documents of at least two sites "
                             "(gold files are named after the imported transcripts)")
-    return out
+    return [by_site[k] for k in sorted(by_site)]
 
 
-def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *,
-             threshold: float = autocode.THRESHOLD, params: Params | None = None) -> Report:
-    """Leave-one-site-out evaluation of every system."""
-    data = load_gold_units(store, gold_dir, spec)
-    results = {name: SystemResult() for name in SYSTEMS}
-    sweep: dict[float, SystemResult] = {}
-    folds = []
-    for site in sorted({s for s, _, _ in data}):
-        train_units = [u for s, units, _ in data if s != site for u in units]
-        train_labels = {k: v for s, _, lab in data if s != site for k, v in lab.items()}
-        test_units = [u for s, units, _ in data if s == site for u in units]
-        test_labels = {k: v for s, _, lab in data if s == site for k, v in lab.items()}
-        coder = autocode.build(spec, train_units, train_labels, nlp, params=params,
-                               threshold=threshold)
-        majority = Counter(c for v in train_labels.values() for c in v).most_common(1)
-        predictions = {
-            "majority": {u.segment_id: {majority[0][0]} for u in test_units
-                         if autocode.is_codable(u)} if majority else {},
-        }
-        for name, (rules, model) in {"rules": (True, False), "model": (False, True),
-                                     "combined": (True, True)}.items():
-            scored = autocode.score(coder, test_units, use_rules=rules, use_model=model)
-            predictions[name] = _above(scored, threshold)
-            if name == "combined":
-                for cut in SWEEP:
-                    _score_fold(sweep.setdefault(cut, SystemResult()), spec, test_units,
-                                test_labels, _above(scored, cut))
-        for name, pred in predictions.items():
-            _score_fold(results[name], spec, test_units, test_labels, pred)
-        folds.append({"site": site, "train_segments": len(train_units),
-                      "test_segments": len(test_units),
-                      "gold_codings": sum(len(v) for v in test_labels.values())})
+@dataclass
+class Pool:
+    """All training material of an evaluation, each unit with the site it comes from."""
+
+    units: list[CodingUnit]
+    sites: list[str]
+    labels: dict[int, set[str]]
+
+    def without(self, sites: set[str]) -> list[CodingUnit]:
+        """The units of every other site."""
+        return [u for u, s in zip(self.units, self.sites, strict=True) if s not in sites]
+
+
+def training_pool(seed: list[dict], data: Sequence[GoldSite], nlp) -> Pool:
+    """Seed records (by their source site) plus the gold documents the seed does not hold.
+
+    Raises when a seed record does not say which site it comes from: without that, a
+    held-out site's own seed records could not be left out of its training data.
+    """
+    if any(not rec.get("site") for rec in seed):
+        raise EvaltoolError("seed records do not name their source site; write the seed "
+                            "again with `evaltool gold seed` and load the codebook again")
+    units, labels = autocode.seed_units(seed, nlp)
+    sites = [seed[-u.turn_id - 1]["site"] for u in units]  # seed turn ids are -(record + 1)
+    in_seed = {rec.get("document") for rec in seed}
+    for part in data:
+        for unit in part.units:
+            if part.documents[unit.document_id] not in in_seed:
+                units.append(unit)
+                sites.append(part.site)
+        labels.update(part.labels)
+    return Pool(units, sites, labels)
+
+
+def choose_threshold(spec: CodebookSpec, pool: Pool, data: Sequence[GoldSite], held_out: str,
+                     nlp, params: Params | None = None) -> tuple[float, dict[float, float]]:
+    """The threshold for the fold that holds ``held_out`` out, chosen on its training sites
+    alone: each is held out in turn from the rest (inner leave-one-site-out)."""
     themes = [t.id for t in spec.themes]
     goals = [g.id for g in spec.goals]
-    systems = {name: r.summary(themes, goals) for name, r in results.items()}
+    sweep: dict[float, SystemResult] = {}
+    for part in data:
+        if part.site == held_out:
+            continue
+        coder = autocode.build(spec, pool.without({held_out, part.site}), pool.labels, nlp,
+                               params=params)
+        scored = autocode.score(coder, part.units)
+        for cut in SWEEP:
+            _score_fold(sweep.setdefault(cut, SystemResult()), spec, part.units, part.labels,
+                        _above(scored, cut))
+    if not sweep:
+        return autocode.THRESHOLD, {}
+    value = {}
+    for cut, result in sweep.items():
+        summary = result.summary(themes, goals)
+        value[cut] = round(summary["cmo_kappa"] + summary["theme_macro_f1"], 4)
+    best = max(SWEEP, key=lambda c: (value[c], -abs(c - autocode.THRESHOLD)))
+    return best, value
+
+
+def fold_predictions(spec: CodebookSpec, pool: Pool, data: Sequence[GoldSite], held_out: str,
+                     nlp, *, params: Params | None = None, threshold: float | None = None
+                     ) -> tuple[float, dict[str, dict[int, set[str]]], list]:
+    """One outer fold of the with-seed regime: (threshold, system → predictions, scores).
+
+    Nothing of ``held_out`` enters: its seed records and gold documents are left out
+    of training, and the threshold is chosen on the other sites alone.
+    """
+    test = next(p for p in data if p.site == held_out)
+    train_units = pool.without({held_out})
+    if threshold is None:
+        threshold, _ = choose_threshold(spec, pool, data, held_out, nlp, params)
+    coder = autocode.build(spec, train_units, pool.labels, nlp, params=params,
+                           threshold=threshold)
+    counts = Counter(c for u in train_units for c in pool.labels.get(u.segment_id, ()))
+    majority = counts.most_common(1)
+    predictions = {"majority": {u.segment_id: {majority[0][0]} for u in test.units
+                                if autocode.is_codable(u)} if majority else {}}
+    scored = autocode.score(coder, test.units)
+    for name, (rules, model) in {"rules": (True, False), "model": (False, True)}.items():
+        predictions[name] = _above(autocode.score(coder, test.units, use_rules=rules,
+                                                  use_model=model), threshold)
+    predictions["combined"] = _above(scored, threshold)
+    return threshold, predictions, scored
+
+
+def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *, seed: list[dict] | None = None,
+             threshold: float | None = None, params: Params | None = None) -> Report:
+    """Leave-one-site-out evaluation of every system, cold start and with seed.
+
+    Cold start: the codebook's examples alone (no labelled data, so the default
+    threshold). With seed: the codebook's examples, the seed records of the other
+    sites and the gold documents of the other sites the seed does not hold (the
+    model a project runs); its threshold is chosen per fold on the training sites
+    unless ``threshold`` fixes it.
+    """
+    data = load_gold_units(store, gold_dir, spec)
+    pool = training_pool(seed or [], data, nlp)
+    themes = [t.id for t in spec.themes]
+    goals = [g.id for g in spec.goals]
+    results = {name: SystemResult() for name in SYSTEMS}
+    cold = {name: SystemResult() for name in SYSTEMS if name != "majority"}
+    sweep: dict[float, SystemResult] = {}
+    cold_coder = autocode.build(spec, [], {}, nlp, params=params)
+    folds = []
+    for part in data:
+        cut, predictions, scored = fold_predictions(spec, pool, data, part.site, nlp,
+                                                    params=params, threshold=threshold)
+        for name, pred in predictions.items():
+            _score_fold(results[name], spec, part.units, part.labels, pred)
+        for c in SWEEP:
+            _score_fold(sweep.setdefault(c, SystemResult()), spec, part.units, part.labels,
+                        _above(scored, c))
+        for name, (rules, model) in {"rules": (True, False), "model": (False, True),
+                                     "combined": (True, True)}.items():
+            _score_fold(cold[name], spec, part.units, part.labels,
+                        _above(autocode.score(cold_coder, part.units, use_rules=rules,
+                                              use_model=model), autocode.THRESHOLD))
+        train_units = pool.without({part.site})
+        folds.append({"site": part.site, "threshold": cut, "train_segments": len(train_units),
+                      "train_seed_segments": sum(1 for u in train_units if u.segment_id < 0),
+                      "test_segments": len(part.units),
+                      "gold_codings": sum(len(v) for v in part.labels.values())})
     curve = []
-    for cut, r in sorted(sweep.items()):
+    for c, r in sorted(sweep.items()):
         summary = r.summary(themes, goals)
-        curve.append({"threshold": cut, "theme_macro_f1": summary["theme_macro_f1"],
+        curve.append({"threshold": c, "theme_macro_f1": summary["theme_macro_f1"],
                       "cmo_kappa": summary["cmo_kappa"],
                       "code_micro_f1": summary["code_micro"]["f1"]})
-    return Report(folds, systems, threshold, (params or Params()).as_dict(), curve)
+    return Report(folds, {k: r.summary(themes, goals) for k, r in results.items()},
+                  {k: r.summary(themes, goals) for k, r in cold.items()}, threshold,
+                  (params or Params()).as_dict(), curve)
 
 
 def _above(scored, cut: float) -> dict[int, set[str]]:
@@ -213,13 +322,16 @@ def format_table(report: Report) -> str:
     head = ["system", "theme macro-F1", "goal macro-F1", "CMO kappa", "code micro-F1",
             "κ context", "κ mechanism", "κ outcome"]
     rows = []
-    for name in SYSTEMS:
-        s = report.systems[name]
-        rows.append([name, s["theme_macro_f1"], s["goal_macro_f1"], s["cmo_kappa"],
-                     s["code_micro"]["f1"], *(s["kappa"].get(k, 0.0) for k in CMO_KINDS)])
+    for label, systems in (("", report.systems), ("cold start: ", report.cold_start)):
+        for name in SYSTEMS:
+            s = systems.get(name)
+            if s is None:
+                continue
+            rows.append([label + name, s["theme_macro_f1"], s["goal_macro_f1"], s["cmo_kappa"],
+                         s["code_micro"]["f1"], *(s["kappa"].get(k, 0.0) for k in CMO_KINDS)])
     lines = table(rows, head).split("\n")
     if report.sweep:
         lines.append("")
-        lines.append("combined, by threshold: " + "; ".join(
+        lines.append("with seed, by threshold (diagnostic, not used to choose it): " + "; ".join(
             f"{p['threshold']}: F1 {p['theme_macro_f1']}, κ {p['cmo_kappa']}" for p in report.sweep))
     return "\n".join(lines)

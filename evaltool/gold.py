@@ -125,20 +125,25 @@ def stored_documents(store, folder: Path, known_codes: set[str],
 
 
 def seed_records(turns: list[TurnView], segments: list[SegmentView],
-                 codes: dict[int, set[str]]) -> list[dict]:
-    """One document's turns as seed training records: role, moderator flag and each
-    sentence with its gold codes (sentences without codes are the negatives)."""
+                 codes: dict[int, set[str]], document: str = "", site: str = "") -> list[dict]:
+    """One document's turns as seed training records: source document and site, role,
+    moderator flag and each sentence with its gold codes (sentences without codes are
+    the negatives). The source lets an evaluation leave a site's own records out."""
     by_turn: dict[int, list[SegmentView]] = {}
     for s in segments:
         by_turn.setdefault(s.turn, []).append(s)
-    return [{"role": t.role or "", "moderator": t.is_moderator,
+    return [{"document": document, "site": site, "role": t.role or "",
+             "moderator": t.is_moderator,
              "sentences": [[s.text, sorted(codes.get(s.id, set()))]
                            for s in by_turn.get(t.number, [])]}
             for t in turns if by_turn.get(t.number)]
 
 
 def read_seed(path: Path, known_codes: set[str]) -> list[dict]:
-    """Read a seed file (JSON lines written by ``evaltool gold seed``), checking codes."""
+    """Read a seed file (JSON lines written by ``evaltool gold seed``), checking codes.
+
+    Records keep their source ``document`` and ``site`` ('' in files written before
+    they were recorded)."""
     import json
 
     records = []
@@ -157,7 +162,9 @@ def read_seed(path: Path, known_codes: set[str]) -> list[dict]:
         unknown = {c for _, cs in sentences for c in cs} - known_codes
         if unknown:
             raise IngestError(path, line_no, f"unknown code {sorted(unknown)[0]!r}")
-        records.append({"role": str(rec.get("role") or ""), "moderator": bool(rec.get("moderator")),
+        records.append({"document": str(rec.get("document") or ""),
+                        "site": str(rec.get("site") or ""),
+                        "role": str(rec.get("role") or ""), "moderator": bool(rec.get("moderator")),
                         "sentences": sentences})
     return records
 
@@ -205,7 +212,8 @@ def write_seed(store, gold_dir: Path, out: Path) -> int:
 
     records = []
     for item in stored_documents(store, gold_dir, _active_codes(store)):
-        records.extend(seed_records(item.turns, item.segments, item.labels()))
+        records.extend(seed_records(item.turns, item.segments, item.labels(),
+                                    item.document.name, item.document.site or ""))
     tmp = out.with_name(out.name + ".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
         for rec in records:
