@@ -151,6 +151,8 @@ class CarryOver:
     moved: int = 0
     not_carried: tuple[UncarriedCoding, ...] = ()
     assignments: int = 0  # coder assignments moved to the new document
+    marks: int = 0  # 'done' marks moved (a whole document, or a turn whose text is unchanged)
+    marks_dropped: int = 0  # turn marks whose turn's text changed (the review no longer holds)
 
     @property
     def human_lost(self) -> int:

@@ -378,6 +378,9 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
     if carry is not None:
         note += (f"; {carry.carried} codings carried over ({carry.carried_human} human), "
                  f"{len(carry.not_carried)} not carried ({carry.human_lost} human)")
+        if carry.marks or carry.marks_dropped:
+            note += (f"; {carry.marks} done marks kept, {carry.marks_dropped} dropped "
+                     "(their turn changed)")
     log.info("imported %s as document %s: %d turns, %d segments", path.name, doc_id,
              n_turns, n_segs)
     return ImportResult(str(path), "imported", f"{path}: {n_turns} turns, {n_segs} segments{note}",

@@ -202,3 +202,14 @@ def test_common_order_is_a_longest_common_subsequence() -> None:
     assert common_order(old, new) == [(0, 1), (1, 2), (3, 3), (5, 5), (6, 7)]  # D moved
     assert common_order(["Ja."] * 3, ["Ja."] * 2) == [(1, 0), (2, 1)]
     assert common_order([], ["a"]) == [] == common_order(["a"], ["b"])
+
+
+def test_done_marks_follow_unchanged_turns(coded, tmp_path, blank_nlp) -> None:
+    store = coded
+    store.mark_done(1, "Bo", turn=3)  # Åse's turn: unchanged, turn 4 in the new document
+    store.mark_done(1, "Bo", turn=2)  # Søren's turn: reworded, the review no longer holds
+    store.mark_done(1, "Carla")  # the whole document, in her blind layer
+    [result] = import_paths([_edit(tmp_path)], store, lambda: blank_nlp, replace=True).results
+    assert (result.carry.marks, result.carry.marks_dropped) == (2, 1)
+    assert store.done_marks(result.document_id) == {4}
+    assert store.done_marks(result.document_id, "Carla") == {None}

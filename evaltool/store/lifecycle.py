@@ -31,6 +31,7 @@ from evaltool.store.models import (
     Coding,
     Document,
     Event,
+    ReviewMark,
     Segment,
     Turn,
     utcnow,
@@ -110,10 +111,47 @@ def _uncarried_line(c: UncarriedCoding) -> str:
     return f"turn {c.turn} sentence {c.sent_index + 1} {c.code_key}"
 
 
+def _carry_marks(conn: Connection, old_ids: Sequence[int], new_id: int) -> tuple[int, int]:
+    """Move the 'done' marks of the old documents to the new one: a document mark as it
+    is, a turn mark to the new turn with the identical text (else it is dropped: the
+    turn changed since it was reviewed). Returns (moved, dropped)."""
+    rows = conn.execute(select(ReviewMark).where(ReviewMark.document_id.in_(list(old_ids)))
+                        .order_by(ReviewMark.id)).all()
+    if not rows:
+        return 0, 0
+    new_turns = conn.execute(select(Turn.number, Turn.text).where(Turn.document_id == new_id)
+                             .order_by(Turn.number)).all()
+    by_text: dict[str, int] = {}
+    for number, text in new_turns:
+        by_text.setdefault(text, number)
+    turn_map: dict[tuple[int, int], int] = {}
+    for old_id in old_ids:
+        old_turns = conn.execute(select(Turn.number, Turn.text).where(Turn.document_id == old_id)
+                                 .order_by(Turn.number)).all()
+        pairs = common_order([t.text for t in old_turns], [t.text for t in new_turns])
+        turn_map.update({(old_id, old_turns[i].number): new_turns[j].number for i, j in pairs})
+        for number, text in old_turns:  # a turn that moved: the first identical one
+            if (old_id, number) not in turn_map and text in by_text:
+                turn_map[(old_id, number)] = by_text[text]
+    seen: set[tuple[int | None, str]] = set()
+    moved = dropped = 0
+    for m in rows:
+        turn = None if m.turn_number is None else turn_map.get((m.document_id, m.turn_number))
+        if (m.turn_number is not None and turn is None) or (turn, m.layer) in seen:
+            dropped += (turn, m.layer) not in seen
+            continue  # goes with the old document
+        seen.add((turn, m.layer))
+        conn.execute(update(ReviewMark).where(ReviewMark.id == m.id)
+                     .values(document_id=new_id, turn_number=turn))
+        moved += 1
+    return moved, dropped
+
+
 def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
                discard_decisions: bool = False, coder_id: int | None = None) -> CarryOver:
-    """Move the codings (every layer) and assignments of the documents ``old_ids`` to the
-    identical sentences of document ``new_id``, then delete the old documents.
+    """Move the codings (every layer), assignments and 'done' marks of the documents
+    ``old_ids`` to the identical sentences (turns) of document ``new_id``, then delete the
+    old documents.
 
     Runs on the caller's transaction. If a human decision (a coding with a coder)
     finds no identical sentence, :class:`DecisionsWouldBeLostError` is raised before
@@ -181,12 +219,14 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
                          .values(document_id=new_id))
             had.add(a.coder_id)
             assignments += 1
+    marks, marks_dropped = _carry_marks(conn, old_ids, new_id)
     summary = [{"document_id": old_id,
                 "document": conn.scalar(select(Document.name).where(Document.id == old_id)),
                 **document_counts(conn, old_id)} for old_id in old_ids]  # what goes with it
     for old_id in old_ids:
         conn.execute(delete(Document).where(Document.id == old_id))
-    carry = CarryOver(tuple(old_ids), carried, carried_human, moved, tuple(lost), assignments)
+    carry = CarryOver(tuple(old_ids), carried, carried_human, moved, tuple(lost), assignments,
+                      marks, marks_dropped)
     conn.execute(insert(Event).values(
         at=now, action=REPLACE_ACTION, coder_id=coder_id, coding_id=None, segment_id=None,
         before={"documents": summary},
