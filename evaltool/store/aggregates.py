@@ -17,6 +17,7 @@ from evaltool.domain import CMO
 from evaltool.store.codings import SHARED
 from evaltool.store.models import (
     READY,
+    Assignment,
     Category,
     Code,
     Codebook,
@@ -24,6 +25,7 @@ from evaltool.store.models import (
     Coding,
     Document,
     Event,
+    Pseudonym,
     Segment,
     Speaker,
     Turn,
@@ -51,7 +53,13 @@ class AggregateOps:
             return [f.result() for f in [pool.submit(call) for call in calls]]
 
     def data_version(self) -> tuple:
-        """Changes whenever documents, codings or decisions change (a cache key)."""
+        """Changes with every write a reader may show (a cache key): documents, codings,
+        decisions, codebooks, assignments and pseudonym mappings.
+
+        Ids never return (``sqlite_autoincrement``, PostgreSQL sequences), so a count
+        with the largest id changes on any insert or delete; updates of codings bump
+        their version and append an event.
+        """
         with self.engine.connect() as conn:
             codings = conn.execute(select(func.count(Coding.id), func.max(Coding.updated_at),
                                           func.sum(Coding.version))).one()
@@ -60,7 +68,12 @@ class AggregateOps:
                                 .where(Document.status == READY)).one()
             cb = conn.execute(select(Codebook.id, Codebook.version, Codebook.loaded_at)
                               .where(Codebook.is_active)).first()
-        return (*codings, events, *docs, *(cb or ()))
+            others = conn.execute(select(
+                select(func.count(Assignment.id)).scalar_subquery(),
+                select(func.max(Assignment.id)).scalar_subquery(),
+                select(func.count(Pseudonym.id)).scalar_subquery(),
+                select(func.max(Pseudonym.id)).scalar_subquery())).one()
+        return (*codings, events, *docs, *(cb or (None, None, None)), *others)
 
     @staticmethod
     def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None) -> Select:
