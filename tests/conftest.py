@@ -181,3 +181,37 @@ def team_store(any_store, tmp_path: Path, blank_nlp):
 def team_db(team_store) -> str:
     """The URL of the team store's database, for the CLI and second connections."""
     return team_store.engine.url.render_as_string(hide_password=False)
+
+
+APP_EVIL = """---
+title: Ondsindet
+site: Testby
+moderator: Ordstyrer
+---
+Ordstyrer: Hvad skete der?
+<script>alert(1)</script> (frivillig): Vi skrev **fed tekst** og <b>html</b> på tavlen,
+og over en kop kaffe blev vi enige.
+"""
+
+
+@pytest.fixture
+def app_db(coded_store, fixtures: Path, model_nlp, db_path: Path, monkeypatch):
+    """A database with gold codings on one document and suggestions to review, named by
+    EVALTOOL_DB for the Streamlit app (see tests/app_util.py), with clean Streamlit caches."""
+    import streamlit as st
+
+    from evaltool import gold
+    from evaltool.autocode import run as autocode_run
+    from evaltool.importer import import_paths
+
+    (fixtures / "ondsindet.txt").write_text(APP_EVIL, encoding="utf-8")
+    import_paths([fixtures / "ondsindet.txt"], coded_store, lambda: model_nlp)
+    gold.load_gold(coded_store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
+    autocode_run.run(coded_store, lambda: model_nlp)
+    monkeypatch.setenv("EVALTOOL_DB", str(db_path))
+    monkeypatch.delenv("EVALTOOL_MODE", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield coded_store
+    st.cache_resource.clear()
+    st.cache_data.clear()

@@ -2,62 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from evaltool import gold
-from evaltool.autocode import run as autocode_run
-from evaltool.importer import import_paths
+from tests.app_util import PAGES, ROOT, open_page, start
 
-ROOT = Path(__file__).parent.parent
-PAGES = "evaltool/ui/pages/"
 EDITING_LABELS = {"Accepter", "Afvis", "Gem", "Gem memo", "Tilføj", "Importér",
                   "Genoptræn og foreslå igen", "Behold", "Forkast"}
-
-EVIL = """---
-title: Ondsindet
-site: Testby
-moderator: Ordstyrer
----
-Ordstyrer: Hvad skete der?
-<script>alert(1)</script> (frivillig): Vi skrev **fed tekst** og <b>html</b> på tavlen,
-og over en kop kaffe blev vi enige.
-"""
-
-
-@pytest.fixture
-def app_db(coded_store, fixtures: Path, model_nlp, db_path: Path, monkeypatch):
-    """A database with gold codings on one document and suggestions to review."""
-    (fixtures / "ondsindet.txt").write_text(EVIL, encoding="utf-8")
-    import_paths([fixtures / "ondsindet.txt"], coded_store, lambda: model_nlp)
-    gold.load_gold(coded_store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
-    autocode_run.run(coded_store, lambda: model_nlp)
-    monkeypatch.setenv("EVALTOOL_DB", str(db_path))
-    monkeypatch.delenv("EVALTOOL_MODE", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield coded_store
-    st.cache_resource.clear()
-    st.cache_data.clear()
-
-
-def start(coder: str | None = "Åse") -> AppTest:
-    """Run the app and choose a coder in the sidebar."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    if coder:
-        at.sidebar.selectbox(key="coder_choice").select("Ny koder…").run()
-        at.sidebar.text_input(key="coder_new").input(coder).run()
-    return at
-
-
-def open_page(at: AppTest, name: str) -> AppTest:
-    at.switch_page(PAGES + name).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.mark.parametrize(("page", "title"), [
@@ -72,13 +23,14 @@ def test_accepting_in_the_queue_changes_the_database(app_db) -> None:
     before = [v for v in app_db.coding_views(status="accepted") if v.coder == "Åse"]
     assert before == []
     at = open_page(start(), "coding.py")
+    at.segmented_control(key="kod_view").set_value("Næste usikre").run()
     at.button(key="kod_qa").click().run()
     assert not at.exception
     after = [v for v in app_db.coding_views(status="accepted") if v.coder == "Åse"]
     assert len(after) == 1
     history = app_db.history(after[0].segment_id)
     assert [(e.action, e.coder) for e in history][-1] == ("accept", "Åse")
-    assert at.success[0].value == "Accepteret."
+    assert at.success[0].value.startswith("Accepteret: ")
 
 
 def test_filters_change_what_is_shown(app_db) -> None:
@@ -86,7 +38,7 @@ def test_filters_change_what_is_shown(app_db) -> None:
     at.selectbox(key="kod_doc").select_index(1).run()  # the Vesthimmerland transcript
     shown = at.caption[0].value
     assert "forslag" in shown
-    at.multiselect(key="kod_status").set_value(["rejected"]).run()
+    at.pills(key="kod_status").set_value(["rejected"]).run()
     assert at.caption[0].value.startswith("0 kodninger vist")
     assert not [b for b in at.button if b.label == "Accepter" and b.key != "kod_qa"]
     dash = open_page(start(), "dashboard.py")

@@ -28,6 +28,11 @@ def number(value: float | int | None, decimals: int = 0) -> str:
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
+def count(n: int, singular: str, plural: str) -> str:
+    """A count with its noun in the right number: '1 sted', '2 steder', '1.234 steder'."""
+    return f"{number(n)} {singular if n == 1 else plural}"
+
+
 def percent(value: float | None) -> str:
     """A share as a Danish percentage: 0.425 → '42,5 %'."""
     return "" if value is None else f"{number(value * 100, 1)} %"
@@ -45,3 +50,7 @@ STATUS = {"suggested": "Forslag", "accepted": "Accepteret", "rejected": "Afvist"
 CMO = {Kind.context: "Kontekst", Kind.mechanism: "Mekanisme", Kind.outcome: "Udfald"}
 SOURCE = {"rules": "regler", "model": "model", "combined": "regler + model", "human": "manuel",
           "gold": "guldstandard", "adjudicated": "afgjort"}
+# what a history event did, as the history popover says it
+ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", "memo": "memo",
+          "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
+          "delete_document": "dokument slettet"}

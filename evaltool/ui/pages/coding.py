@@ -10,47 +10,122 @@ from evaltool.domain import CodingView, SegmentView, TurnView
 from evaltool.errors import ConflictError, EvaltoolError
 from evaltool.texttable import clock
 from evaltool.ui import state
-from evaltool.ui.text import CMO, SOURCE, STATUS, md, number
+from evaltool.ui.text import ACTION, CMO, SOURCE, STATUS, count, md, number
+from evaltool.ui.widgets import pick_many, select
 
 TURNS_PER_PAGE = 12
 KEY = "kod_"
+VIEWS = ("Dokument", "Næste usikre")
+DONE = f"{KEY}done"  # the last decision made on this page: its message and how to undo it
+VERB = {"accept": "Accepteret", "reject": "Afvist"}
 
 
 @st.cache_data(show_spinner=False)
-def _codes(_version: tuple) -> list:
-    """Codes of the active codebook (cached until the data changes)."""
+def _codes(version: tuple) -> list:
+    """Codes of the active codebook (cached per data version: a codebook load shows at once)."""
     return state.get_store().codes()
+
+
+def _label(code_key: str | None) -> str:
+    """A code's label (its id if the code is unknown)."""
+    labels = {c.key: c.label for c in _codes(state.data_version())}
+    return labels.get(code_key or "", code_key or "")
+
+
+def _done(message: str, undo_steps: int = 1) -> None:
+    """Remember what a decision did, to say it (with an undo button) at the next render."""
+    st.session_state.pop("flash", None)
+    st.session_state[DONE] = {"message": message, "steps": undo_steps}
 
 
 def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str | None = None
          ) -> None:
-    """Record a decision; on a conflict show the current state instead of overwriting it."""
+    """Record a decision; say what it did, or, on a conflict, the current state."""
     store, who = state.get_store(), state.coder()
+    where = f"i tur {coding.turn}"
+    label = md(_label(coding.code_key))
     try:
-        store.decide_as(who, coding.id, action, expected_version=coding.version,
-                        code_key=code_key, memo=memo)
-        state.flash("success", {"accept": "Accepteret.", "reject": "Afvist.",
-                                "recode": "Koden er ændret.", "memo": "Memo gemt."}[action])
+        decision = store.decide_as(who, coding.id, action, expected_version=coding.version,
+                                   code_key=code_key, memo=memo)
     except ConflictError as exc:
         now = [v for v in store.coding_views(status="all", segment_ids=[coding.segment_id])
                if v.code_key == coding.code_key]
         current = (f" Nu: {STATUS.get(now[0].status, now[0].status)} af {now[0].coder or 'maskinen'}."
                    if now else "")
         state.flash("error", f"{exc}{current}")
+        return
     except EvaltoolError as exc:
         state.flash("error", str(exc))
+        return
+    if action == "recode":
+        # a blind recode is two events (the suggestion rejected, the new code accepted)
+        _done(f"Koden er ændret fra **{label}** til **{md(_label(code_key))}** {where}.",
+              2 if decision.layer == who else 1)
+    elif action == "memo":
+        _done(f"Memo gemt på **{label}** {where}: »{md(memo)}«" if memo
+              else f"Memoet på **{label}** {where} er fjernet.")
+    else:
+        _done(f"{VERB[action]}: **{label}** {where}.")
 
 
-def _add(segment_ids: list[int], code_key: str | None, memo: str) -> None:
-    """Add a code to segments (a whole turn or chosen sentences)."""
-    if not code_key or not segment_ids:
+def _save_memo(coding: CodingView, key: str) -> None:
+    """Save the memo as typed now (read when clicked, with or without Enter first)."""
+    _act(coding, "memo", memo=(st.session_state.get(key) or "").strip())
+
+
+def _recode(coding: CodingView, key: str) -> None:
+    """Change the code to the one chosen in the popover."""
+    new = st.session_state.get(key)
+    if not new:
+        state.flash("warning", "Vælg den nye kode først.")
+        return
+    _act(coding, "recode", code_key=new)
+
+
+def _add(turn: int, segment_ids: list[int], key: str) -> None:
+    """Add the chosen code to the chosen sentences of a turn (none chosen: the whole turn)."""
+    code_key = st.session_state.get(f"{key}code")
+    chosen = st.session_state.get(f"{key}segs") or segment_ids
+    memo = (st.session_state.get(f"{key}memo") or "").strip()
+    if not code_key or not chosen:
         state.flash("warning", "Vælg en kode og mindst én sætning.")
         return
     try:
-        state.get_store().add_as(state.coder(), segment_ids, code_key, memo=memo)
-        state.flash("success", "Koden er tilføjet.")
+        ids = state.get_store().add_as(state.coder(), list(chosen), code_key, memo=memo)
     except EvaltoolError as exc:
         state.flash("error", str(exc))
+        return
+    note = f" Memo: »{md(memo)}«" if memo else ""
+    _done(f"Tilføjet: **{md(_label(code_key))}** på "
+          f"{count(len(chosen), 'sætning', 'sætninger')} i tur {turn}.{note}", len(ids) or 1)
+
+
+def _undo(steps: int = 1, what: str | None = None) -> None:
+    """Undo this coder's last decision(s) and say what was undone."""
+    st.session_state.pop(DONE, None)
+    try:
+        undone = state.get_store().undo_last(state.coder(), steps)
+    except EvaltoolError as exc:
+        state.flash("error", str(exc))
+        return
+    if what:
+        state.flash("success", f"Fortrudt: {what}")
+        return
+    labels = ", ".join(dict.fromkeys(f"**{md(_label(e.code_key))}**" for e in undone))
+    state.flash("success", f"Fortrudt: {count(len(undone), 'beslutning', 'beslutninger')}"
+                           f" ({labels}).")
+
+
+def show_done() -> None:
+    """The last decision's message with a 'Fortryd' button (once), or a remembered flash."""
+    state.show_flash()
+    done = st.session_state.pop(DONE, None)
+    if not done:
+        return
+    left, right = st.columns([6, 1], vertical_alignment="center")
+    left.success(done["message"])
+    right.button("Fortryd", key=f"{KEY}undo_done", on_click=_undo,
+                 args=(done["steps"], done["message"]), help="Fortryd denne beslutning")
 
 
 def _coding_row(c: CodingView, labels: dict[str, str], key: str) -> None:
@@ -72,17 +147,16 @@ def _coding_row(c: CodingView, labels: dict[str, str], key: str) -> None:
     cols[2].button("Afvis", key=f"{key}r", on_click=_act, args=(c, "reject"),
                    disabled=c.status == "rejected")
     with cols[3].popover("Skift kode"):
-        new = st.selectbox("Ny kode", list(labels), format_func=lambda k: labels[k],
-                           key=f"{key}code", index=None)
-        st.button("Gem", key=f"{key}recode", on_click=lambda: _act(c, "recode", code_key=new)
-                  if new else None, disabled=False)
+        select("Ny kode", [k for k in labels if k != c.code_key], format_func=labels.get,
+               key=f"{key}code", index=None, placeholder="Vælg den nye kode")
+        st.button("Gem", key=f"{key}recode", on_click=_recode, args=(c, f"{key}code"))
     with cols[4].popover("Memo"):
-        text = st.text_area("Memo", value=c.memo, key=f"{key}memo")
-        st.button("Gem memo", key=f"{key}savememo", on_click=lambda: _act(c, "memo", memo=text))
+        st.text_area("Memo", value=c.memo, key=f"{key}memo", placeholder="Skriv et memo …")
+        st.button("Gem memo", key=f"{key}savememo", on_click=_save_memo, args=(c, f"{key}memo"))
 
 
 def _history(segment: SegmentView, key: str) -> None:
-    """A segment's history of decisions."""
+    """A segment's history of decisions: when, who, what (in Danish), which code."""
     with st.popover("Historik"):
         entries = state.get_store().history(segment.id, visible_to=state.coder())
         if not entries:
@@ -90,8 +164,10 @@ def _history(segment: SegmentView, key: str) -> None:
         for e in entries:
             before = STATUS.get((e.before or {}).get("status"), "—")
             after = STATUS.get((e.after or {}).get("status"), "—")
-            st.caption(f"{e.at:%d.%m.%Y %H:%M} · {md(e.coder or 'maskinen')} · {md(e.action)} · "
-                       f"{md(e.code_key or '')}: {before} → {after}")
+            memo = (e.after or {}).get("memo") if e.action == "memo" else None
+            st.caption(f"{e.at:%d.%m.%Y %H:%M} · {md(e.coder or 'maskinen')} · "
+                       f"{ACTION.get(e.action, md(e.action))} · {md(_label(e.code_key))}: "
+                       f"{before} → {after}" + (f" · »{md(memo)}«" if memo else ""))
 
 
 def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[CodingView]],
@@ -113,29 +189,30 @@ def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[C
                 _history(s, f"{KEY}h{s.id}")
             for c in items:
                 _coding_row(c, labels, f"{KEY}{c.id}_{c.version}_")
+    key = f"{KEY}add{turn.id}"
     with st.popover(f"Tilføj kode til tur {turn.number}"):
-        code = st.selectbox("Kode", list(labels), format_func=lambda k: labels[k], index=None,
-                            key=f"{KEY}add{turn.id}")
-        chosen = st.multiselect("Sætninger (tom = hele turen)", [s.id for s in segments],
-                                format_func=lambda i: next(s.text[:60] for s in segments if s.id == i),
-                                key=f"{KEY}addsegs{turn.id}")
-        memo = st.text_input("Memo", key=f"{KEY}addmemo{turn.id}")
+        select("Kode", list(labels), format_func=labels.get, index=None, key=f"{key}code",
+               placeholder="Vælg en kode")
+        texts = {s.id: s.text if len(s.text) <= 60 else s.text[:59] + "…" for s in segments}
+        pick_many("Sætninger (ingen valgt = hele turen)", list(texts), format_func=texts.get,
+                  key=f"{key}segs")
+        st.text_input("Memo", key=f"{key}memo", placeholder="Valgfrit memo")
         st.button("Tilføj", key=f"{KEY}addbtn{turn.id}", on_click=_add,
-                  args=(chosen or [s.id for s in segments], code, memo))
+                  args=(turn.number, [s.id for s in segments], key))
 
 
 def _filters(codes: list) -> dict:
-    """Filter widgets; returns the chosen values."""
-    c1, c2, c3, c4, c5 = st.columns([2.2, 1.4, 1, 2, 1.4])
-    statuses = c1.multiselect("Status", list(STATUS), default=["suggested", "accepted"],
-                              format_func=STATUS.get, key=f"{KEY}status", placeholder="Alle")
-    kinds = c2.multiselect("CMO", list(CMO), format_func=CMO.get, key=f"{KEY}cmo",
-                           placeholder="Alle")
+    """Filter widgets; returns the chosen values (nothing chosen: no filter)."""
+    c1, c2, c3, c4, c5 = st.columns([2.2, 1.8, 1.2, 1.2, 1.4])
+    statuses = pick_many("Status", list(STATUS), default=["suggested", "accepted"],
+                         format_func=STATUS.get, key=f"{KEY}status", where=c1)
+    kinds = pick_many("CMO", list(CMO), format_func=CMO.get, key=f"{KEY}cmo", where=c2)
     themes = sorted({t for c in codes for t in c.themes})
-    theme = c3.multiselect("Tema", themes, key=f"{KEY}theme", placeholder="Alle")
+    theme = pick_many("Tema", themes, key=f"{KEY}theme", where=c3)
     labels = {c.key: c.label for c in codes}
-    code = c4.multiselect("Kode", list(labels), format_func=labels.get, key=f"{KEY}code",
-                          placeholder="Alle")
+    chosen = st.session_state.get(f"{KEY}code") or []
+    with c4.popover(f"Koder ({number(len(chosen))} valgt)" if chosen else "Koder (alle)"):
+        code = pick_many("Kode", list(labels), format_func=labels.get, key=f"{KEY}code")
     min_conf = c5.slider("Mindste sikkerhed", 0, 100, 0, 5, key=f"{KEY}conf", format="%d %%") / 100
     return {"statuses": statuses, "kinds": kinds, "themes": theme, "codes": code,
             "min_conf": min_conf}
@@ -158,7 +235,8 @@ def _retrain(document_id: int | None) -> None:
         report = autocode_run.run(state.get_store(), lambda: nlp.load("segment"),
                                   document_id=document_id, retrain=True)
         state.flash("success", f"Modellen er genoptrænet ({report.model_version}): "
-                               f"{report.added} nye forslag, {report.removed} trukket tilbage.")
+                               f"{number(report.added)} nye forslag, "
+                               f"{number(report.removed)} trukket tilbage.")
     except EvaltoolError as exc:
         state.flash("error", str(exc))
 
@@ -166,8 +244,8 @@ def _retrain(document_id: int | None) -> None:
 def document_panel(docs: list) -> None:
     """Review one document turn by turn."""
     store = state.get_store()
-    doc = st.selectbox("Dokument", docs, format_func=lambda d: f"{d.site or '?'} – {d.name}",
-                       key=f"{KEY}doc")
+    doc = select("Dokument", docs, format_func=lambda d: f"{d.site or '?'} – {d.name}",
+                 key=f"{KEY}doc", placeholder="Vælg et dokument")
     codes = _codes(state.data_version())
     labels = {c.key: c.label for c in codes}
     f = _filters(codes)
@@ -177,7 +255,8 @@ def document_panel(docs: list) -> None:
         by_segment.setdefault(c.segment_id, []).append(c)
     open_n = sum(1 for c in views if c.status == "suggested")
     top = st.columns([3, 2, 2])
-    top[0].caption(f"{number(len(views))} kodninger vist, heraf {number(open_n)} forslag")
+    top[0].caption(f"{count(len(views), 'kodning', 'kodninger')} vist, heraf "
+                   f"{count(open_n, 'forslag', 'forslag')}")
     only_coded = top[1].toggle("Kun kodede sætninger", key=f"{KEY}only")
     top[2].button("Genoptræn og foreslå igen", key=f"{KEY}retrain", on_click=_retrain,
                   args=(doc.id,))
@@ -198,12 +277,13 @@ def queue_panel(docs: list) -> None:
     """'Næste usikre': one suggestion at a time, the most useful to review first.
 
     A fragment: a decision here reruns only this panel, which keeps the round
-    trip short however long the document view above is.
+    trip short however long the document view is. Its keyboard shortcuts exist
+    only while this panel is shown (see :func:`page`).
     """
-    state.show_flash()
+    show_done()
     store, who = state.get_store(), state.coder()
-    scope = st.selectbox("Dokumenter", [None, *docs], key=f"{KEY}qdoc",
-                         format_func=lambda d: "Alle" if d is None else f"{d.site} – {d.name}")
+    scope = select("Dokumenter", [None, *docs], key=f"{KEY}qdoc",
+                   format_func=lambda d: "Alle dokumenter" if d is None else f"{d.site} – {d.name}")
     skipped: set[int] = st.session_state.setdefault(f"{KEY}skipped", set())
     queue = [q for q in autocode_run.review_queue(store, order="uncertainty",
                                                   document_id=scope.id if scope else None)
@@ -224,13 +304,14 @@ def queue_panel(docs: list) -> None:
         return
     labels = {c.key: c for c in _codes(state.data_version())}
     code = labels.get(view.code_key)
-    st.caption(f"{number(len(queue))} forslag tilbage · {md(view.document)} · tur {view.turn}")
+    st.caption(f"{count(len(queue), 'forslag', 'forslag')} tilbage · {md(view.document)} · "
+               f"tur {view.turn}")
     turn = store.turns(view.document_id, view.turn)[0]
     start, end = view.start_char - turn.start_char, view.end_char - turn.start_char
     role = f" ({md(turn.role)})" if turn.role else ""
     st.markdown(f"**{md(turn.speaker)}**{role}: {md(turn.text[:start])}"
                 f"**{md(turn.text[start:end])}**{md(turn.text[end:])}")
-    st.markdown(f"Forslag: **{md(view.code_label)}** ({CMO.get(view.cmo, view.cmo)}) · "
+    st.markdown(f"Forslag: **{md(_label(view.code_key))}** ({CMO.get(view.cmo, view.cmo)}) · "
                 f"sikkerhed {number((view.confidence or 0) * 100)} %")
     if code is not None and code.definition:
         st.caption(md(code.definition))
@@ -242,23 +323,20 @@ def queue_panel(docs: list) -> None:
     b[1].button("Afvis", key=f"{KEY}qr", shortcut="x", on_click=_act, args=(view, "reject"),
                 help="Tast X")
     b[2].button("Spring over", key=f"{KEY}qs", shortcut="s", help="Tast S",
-                on_click=lambda: skipped.add(view.id))
+                on_click=_skip, args=(view,))
     b[3].button("Fortryd min seneste", key=f"{KEY}qu", shortcut="z", help="Tast Z",
                 on_click=_undo)
 
 
-def _undo() -> None:
-    try:
-        undone = state.get_store().undo_last(state.coder(), 1)
-        state.flash("success", f"Fortrudt: {len(undone)} beslutning.")
-    except EvaltoolError as exc:
-        state.flash("error", str(exc))
+def _skip(view: CodingView) -> None:
+    """Leave a suggestion for later (this session) and say which."""
+    st.session_state.setdefault(f"{KEY}skipped", set()).add(view.id)
+    state.flash("info", f"Sprunget over: **{md(_label(view.code_key))}** i tur {view.turn}.")
 
 
 def page() -> None:
     """The Kodning page."""
     st.title("Kodning")
-    state.show_flash()
     if state.coder() is None:
         st.info("Vælg eller skriv dit navn under **Koder** i sidepanelet for at kode.")
         return
@@ -271,11 +349,15 @@ def page() -> None:
     except EvaltoolError as exc:
         st.warning(str(exc))
         return
-    tab_doc, tab_queue = st.tabs(["Dokument", "Næste usikre"])
-    with tab_doc:
-        document_panel(docs)
-    with tab_queue:
+    # Only the chosen panel is drawn (st.tabs would draw both, and the hidden queue's
+    # keyboard shortcuts would act on a suggestion the coder cannot see).
+    view = st.segmented_control("Visning", VIEWS, default=VIEWS[0], required=True,
+                                key=f"{KEY}view")
+    if view == VIEWS[1]:
         queue_panel(docs)
+    else:
+        show_done()
+        document_panel(docs)
 
 
 if __name__ == "__main__":  # run as a page script by st.navigation

@@ -9,24 +9,28 @@ import streamlit as st
 from evaltool.analysis import CMO_LABELS, dashboard, filter_options
 from evaltool.errors import EvaltoolError
 from evaltool.ui import state
-from evaltool.ui.text import md, number, percent
+from evaltool.ui.text import count, md, number, percent
+from evaltool.ui.widgets import select
 
 KEY = "dash_"
+# counts are whole numbers: integer ticks only (no "0.000000" on an axis of zeros)
+COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _dashboard(_version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None):
-    """Aggregations (SQL) for the chosen filters, cached until codings change."""
+def _dashboard(version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None):
+    """Aggregations (SQL) for the chosen filters, cached per data version (a plain
+    parameter: Streamlit leaves ``_``-prefixed parameters out of the cache key)."""
     return dashboard(state.get_store(), statuses=statuses, site=site, target_group=group)
 
 
 def _filters() -> tuple[tuple[str, ...], str | None, str | None]:
     options = filter_options(state.get_store())
     c = st.columns([2, 2, 2])
-    site = c[0].selectbox("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
-                          key=f"{KEY}site")
-    group = c[1].selectbox("Målgruppe", [None, *options["target_groups"]],
-                           format_func=lambda g: g or "Alle", key=f"{KEY}group")
+    site = select("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
+                  where=c[0], key=f"{KEY}site")
+    group = select("Målgruppe", [None, *options["target_groups"]], where=c[1],
+                   format_func=lambda g: g or "Alle", key=f"{KEY}group")
     with_suggestions = c[2].toggle("Medtag forslag (ikke kun accepterede)", key=f"{KEY}sugg")
     statuses = ("accepted", "suggested") if with_suggestions else ("accepted",)
     return statuses, site, group
@@ -44,8 +48,8 @@ def _theme_card(card) -> None:
             st.caption("Målgrupper: " + md(", ".join(card.target_groups)))
         data = pd.DataFrame([{"CMO": CMO_LABELS[k], "Citater": v} for k, v in card.cmo.items()])
         chart = alt.Chart(data).mark_bar().encode(
-            x=alt.X("Citater:Q", title="Citater"), y=alt.Y("CMO:N", sort=list(CMO_LABELS.values()),
-                                                            title=None),
+            x=alt.X("Citater:Q", title="Citater", axis=COUNT_AXIS),
+            y=alt.Y("CMO:N", sort=list(CMO_LABELS.values()), title=None),
             color=alt.Color("CMO:N", legend=None), tooltip=["CMO", "Citater"]
         ).properties(height=alt.Step(26))
         st.altair_chart(chart, width="stretch")
@@ -66,7 +70,8 @@ def _heatmap(data: pd.DataFrame, x: str, y: str, title: str) -> None:
     base = alt.Chart(data).encode(
         x=alt.X(f"{x}:N", title=None, axis=alt.Axis(labelAngle=-30, labelLimit=160)),
         y=alt.Y(f"{y}:N", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=220)))
-    rect = base.mark_rect().encode(color=alt.Color("Citater:Q", scale=alt.Scale(scheme="blues")),
+    rect = base.mark_rect().encode(color=alt.Color("Citater:Q", scale=alt.Scale(scheme="blues"),
+                                                   legend=alt.Legend(format="d", tickMinStep=1)),
                                    tooltip=[x, y, "Citater"])
     # white numbers on dark cells, black on light ones
     dark = alt.datum.Citater > float(data["Citater"].max()) * 0.6
@@ -87,8 +92,9 @@ def page() -> None:
     statuses, site, group = _filters()
     with st.spinner("Beregner oversigten…"):  # first view after a change (then cached)
         d = _dashboard(state.data_version(), statuses, site, group)
-    st.caption(("Accepterede kodninger" if statuses == ("accepted",) else
-                "Accepterede kodninger og forslag") + f" · {number(len(d.sites))} steder i materialet")
+    shown = ("Accepterede kodninger" if statuses == ("accepted",) else
+             "Accepterede kodninger og forslag")
+    st.caption(f"{shown} · {count(len(d.sites), 'sted', 'steder')} i materialet")
     cols = st.columns(len(d.themes) or 1)
     for col, card in zip(cols, d.themes, strict=False):
         with col:

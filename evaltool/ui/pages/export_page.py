@@ -11,15 +11,16 @@ from evaltool import export, nlp
 from evaltool.analysis import filter_options
 from evaltool.errors import EvaltoolError
 from evaltool.ui import state
-from evaltool.ui.text import STATUS, number
+from evaltool.ui.text import STATUS, count
+from evaltool.ui.widgets import select
 
 KEY = "eks_"
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def _frame(_version: tuple, status: str, theme: str | None, site: str | None, code: str | None,
+def _frame(version: tuple, status: str, theme: str | None, site: str | None, code: str | None,
            unit: str, pseudonymize: bool):
-    """The export table (cached until the data changes)."""
+    """The export table, cached per data version and filters."""
     store = state.get_store()
     hook = None
     if pseudonymize:
@@ -30,10 +31,11 @@ def _frame(_version: tuple, status: str, theme: str | None, site: str | None, co
                               pseudonyms=hook)
 
 
-def _file(frame, fmt: str, dialect: str | None):
-    """The download's contents, made only when the button is clicked (an XLSX of a large
-    table takes seconds; rendering the page must not pay for three files each time)."""
-    return lambda: _bytes(frame, fmt, dialect)
+def _file(filters: tuple, fmt: str, dialect: str | None):
+    """The download's contents, made when the button is clicked, from the data as it is
+    then (decisions made since the page was drawn are in the file; an XLSX of a large
+    table takes seconds, and rendering the page must not pay for three files each time)."""
+    return lambda: _bytes(_frame(state.data_version(), *filters), fmt, dialect)
 
 
 def _bytes(frame, fmt: str, dialect: str | None) -> bytes:
@@ -54,29 +56,30 @@ def page() -> None:
         return
     options = filter_options(store)
     c = st.columns([1.2, 1, 1.4, 2, 1, 1.4])
-    status = c[0].selectbox("Status", ["accepted", "suggested", "rejected", "all"],
-                            format_func=lambda s: STATUS.get(s, "Alle"), key=f"{KEY}status")
+    status = select("Status", ["accepted", "suggested", "rejected", "all"], where=c[0],
+                    format_func=lambda s: STATUS.get(s, "Alle"), key=f"{KEY}status")
     themes = sorted({t for code in codes for t in code.themes})
-    theme = c[1].selectbox("Tema", [None, *themes], format_func=lambda t: t or "Alle",
-                           key=f"{KEY}theme")
-    site = c[2].selectbox("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
-                          key=f"{KEY}site")
+    theme = select("Tema", [None, *themes], format_func=lambda t: t or "Alle", where=c[1],
+                   key=f"{KEY}theme")
+    site = select("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
+                  where=c[2], key=f"{KEY}site")
     labels = {code.key: code.label for code in codes}
-    code = c[3].selectbox("Kode", [None, *labels], format_func=lambda k: labels.get(k, "Alle"),
-                          key=f"{KEY}code")
-    unit = c[4].selectbox("Enhed", ["segment", "turn"],
-                          format_func={"segment": "Sætning", "turn": "Tur"}.get, key=f"{KEY}unit")
+    code = select("Kode", [None, *labels], format_func=lambda k: labels.get(k, "Alle"),
+                  where=c[3], key=f"{KEY}code")
+    unit = select("Enhed", ["segment", "turn"], where=c[4],
+                  format_func={"segment": "Sætning", "turn": "Tur"}.get, key=f"{KEY}unit")
     pseudo = c[5].toggle("Pseudonymisér", key=f"{KEY}pseudo",
                          help="Erstat navne på talere og personer med pseudonymer i eksporten.")
-    frame = _frame(state.data_version(), status, theme, site, code, unit, pseudo)
-    st.caption(f"{number(len(frame))} rækker")
+    filters = (status, theme, site, code, unit, pseudo)
+    frame = _frame(state.data_version(), *filters)
+    st.caption(count(len(frame), "række", "rækker"))
     st.dataframe(frame.head(20), hide_index=True, width="stretch")
     d = st.columns(3)
-    d[0].download_button("Hent CSV (UTF-8)", _file(frame, "csv", None), "kodede_citater.csv",
+    d[0].download_button("Hent CSV (UTF-8)", _file(filters, "csv", None), "kodede_citater.csv",
                          "text/csv", key=f"{KEY}csv")
-    d[1].download_button("Hent CSV til dansk Excel", _file(frame, "csv", "excel-da"),
+    d[1].download_button("Hent CSV til dansk Excel", _file(filters, "csv", "excel-da"),
                          "kodede_citater_excel.csv", "text/csv", key=f"{KEY}csvda")
-    d[2].download_button("Hent XLSX", _file(frame, "xlsx", None), "kodede_citater.xlsx",
+    d[2].download_button("Hent XLSX", _file(filters, "xlsx", None), "kodede_citater.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"{KEY}xlsx")
 
