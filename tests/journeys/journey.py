@@ -16,6 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 from evaltool.store import open_store
 from tests.browser_util import (
     LOAD_TIMEOUT_MS,
+    act,
     alerts,
     choose_coder,
     danish_int,
@@ -84,10 +85,30 @@ def start(page: Page, url: str, coder: str | None = None, heading: str = "Kodnin
         choose_coder(page, coder)
 
 
+def main(page: Page) -> Locator:
+    """The page's main area (not the sidebar)."""
+    return page.get_by_test_id("stMain")
+
+
+def show_view(page: Page, name: str) -> None:
+    """Choose the Kodning page's view, 'Dokument' or 'Næste usikre' (only it is drawn)."""
+    option = page.get_by_role("radiogroup", name="Visning").get_by_role(
+        "radio", name=name, exact=True)
+    if option.get_attribute("aria-checked") != "true":
+        act(page, option.click)
+    expect(option).to_have_attribute("aria-checked", "true")
+
+
+def toggle_pill(page: Page, group: str, option: str, scope: Locator | None = None) -> None:
+    """Switch one option of a pills filter (e.g. Status: Forslag) on or off."""
+    act(page, (scope or page).get_by_role("toolbar", name=group, exact=True).get_by_role(
+        "button", name=option, exact=True).click)
+
+
 def open_document(page: Page, document: str, site: str) -> None:
-    """On the Kodning page's Dokument tab, show ``document``."""
-    page.get_by_role("tab", name="Dokument", exact=True).click()
-    panel = page.get_by_role("tabpanel", name="Dokument")
+    """On the Kodning page's Dokument view, show ``document``."""
+    show_view(page, "Dokument")
+    panel = main(page)
     box = panel.get_by_role("combobox", name="Dokument", exact=True)
     if box.input_value() != f"{site} – {document}":
         pick(page, "Dokument", f"{site} – {document}", scope=panel)
@@ -134,8 +155,10 @@ def export_rows(page: Page) -> int:
 
 
 def queue_left(page: Page) -> int:
-    """The 'Næste usikre' tab's count of suggestions left."""
-    caption = page.get_by_role("tabpanel", name="Næste usikre").get_by_text(
+    """The 'Næste usikre' view's count of suggestions left (once the page has settled: the
+    message of a decision is drawn before the count below it)."""
+    wait_idle(page)
+    caption = main(page).get_by_text(
         re.compile(r"forslag tilbage"))
     caption.wait_for(timeout=LOAD_TIMEOUT_MS)
     return danish_int(caption.inner_text())

@@ -9,14 +9,17 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from evaltool.store import open_store
-from tests.browser_util import act, pick
+from tests.browser_util import act
 from tests.journeys.journey import (
     CMO,
     STATUS,
     flash,
+    main,
     open_document,
     queue_left,
+    show_view,
     start,
+    toggle_pill,
 )
 
 pytestmark = pytest.mark.browser
@@ -37,9 +40,9 @@ def test_accept_in_queue_then_undo(page: Page, app_url: str, demo_db: Path) -> N
     """A new coder accepts the first 'Næste usikre' suggestion, sees it counted, and undoes it."""
     coder = "Kø Åse"
     start(page, app_url, coder)
-    page.get_by_role("tab", name="Næste usikre").click()
+    show_view(page, "Næste usikre")
     before = queue_left(page)
-    queue = page.get_by_role("tabpanel", name="Næste usikre")
+    queue = main(page)
     queue.get_by_role("button", name="Accepter").click()
     expect(flash(page, r"^Accepteret")).to_be_visible()
     assert queue_left(page) == before - 1
@@ -56,12 +59,12 @@ def test_filters_on_kodning(page: Page, app_url: str) -> None:
     """Status and CMO filters narrow the Dokument tab to what was asked for."""
     start(page, app_url, "Filter Søren")
     open_document(page, "02_morsoe.md", "Morsø")
-    panel = page.get_by_role("tabpanel", name="Dokument")
+    panel = main(page)
     shown = panel.get_by_text(re.compile(r"kodninger vist"))
     everything = shown.inner_text()
 
     # only accepted codings: every row says so, and none is counted as a suggestion
-    act(page, panel.get_by_role("button", name=f"Remove {STATUS['suggested']}", exact=True).click)
+    toggle_pill(page, "Status", STATUS["suggested"], scope=panel)
     expect(shown).not_to_have_text(everything)
     expect(shown).to_have_text(re.compile(r"heraf 0 forslag"))
     rows = panel.get_by_test_id("stHorizontalBlock").filter(
@@ -71,8 +74,7 @@ def test_filters_on_kodning(page: Page, app_url: str) -> None:
     assert [t for t in texts if f"· {STATUS['accepted']}" not in t] == []
 
     accepted_only = shown.inner_text()
-    pick(page, "CMO", CMO["outcome"], scope=panel)
-    page.keyboard.press("Escape")  # close the multiselect's list
+    toggle_pill(page, "CMO", CMO["outcome"], scope=panel)
     expect(shown).not_to_have_text(accepted_only)
     # the first turns hold no accepted outcome: show only the coded sentences
     act(page, panel.get_by_text("Kun kodede sætninger", exact=True).click)
