@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -430,3 +432,51 @@ def test_turn_longer_than_spacy_max_length_imports_whole(store, blank_nlp,
     segments = store.segments(result.document_id)
     assert all(text[s.start_char:s.end_char] == s.text for s in segments)
     assert sum(len(s.text.split()) for s in segments) == len(said.split()) + 1
+
+
+# -- unbounded input: only regular files, each format within its size cap -----------------
+
+def _import_within(paths: list[Path], store, nlp, seconds: float = 20) -> list:
+    """import_paths in a thread that must finish in time (a FIFO once hung it forever)."""
+    out: list = []
+    worker = threading.Thread(target=lambda: out.extend(
+        import_paths(paths, store, lambda: nlp).results), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "the import hung"
+    return out
+
+
+def test_fifo_and_device_named_txt_are_refused_without_hanging(store, blank_nlp,
+                                                               tmp_path: Path) -> None:
+    fifo = tmp_path / "rør.txt"
+    os.mkfifo(fifo)
+    device = tmp_path / "nul.txt"
+    device.symlink_to("/dev/zero")
+    good = tmp_path / "god.txt"
+    good.write_text("Åse: Hej.\n", encoding="utf-8")
+    results = _import_within([fifo, device, good], store, blank_nlp)
+    assert [r.message for r in results[:2]] == [
+        f"{p}: not a regular file (a pipe, device or socket); only files are read"
+        for p in (fifo, device)]
+    assert results[2].status == "imported"
+
+
+@pytest.mark.parametrize(("suffix", "cap_mb"), [(".txt", 50), (".md", 50), (".vtt", 20),
+                                                (".srt", 20), (".docx", 50)])
+def test_files_over_their_size_cap_are_refused_unread(suffix: str, cap_mb: int, store,
+                                                      blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / f"stor{suffix}"
+    with path.open("wb") as fh:  # sparse: the size is on record, nothing is written
+        fh.write(b"WEBVTT\n\n" if suffix == ".vtt" else b"PK")
+        fh.truncate(cap_mb * (1 << 20) + 1)
+    [result] = _import_within([path], store, blank_nlp, 10)
+    assert result.message == (f"{path}: file is larger than {cap_mb} MB, the limit for "
+                              f"{suffix} files")
+
+
+def test_front_matter_over_its_cap_is_refused(store, blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / "forside.md"
+    path.write_text("---\n" + "nøgle: værdi\n" * 100_000 + "---\nÅse: Hej.\n", encoding="utf-8")
+    [result] = _import_within([path], store, blank_nlp)
+    assert result.message == f"{path}:1: front matter is larger than 1 MB of text"

@@ -20,7 +20,9 @@ with the file (only with its longest line).
 from __future__ import annotations
 
 import codecs
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -29,6 +31,7 @@ from typing import BinaryIO
 from charset_normalizer import from_bytes
 
 from evaltool.errors import IngestError
+from evaltool.ingest import limits
 
 CHUNK_SIZE = 1 << 16  # bytes read at a time
 SAMPLE_SIZE = 1 << 20  # bytes charset-normalizer sees (it is the last resort, and slow)
@@ -184,20 +187,48 @@ def _os_error(path: Path, exc: OSError) -> IngestError:
     return IngestError(path, None, f"cannot read file ({exc.strerror or exc})")
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a file, turning OS errors into one-line ingest errors."""
+def _too_large(path: Path, cap: int) -> IngestError:
+    return IngestError(path, None, f"file is larger than {limits.megabytes(cap)}, the limit "
+                                   f"for {path.suffix.lower() or 'this type'} files")
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """Open a regular file for reading, within its size cap (see ``limits``).
+
+    A FIFO, device or socket is refused before a byte is read (opened without
+    blocking, so a FIFO with no writer cannot hang the import).
+    """
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise _os_error(path, exc) from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IngestError(path, None, "is a folder, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise IngestError(path, None, "not a regular file (a pipe, device or socket); "
+                                          "only files are read")
+        cap = limits.max_file_bytes(path)
+        if info.st_size > cap:
+            raise _too_large(path, cap)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a regular file within its size cap, OS errors as one-line ingest errors."""
+    return b"".join(iter_chunks(path, 1 << 20))
 
 
 def iter_chunks(path: Path, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-    """A file's bytes ``chunk_size`` at a time, OS errors as one-line ingest errors."""
-    try:
-        fh: BinaryIO = path.open("rb")
-    except OSError as exc:
-        raise _os_error(path, exc) from None
+    """A regular file's bytes ``chunk_size`` at a time, OS errors as one-line ingest
+    errors; a file that grows past its size cap while it is read fails too."""
+    fh = open_regular(path)
+    cap = limits.max_file_bytes(path)
+    total = 0
     with fh:
         while True:
             try:
@@ -206,6 +237,9 @@ def iter_chunks(path: Path, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
                 raise _os_error(path, exc) from None
             if not chunk:
                 return
+            total += len(chunk)
+            if total > cap:
+                raise _too_large(path, cap)
             yield chunk
 
 

@@ -26,6 +26,7 @@ import yaml
 
 from evaltool.domain import ParsedTurn
 from evaltool.errors import IngestError
+from evaltool.ingest.limits import MAX_FRONT_MATTER_CHARS
 from evaltool.resources import word_list
 
 _TIME = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
@@ -156,6 +157,11 @@ _TOKEN = re.compile(r"""^['"](?:<[a-z ]+>|[^\w\s]|\\t)['"]$""")
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
 
+def _front_matter_too_large(path: str, line: int) -> IngestError:
+    return IngestError(path, line, f"front matter is larger than "
+                                   f"{MAX_FRONT_MATTER_CHARS // (1 << 20)} MB of text")
+
+
 def _without_input(problem: str) -> str:
     """A YAML error message with the input it quotes left out."""
     return _QUOTED.sub(lambda m: m.group(0) if _TOKEN.match(m.group(1)) else "", problem).strip()
@@ -174,6 +180,8 @@ def _has_unstorable(value: Any) -> bool:
 
 def parse_metadata(path: str, text: str, first_line: int) -> dict[str, Any]:
     """Parse YAML front matter; errors name the file line where YAML failed."""
+    if len(text) > MAX_FRONT_MATTER_CHARS:
+        raise _front_matter_too_large(path, first_line)
     try:
         data = yaml.load(text, Loader=_FrontMatterLoader) if text.strip() else {}
     except ValueError:  # a value YAML recognises but cannot build, e.g. 2016-02-30
@@ -232,10 +240,14 @@ def split_front_matter(
         return {}, itertools.chain(leading, [item], lines)
     start_no = item[0]
     block: list[str] = []
+    size = 0
     for _, text in lines:
         if text.strip() in (_FRONT, "..."):
             return parse_metadata(path, "\n".join(block), start_no + 1), lines
         block.append(text)
+        size += len(text) + 1
+        if size > MAX_FRONT_MATTER_CHARS:
+            raise _front_matter_too_large(path, start_no)
     raise IngestError(path, start_no, "front matter starts with '---' but is never closed")
 
 
