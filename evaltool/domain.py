@@ -75,6 +75,9 @@ class ParsedDocument:
     format: str
     metadata: dict[str, Any] = field(default_factory=dict)
     turns: list[ParsedTurn] = field(default_factory=list)
+    # what was read but not imported, e.g. "line 1: 2 lines of text before the first
+    # speaker were not imported (...)": shown with the import's result, never text
+    notes: list[str] = field(default_factory=list)
 
     @property
     def site(self) -> str | None:
@@ -96,6 +99,8 @@ class DocumentStream:
     format: str
     metadata: dict[str, Any]
     read_turns: Callable[[], Iterator[ParsedTurn]] = field(repr=False, compare=False)
+    # as ParsedDocument.notes; complete once a pass over the turns has ended
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def turns(self) -> Iterator[ParsedTurn]:
         """A new iterator over the turns, from the first."""
@@ -104,11 +109,12 @@ class DocumentStream:
     @classmethod
     def of(cls, doc: ParsedDocument) -> DocumentStream:
         """A stream over a document already parsed whole."""
-        return cls(doc.name, doc.format, doc.metadata, lambda: iter(doc.turns))
+        return cls(doc.name, doc.format, doc.metadata, lambda: iter(doc.turns), doc.notes)
 
     def parse(self) -> ParsedDocument:
         """The whole document, its turns in a list."""
-        return ParsedDocument(self.name, self.format, self.metadata, list(self.turns()))
+        turns = list(self.turns())
+        return ParsedDocument(self.name, self.format, self.metadata, turns, list(self.notes))
 
 
 @dataclass(frozen=True)

@@ -383,6 +383,7 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                      "(their turn changed)")
     log.info("imported %s as document %s: %d turns, %d segments", path.name, doc_id,
              n_turns, n_segs)
+    note += "".join(f"; warning: {n}" for n in doc.notes)  # text read but not imported
     return ImportResult(str(path), "imported", f"{path}: {n_turns} turns, {n_segs} segments{note}",
                         doc_id, n_turns, n_segs, carry)
 

@@ -480,3 +480,30 @@ def test_front_matter_over_its_cap_is_refused(store, blank_nlp, tmp_path: Path) 
     path.write_text("---\n" + "nøgle: værdi\n" * 100_000 + "---\nÅse: Hej.\n", encoding="utf-8")
     [result] = _import_within([path], store, blank_nlp)
     assert result.message == f"{path}:1: front matter is larger than 1 MB of text"
+
+
+# -- text no speaker said is reported with its line, never dropped silently ---------------
+
+@pytest.mark.parametrize(("name", "content", "warning"), [
+    ("indledning.txt", f"Referat\n{SECRET}.\n\nÅse: Hej.\nBo: Ja.\n",
+     "line 1: 2 lines of text before the first speaker were not imported"),
+    ("indledning.md", f"---\ntitle: x\n---\n{SECRET}.\nÅse: Hej.\n",
+     "line 4: 1 line of text before the first speaker was not imported"),
+    ("indledning.docx", lambda: _docx(f"{SECRET}.\nÅse: Hej."),
+     "line 1: 1 line of text before the first speaker was not imported"),
+    ("indledning.vtt", f"WEBVTT\n\n00:00:00.500 --> 00:00:01.000\n{SECRET}.{VTT_CUE}",
+     "line 3: 1 cue before the first speaker was not imported"),
+    ("indledning.srt", f"1\n00:00:00,500 --> 00:00:01,000\n{SECRET}.\n\n2\n"
+     "00:00:01,000 --> 00:00:02,000\nÅse: Hej.\n",
+     "cue 1: 1 cue before the first speaker was not imported"),
+])
+def test_text_before_the_first_speaker_is_reported(name: str, content, warning: str, store,
+                                                    blank_nlp, tmp_path: Path) -> None:
+    path = tmp_path / name
+    content = content() if callable(content) else content
+    path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+    [result] = import_paths([path], store, lambda: blank_nlp).results
+    assert result.status == "imported"
+    assert result.message.endswith(f"; warning: {warning} (no 'Name:' label)"), result.message
+    assert SECRET not in result.message
+    assert read_document(path).notes == [f"{warning} (no 'Name:' label)"]

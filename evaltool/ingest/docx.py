@@ -90,5 +90,6 @@ def read(path: Path) -> ParsedDocument:
         raise IngestError(path, None, _INVALID) from None
     if not any(line.strip() for line in lines):
         raise IngestError(path, None, "document has no text")
-    meta, turns = parse_lines(str(path), lines)
-    return ParsedDocument(name=path.name, format="docx", metadata=meta, turns=turns)
+    notes: list[str] = []
+    meta, turns = parse_lines(str(path), lines, notes=notes)
+    return ParsedDocument(name=path.name, format="docx", metadata=meta, turns=turns, notes=notes)

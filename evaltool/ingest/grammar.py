@@ -295,39 +295,53 @@ class TurnBuilder:
         return ParsedTurn(t.name, t.role, t.time, paragraphs, self._line) if paragraphs else None
 
 
-def parse_stream(path: str, lines: Iterable[str],
-                 moderator: str | None = None) -> tuple[dict[str, Any], Iterator[ParsedTurn]]:
+def parse_stream(path: str, lines: Iterable[str], moderator: str | None = None,
+                 notes: list[str] | None = None) -> tuple[dict[str, Any], Iterator[ParsedTurn]]:
     """Parse transcript lines lazily: the front matter now, the turns as they are iterated.
 
     Only the lines up to the end of the front matter are read before this
     returns; the turns come one at a time, and the iterator raises
-    :class:`IngestError` at its end when there were none.
+    :class:`IngestError` at its end when there were none. Text that is not
+    imported (before the first speaker) is reported in ``notes`` by line.
     """
     numbered = ((i, line.rstrip()) for i, line in enumerate(lines, start=1))
     meta, body = split_front_matter(path, numbered)
     builder = TurnBuilder(path)
     for name in _speaker_names(meta, moderator):
         builder.known.add(name.casefold())
-    return meta, _turns(path, body, builder)
+    return meta, _turns(path, body, builder, [] if notes is None else notes)
 
 
-def _turns(path: str, body: Iterator[tuple[int, str]],
-           builder: TurnBuilder) -> Iterator[ParsedTurn]:
+def unattributed_note(where: str, n: int, one: str, many: str) -> str:
+    """The note for ``n`` lines or cues before the first speaker, which are not imported."""
+    things = f"1 {one} before the first speaker was" if n == 1 else \
+        f"{n} {many} before the first speaker were"
+    return f"{where}: {things} not imported (no 'Name:' label)"
+
+
+def _turns(path: str, body: Iterator[tuple[int, str]], builder: TurnBuilder,
+           notes: list[str]) -> Iterator[ParsedTurn]:
     """The turns of the numbered body lines, one at a time."""
     first_text_line: int | None = None
     first_body_line: int | None = None
+    unattributed = 0  # lines of text before the first speaker
     found = False
     for line_no, text in body:
         if first_body_line is None:
             first_body_line = line_no
         turn = match_turn(text, builder.known)
         if turn is not None:
+            if unattributed:
+                notes.append(unattributed_note(f"line {first_text_line}", unattributed,
+                                               "line of text", "lines of text"))
+                unattributed = 0
             done = builder.start(turn, line_no)
             if done is not None:
                 found = True
                 yield done
-        elif builder._current is None and text.strip() and first_text_line is None:
-            first_text_line = line_no
+        elif builder._current is None and text.strip():
+            first_text_line = first_text_line or line_no
+            unattributed += 1
         else:
             builder.add_line(text)
     done = builder.flush()
@@ -339,10 +353,10 @@ def _turns(path: str, body: Iterator[tuple[int, str]],
         raise IngestError(path, line, "no speaker turns found (expected 'Name: text' lines)")
 
 
-def parse_lines(path: str, lines: Iterable[str],
-                moderator: str | None = None) -> tuple[dict[str, Any], list[ParsedTurn]]:
+def parse_lines(path: str, lines: Iterable[str], moderator: str | None = None,
+                notes: list[str] | None = None) -> tuple[dict[str, Any], list[ParsedTurn]]:
     """Parse numbered transcript lines into (metadata, turns)."""
-    meta, turns = parse_stream(path, lines, moderator)
+    meta, turns = parse_stream(path, lines, moderator, notes)
     return meta, list(turns)
 
 

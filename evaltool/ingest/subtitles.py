@@ -21,7 +21,13 @@ import webvtt
 from evaltool.domain import ParsedDocument, ParsedTurn
 from evaltool.errors import IngestError
 from evaltool.ingest.decode import read_text
-from evaltool.ingest.grammar import TurnLine, match_turn, parse_metadata, parse_timestamp
+from evaltool.ingest.grammar import (
+    TurnLine,
+    match_turn,
+    parse_metadata,
+    parse_timestamp,
+    unattributed_note,
+)
 
 _TAG = re.compile(r"<[^>]+>")
 _TIMING = webvtt.vtt.WebVTTCueBlock.CUE_TIMINGS_PATTERN  # what webvtt-py takes as a cue
@@ -153,8 +159,10 @@ def _sidecar(path: Path) -> dict:
     return {}
 
 
-def _turns(path: Path, cues: list[Cue], known: set[str]) -> list[ParsedTurn]:
-    """Merge cues into turns by speaker, remembering roles."""
+def _turns(path: Path, cues: list[Cue], known: set[str], notes: list[str]) -> list[ParsedTurn]:
+    """Merge cues into turns by speaker, remembering roles; cues with text before the
+    first speaker are reported in ``notes``."""
+    skipped: list[Cue] = []  # cues with text before the first speaker
     roles: dict[str, str] = {}
     turns: list[ParsedTurn] = []
     current: TurnLine | None = None
@@ -180,6 +188,8 @@ def _turns(path: Path, cues: list[Cue], known: set[str]) -> list[ParsedTurn]:
         if speaker is None:
             if current is not None and cue.text.strip():
                 parts.append(cue.text.strip())
+            elif cue.text.strip():
+                skipped.append(cue)
             continue
         key = speaker.name.casefold()
         if speaker.role:
@@ -193,6 +203,8 @@ def _turns(path: Path, cues: list[Cue], known: set[str]) -> list[ParsedTurn]:
         close()
         current, parts, line = speaker, [speaker.text.strip()] if speaker.text.strip() else [], cue.line
     close()
+    if skipped and turns:
+        notes.append(unattributed_note(skipped[0].at, len(skipped), "cue", "cues"))
     return turns
 
 
@@ -206,7 +218,8 @@ def read(path: Path) -> ParsedDocument:
         cues, meta = _srt_cues(path, text), {}
     meta = {**_sidecar(path), **meta}
     known = {str(meta["moderator"]).casefold()} if isinstance(meta.get("moderator"), str) else set()
-    turns = _turns(path, cues, known)
+    notes: list[str] = []
+    turns = _turns(path, cues, known, notes)
     if not turns:
         raise IngestError(path, None, "no speaker turns found (no cues with a voice tag or 'Name:')")
-    return ParsedDocument(name=path.name, format=fmt, metadata=meta, turns=turns)
+    return ParsedDocument(name=path.name, format=fmt, metadata=meta, turns=turns, notes=notes)

@@ -24,18 +24,20 @@ def open_stream(path: Path, chunk_size: int = CHUNK_SIZE) -> DocumentStream:
         meta, _ = parse_stream(str(path), lines)
     finally:
         lines.close()
+    notes: list[str] = []  # filled again by each pass over the turns
 
     def turns() -> Iterator[ParsedTurn]:
+        notes.clear()
         lines = iter_text_lines(path, encoding, chunk_size)
         try:
-            again, body = parse_stream(str(path), lines)
+            again, body = parse_stream(str(path), lines, notes=notes)
             if again != meta:
                 raise IngestError(path, None, "front matter changed while the file was read")
             yield from body
         finally:
             lines.close()
 
-    return DocumentStream(path.name, path.suffix.lower().lstrip("."), meta, turns)
+    return DocumentStream(path.name, path.suffix.lower().lstrip("."), meta, turns, notes)
 
 
 def read(path: Path) -> ParsedDocument:
