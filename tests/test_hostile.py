@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import itertools
+import logging
 import os
 import tempfile
 import threading
@@ -507,3 +509,48 @@ def test_text_before_the_first_speaker_is_reported(name: str, content, warning: 
     assert result.message.endswith(f"; warning: {warning} (no 'Name:' label)"), result.message
     assert SECRET not in result.message
     assert read_document(path).notes == [f"{warning} (no 'Name:' label)"]
+
+
+# -- no error path of import echoes the transcript ------------------------------------------
+
+ERROR_PATHS = [  # (name, content): every way import can refuse a file, each quoting SECRET
+    ("tom.txt", b""), ("blank.txt", b" \n\t\n"), ("mellemrum.txt", "\u3000\n".encode()),
+    ("binær.txt", f"Åse: {SECRET}\x00\x01".encode()),
+    ("ingen_talere.txt", f"{SECRET}.\nog mere.\n"),
+    ("uafsluttet.md", f"---\ntitle: {SECRET}\nÅse: Hej\n"),
+    ("yaml.md", f"---\ntitle: [{SECRET}\n---\nÅse: Hej\n"),
+    ("yaml_alias.md", f"---\na: *{SECRET.replace(' ', '_')}\n---\nÅse: Hej\n"),
+    ("yaml_liste.md", f"---\n- {SECRET}\n---\nÅse: Hej\n"),
+    ("yaml_dato.md", f"---\ndato: 2016-02-30\nnote: {SECRET}\n---\nÅse: Hej\n"),
+    ("yaml_dyb.md", "---\nx: " + "[" * 3000 + "]" * 3000 + f"\ny: {SECRET}\n---\nÅse: Hej\n"),
+    ("blandet.txt", f"Åse: {SECRET} på Ærø.\n".encode() + f"Bo: {SECRET} på Ærø.\n".encode("cp1252")),
+    ("bom.txt", codecs.BOM_UTF8 + f"Åse: {SECRET} på Ærø.\n".encode("cp1252")),
+    ("ikke_vtt.vtt", f"Åse: {SECRET}\n"), ("tom.vtt", f"WEBVTT\n\nNOTE {SECRET}\n"),
+    ("ingen_talere.srt", f"1\n00:00:01,000 --> 00:00:02,000\n{SECRET}\n"),
+    ("srt.srt", f"1\nikke en tid\n{SECRET}\n"),
+    ("zip.docx", b"PK\x03\x04" + SECRET.encode()), ("tom.docx", lambda: _docx("   ")),
+    ("ingen_talere.docx", lambda: _docx(f"{SECRET}.")),
+    ("noter.pdf", f"%PDF-1.4 {SECRET}"),
+    *((name, content) for name, content, _, _ in HOSTILE),
+]
+
+
+def test_no_import_error_echoes_the_transcript(tmp_path: Path, runner, db_path: Path,
+                                              caplog) -> None:
+    folder = tmp_path / "filer"
+    folder.mkdir()
+    for name, content in ERROR_PATHS:
+        content = content() if callable(content) else content
+        (folder / name).write_bytes(content.encode() if isinstance(content, str) else content)
+    (folder / "m.srt").write_text("1\n00:00:01,000 --> 00:00:02,000\nÅse: Hej.\n")
+    (folder / "m.yaml").write_text(f'title: "{SECRET} \\udc80"\n')
+    os.mkfifo(folder / "rør.txt")
+    caplog.set_level(logging.DEBUG)
+    named = [folder / "noter.pdf", folder / "rør.txt", tmp_path / "mangler.txt"]
+    result = runner.invoke(cli, ["--db", str(db_path), "ingest", str(folder), *map(str, named)])
+    output = result.output + caplog.text
+    failed = [line for line in output.splitlines() if line.startswith("failed: ")]
+    assert len(failed) == len(ERROR_PATHS) + len(named)  # the pdf once as named, m.srt once
+    assert result.exit_code == 1 and "Traceback" not in output
+    for word in ("Hemmelig", "Hansen", "fortalte", "diagnose"):
+        assert word not in output
