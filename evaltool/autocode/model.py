@@ -156,8 +156,9 @@ class SuggestionModel:
         """The words that pushed this example towards ``label`` most.
 
         Only word features are named (the sentence's lemmas, then the turn's,
-        marked "(tur)"); character n-grams and stop words carry weight but explain
-        nothing to a person.
+        marked "(tur)"); character n-grams, stop words and masked names carry weight
+        but explain nothing to a person, so they are never named, not even inside a
+        bigram.
         """
         coef = self.coefs.get(label)
         if coef is None or self.feature_names is None:
@@ -169,10 +170,13 @@ class SuggestionModel:
             if contrib[i] <= 0 or len(out) == k:
                 break
             kind, _, term = str(self.feature_names[x.indices[i]]).partition(":")
-            if kind not in ("lemma", "ctx") or all(w in STOP_WORDS or w == "navn"
-                                                   for w in term.split()):
+            if kind not in ("lemma", "ctx"):
                 continue
-            out.append(term if kind == "lemma" else f"{term} (tur)")
+            # a bigram is named by its content words alone ("det kaffe" -> "kaffe")
+            words = " ".join(w for w in term.split() if w not in STOP_WORDS and w != "navn")
+            shown = words if kind == "lemma" else f"{words} (tur)"
+            if words and shown not in out:
+                out.append(shown)
         return out
 
     # -- storage ------------------------------------------------------------
