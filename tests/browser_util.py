@@ -85,26 +85,21 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float)
 
 
 @contextlib.contextmanager
-def serve_app(db: Path, *, mode: str | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on ``db`` (lead mode if ``mode='lead'``); yields its URL.
-
-    The server is always terminated on exit (killed if it does not stop in time).
-    """
+def serve_script(script: Path, log_dir: Path, env: dict[str, str] | None = None,
+                 timeout: float = 60.0) -> Iterator[str]:
+    """Run ``streamlit run script`` on a free localhost port (its log in ``log_dir``);
+    yields its URL. The server is always terminated on exit (killed if it does not stop)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "EVALTOOL_DB": str(db)}
-    env.pop("EVALTOOL_MODE", None)
-    if mode:
-        env["EVALTOOL_MODE"] = mode
-    log = db.parent / f"streamlit-{port}.log"
+    log = log_dir / f"streamlit-{port}.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(port),
              "--browser.gatherUsageStats", "false",
              # no "File change. Rerun" banner when someone edits the source meanwhile
              "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+            cwd=REPO, env=env or dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(url, server, log, timeout)
             yield url
@@ -115,6 +110,17 @@ def serve_app(db: Path, *, mode: str | None = None, timeout: float = 60.0) -> It
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@contextlib.contextmanager
+def serve_app(db: Path, *, mode: str | None = None, timeout: float = 60.0) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on ``db`` (lead mode if ``mode='lead'``); yields its URL."""
+    env = {**os.environ, "EVALTOOL_DB": str(db)}
+    env.pop("EVALTOOL_MODE", None)
+    if mode:
+        env["EVALTOOL_MODE"] = mode
+    with serve_script(REPO / "app.py", db.parent, env, timeout) as url:
+        yield url
 
 
 def wait_idle(page: Page, timeout: int = LOAD_TIMEOUT_MS) -> None:
@@ -209,7 +215,16 @@ def danish_int(text: str) -> int:
 def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> None:
     """Choose ``option`` in the selectbox (or add it in the multiselect) labelled ``label``."""
     (scope or page).get_by_role("combobox", name=label, exact=True).click()
-    act(page, page.get_by_role("option", name=option, exact=True).click)
+    wanted = page.get_by_role("option", name=option, exact=True)
+    listbox = page.get_by_role("listbox").last
+    listbox.wait_for()
+    # long lists draw only the options in view: scroll down until the wanted one is drawn
+    for _ in range(50):
+        if wanted.count():
+            break
+        listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
+        page.wait_for_timeout(50)
+    act(page, wanted.click)
 
 
 def alerts(page: Page) -> Locator:
