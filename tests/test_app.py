@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 from tests.app_util import PAGES, ROOT, open_page, start
 
 EDITING_LABELS = {"Accepter", "Afvis", "Gem", "Gem memo", "Tilføj", "Importér",
-                  "Genoptræn og foreslå igen", "Behold", "Forkast"}
+                  "Genoptræn og foreslå igen", "Behold", "Forkast", "Fortryd", "Slet dokument"}
 
 
 @pytest.mark.parametrize(("page", "title"), [

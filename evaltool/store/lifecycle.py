@@ -285,3 +285,15 @@ class LifecycleOps:
         return DocumentDeletion(document_id, name, counts["turns"], counts["segments"],
                                 counts["codings"], counts["human_decisions"],
                                 counts["assignments"], event_id)
+
+    def deletion_preview(self, document_id: int) -> DocumentDeletion:
+        """What :meth:`delete_document` would remove now (nothing is written; no event)."""
+        with self.engine.connect() as conn:
+            name = conn.scalar(select(Document.name).where(Document.id == document_id,
+                                                            Document.status == READY))
+            if name is None:
+                raise NotFoundError(f"no document {document_id} (see `evaltool list`)")
+            counts = document_counts(conn, document_id)
+        return DocumentDeletion(document_id, name, counts["turns"], counts["segments"],
+                                counts["codings"], counts["human_decisions"],
+                                counts["assignments"])
