@@ -55,7 +55,11 @@ def message(result: ImportResult, name: str, labels: dict[str, str]) -> str:
     if result.status == "imported":
         text = (f"{count(result.turns, 'tur', 'ture')}, "
                 f"{count(result.segments, 'sætning', 'sætninger')}")
-        return text + (f"; {_carried(result.carry, labels)}" if result.carry else "")
+        text += f"; {_carried(result.carry, labels)}" if result.carry else ""
+        # text the reader skipped (e.g. lines before the first speaker): the core says it
+        # only in its English message, so it is quoted as a technical note
+        notes = result.message.split("; warning: ")[1:]
+        return text + "".join(f"; advarsel (teknisk besked): {md(n)}" for n in notes)
     if result.status == "skipped":
         return (f"Samme indhold er allerede importeret som dokument {result.document_id}. "
                 f"Sæt hak ved »{REPLACE}« for at importere filen igen.")
