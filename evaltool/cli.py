@@ -684,12 +684,38 @@ def _change(entry) -> str:
     return f"{word(entry.before)} -> {word(entry.after)}"
 
 
+def _document_change(entry) -> str:
+    """What a document deletion or re-import removed or carried, in a few words."""
+    if entry.action == "delete_document":
+        b = entry.before or {}
+        return (f"deleted document {b.get('document_id')} ({b.get('document')}): "
+                f"{b.get('turns')} turns, {b.get('segments')} segments, {b.get('codings')} "
+                f"codings, of which {b.get('human_decisions')} human decisions")
+    old = ", ".join(f"{d.get('document_id')} ({d.get('document')})"
+                    for d in (entry.before or {}).get("documents", []))
+    a = entry.after or {}
+    return (f"replaced document {old} by {a.get('document_id')}: {a.get('carried')} codings "
+            f"carried over ({a.get('carried_human')} human), {a.get('not_carried')} not carried "
+            f"({a.get('human_lost')} human)")
+
+
 @cli.command()
-@click.option("--segment", "segment_id", type=int, required=True, help="Segment id.")
+@click.option("--segment", "segment_id", type=int, help="Segment id.")
+@click.option("--documents", is_flag=True,
+              help="Instead: documents deleted or replaced by a re-import (who, when, counts).")
 @click.pass_context
 @user_errors
-def history(ctx: click.Context, segment_id: int) -> None:
+def history(ctx: click.Context, segment_id: int | None, documents: bool) -> None:
     """Show the history of a segment's codings: who, when, what, before and after."""
+    if documents:
+        entries = get_store(ctx).document_history()
+        rows = [[e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.coder or "-",
+                 _document_change(e)] for e in entries]
+        click.echo(table(rows, ["event", "at (UTC)", "coder", "what"]) if rows
+                   else "no document was deleted or replaced")
+        return
+    if segment_id is None:
+        _fail("give --segment ID or --documents", 2)
     entries = get_store(ctx).history(segment_id)
     rows = [[e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.coder or "-", e.action,
              e.code_key or "-", e.layer or "shared", _change(e),

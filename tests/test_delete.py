@@ -121,3 +121,17 @@ def test_cli_delete_by_name_prints_the_counts(two_docs, team_db, runner) -> None
     missing_coder = runner.invoke(cli, ["--db", team_db, "delete", "2"])
     assert missing_coder.exit_code == 2
     assert [d.id for d in two_docs.list_documents()] == [2]
+
+
+def test_cli_history_lists_document_deletions(two_docs, team_db, runner) -> None:
+    empty = runner.invoke(cli, ["--db", team_db, "history", "--documents"])
+    assert empty.output.strip() == "no document was deleted or replaced"
+    two_docs.delete_document(2, actor="Lis")
+    result = runner.invoke(cli, ["--db", team_db, "history", "--documents"])
+    assert result.exit_code == 0, result.output
+    [row] = result.output.splitlines()[2:]
+    assert row.split()[3] == "Lis" and row.endswith(
+        "deleted document 2 (anden_morsoe.txt): 2 turns, 3 segments, 1 codings, of which "
+        "1 human decisions")
+    neither = runner.invoke(cli, ["--db", team_db, "history"])
+    assert neither.exit_code == 2 and "--segment ID or --documents" in neither.output

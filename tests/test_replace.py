@@ -160,6 +160,10 @@ def test_discard_decisions_replaces_and_lists_what_was_lost(coded, team_db, tmp_
         ev = conn.execute(select(Event).where(Event.action == "replace_document")).one()
     assert ev.after == {"document_id": doc.id, "carried": 5, "carried_human": 4, "moved": 1,
                         "not_carried": 1, "human_lost": 1}
+    history = runner.invoke(cli, ["--db", team_db, "history", "--documents"])
+    assert history.output.splitlines()[-1].endswith(
+        f"replaced document 1 (bibliotek_toender.txt) by {doc.id}: 5 codings carried over "
+        "(4 human), 1 not carried (1 human)")
     wrong = runner.invoke(cli, ["--db", team_db, "ingest", str(path), "--discard-decisions"])
     assert wrong.exit_code == 2
 

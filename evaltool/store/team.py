@@ -21,7 +21,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
 from evaltool.store.codings import MACHINE, SHARED, conflict_error, segment_places
-from evaltool.store.lifecycle import CARRY_ACTION
+from evaltool.store.lifecycle import CARRY_ACTION, DELETE_ACTION, REPLACE_ACTION
 from evaltool.store.models import (
     READY,
     Assignment,
@@ -374,6 +374,11 @@ class TeamOps:
             return entries
         return [e for e in entries
                 if e.layer == visible_to or (e.layer == SHARED and e.coder == visible_to)]
+
+    def document_history(self) -> list[HistoryEntry]:
+        """Deletions and re-imports of documents, oldest first (``before``/``after`` hold the
+        document ids, file names and counts; never text)."""
+        return self._history(Event.action.in_((DELETE_ACTION, REPLACE_ACTION)))
 
     def _history(self, where: Any) -> list[HistoryEntry]:
         with self.engine.connect() as conn:
