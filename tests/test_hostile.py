@@ -144,7 +144,8 @@ def transcripts(draw) -> tuple[str, list[tuple]]:
         paras = draw(st.lists(paragraph, min_size=1, max_size=3))
         first_inline = draw(st.booleans())
         head = f"[{stamp[0]:02d}:{stamp[1]:02d}:{stamp[2]:02d}] " if stamp else ""
-        head += name + (f" ({role})" if role else "") + ":"
+        invisible = draw(st.sampled_from(["", "", "\u200b", "\u200e", "\u2067", "\ufeff"]))
+        head = invisible + head + name + (f" ({role})" if role else "") + invisible + ":"
         body = [list(p) for p in paras]
         if first_inline:
             head += " " + body[0].pop(0)

@@ -257,3 +257,14 @@ def test_open_stream_raises_file_errors_before_any_turn(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="no speaker turns found") as err:
         list(stream.turns())
     assert err.value.line == 4
+
+
+def test_invisible_format_characters_in_speaker_labels(tmp_path: Path) -> None:
+    """Zero-width spaces, direction marks and isolates (pasted from chat tools or RTL
+    text) once hid the speaker, so the lines were not read as turns."""
+    path = tmp_path / "usynlig.txt"
+    path.write_text("\u200bÅse: Hej\u200b med dig.\n\u2067Bo\u2069 (frivillig): Ja \u200f!\n"
+                    "Å\u200dse\u200e: Igen.\n**\ufeffBo:** Nå.\n", encoding="utf-8")
+    assert turns_of(path) == [("Åse", None, None, "Hej\u200b med dig."),
+                              ("Bo", "frivillig", None, "Ja \u200f!"),
+                              ("Åse", None, None, "Igen."), ("Bo", "frivillig", None, "Nå.")]

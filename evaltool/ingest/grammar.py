@@ -89,20 +89,32 @@ class TurnLine:
     text: str
 
 
+# Invisible format characters (zero-width space and joiners, direction marks and
+# isolates, soft hyphen, a BOM inside the text): left out of speaker labels, so that
+# "\u200bÅse:" is Åse; what was said keeps them.
+_FORMAT = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+                     "\u2066-\u206f\ufeff]")
+
+
 def match_turn(line: str, known: set[str]) -> TurnLine | None:
     """Parse a line that starts a turn, or return None for a continuation line.
 
     With a bracketed timestamp any label before the colon is a speaker; otherwise
-    the label must look like a name (see :func:`looks_like_name`).
+    the label must look like a name (see :func:`looks_like_name`). Format
+    characters in the label are ignored.
     """
+    original = line
+    if _FORMAT.search(line):
+        line = _FORMAT.sub("", line)
     m = _TURN.match(line)
     if m:
         name = " ".join(m.group("name").split())
         ts = m.group("ts") or m.group("bare_ts")
         lenient = bool(m.group("ts")) and 0 < len(name) <= 60
         if looks_like_name(name, known) or lenient:
+            said = m.group("text") if line is original else _tail(original, m.start("text"))
             return TurnLine(name, _role(m.group("role")), parse_timestamp(ts) if ts else None,
-                            m.group("text").strip())
+                            said.strip())
     m = _LABEL.match(line)
     if m and bool(m.group("ts1")) != bool(m.group("ts2")):
         name = " ".join(m.group("name").split())
@@ -110,6 +122,18 @@ def match_turn(line: str, known: set[str]) -> TurnLine | None:
             ts = m.group("ts1") or m.group("ts2")
             return TurnLine(name, _role(m.group("role")), parse_timestamp(ts), "")
     return None
+
+
+def _tail(line: str, start: int) -> str:
+    """What follows the first ``start`` characters of ``line`` that are not format
+    characters (what was said, with its own format characters kept)."""
+    seen = 0
+    for i, ch in enumerate(line):
+        if not _FORMAT.match(ch):
+            if seen == start:
+                return line[i:]
+            seen += 1
+    return ""
 
 
 def _role(raw: str | None) -> str | None:
