@@ -198,14 +198,21 @@ def test_failure_during_carry_over_leaves_the_old_document(coded, tmp_path, blan
     assert _snapshot(store) == before
 
 
-def test_common_order_is_a_longest_common_subsequence() -> None:
+def test_common_order_aligns_identical_sentences_in_order() -> None:
     from evaltool.store.lifecycle import common_order
 
     old = ["K", "V", "D", "Ka", "S", "Dv", "J"]
     new = ["Vel", "K", "V", "Ka", "S2", "Dv", "D", "J"]
     assert common_order(old, new) == [(0, 1), (1, 2), (3, 3), (5, 5), (6, 7)]  # D moved
-    assert common_order(["Ja."] * 3, ["Ja."] * 2) == [(1, 0), (2, 1)]
+    assert common_order(["Ja."] * 3, ["Ja."] * 2) == [(0, 0), (1, 1)]
     assert common_order([], ["a"]) == [] == common_order(["a"], ["b"])
+    # no sentence occurs once: the exact longest common subsequence
+    assert common_order(["Ja.", "Nej.", "Ja.", "Nej."], ["Nej.", "Ja.", "Ja.", "Nej."]) == [
+        (1, 0), (2, 2), (3, 3)]
+    # two unique sentences swapped: one stays in order, the other is left for the "moved" pass
+    a = ["Hej.", "Ja.", "Kaffe.", "Ja.", "Kage.", "Ja."]
+    b = ["Hej.", "Ja.", "Kage.", "Ja.", "Kaffe.", "Ja."]
+    assert common_order(a, b) == [(0, 0), (1, 1), (4, 2), (5, 5)]
 
 
 def test_done_marks_follow_unchanged_turns(coded, tmp_path, blank_nlp) -> None:

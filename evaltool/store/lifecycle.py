@@ -17,6 +17,7 @@ transcript text. Events of the deleted codings stay (history outlives rows).
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -52,17 +53,17 @@ def _segments(conn: Connection, document_id: int) -> list[Any]:
                         .order_by(Segment.start_char)).all()
 
 
-def common_order(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
-    """Index pairs of a longest common subsequence of ``a`` and ``b`` (Hunt–Szymanski:
-    a longest increasing run over the matching pairs, so the cost grows with the
-    number of equal pairs, not with ``len(a) * len(b)``)."""
+def _longest_common(a: Sequence[str], alo: int, ahi: int, b: Sequence[str], blo: int, bhi: int
+                    ) -> list[tuple[int, int]]:
+    """Index pairs of a longest common subsequence of ``a[alo:ahi]`` and ``b[blo:bhi]``
+    (Hunt–Szymanski: a longest increasing run over the equal pairs)."""
     where: dict[str, list[int]] = {}
-    for j, t in enumerate(b):
-        where.setdefault(t, []).append(j)
+    for j in range(blo, bhi):
+        where.setdefault(b[j], []).append(j)
     ends: list[int] = []  # ends[k]: smallest b index that ends a common run of length k + 1
     tails: list[tuple] = []  # the run's last pair, linked back: (i, j, previous)
-    for i, t in enumerate(a):
-        for j in reversed(where.get(t, ())):  # descending: one i extends a run only once
+    for i in range(alo, ahi):
+        for j in reversed(where.get(a[i], ())):  # descending: one i extends a run only once
             k = bisect_left(ends, j)
             node = (i, j, tails[k - 1] if k else None)
             if k == len(ends):
@@ -76,6 +77,49 @@ def common_order(a: Sequence[str], b: Sequence[str]) -> list[tuple[int, int]]:
         pairs.append((node[0], node[1]))
         node = node[2]
     return pairs[::-1]
+
+
+def common_order(a: Sequence[str], b: Sequence[str], alo: int = 0, ahi: int | None = None,
+                 blo: int = 0, bhi: int | None = None) -> list[tuple[int, int]]:
+    """Index pairs ``(i, j)`` with ``a[i] == b[j]``, increasing in both: the identical
+    sentences of two versions of a document, aligned in document order.
+
+    Patience diff: equal beginnings and ends are paired first, then the texts that
+    occur once on each side anchor the alignment (the longest ordered run of them)
+    and each stretch between two anchors is aligned the same way; a stretch without
+    such texts gets an exact longest common subsequence. A sentence that recurs
+    ("Ja.") therefore never has to be paired with every other occurrence at once.
+    """
+    ahi = len(a) if ahi is None else ahi
+    bhi = len(b) if bhi is None else bhi
+    head: list[tuple[int, int]] = []
+    while alo < ahi and blo < bhi and a[alo] == b[blo]:
+        head.append((alo, blo))
+        alo, blo = alo + 1, blo + 1
+    tail: list[tuple[int, int]] = []
+    while alo < ahi and blo < bhi and a[ahi - 1] == b[bhi - 1]:
+        ahi, bhi = ahi - 1, bhi - 1
+        tail.append((ahi, bhi))
+    if alo == ahi or blo == bhi:
+        return head + tail[::-1]
+    count_a = Counter(a[alo:ahi])
+    count_b = Counter(b[blo:bhi])
+    once_b = {b[j]: j for j in range(blo, bhi) if count_b[b[j]] == 1}
+    anchors = [(i, once_b[a[i]]) for i in range(alo, ahi)
+               if count_a[a[i]] == 1 and a[i] in once_b]
+    if not anchors:
+        return head + _longest_common(a, alo, ahi, b, blo, bhi) + tail[::-1]
+    chain = _longest_common([str(j) for _, j in anchors], 0, len(anchors),
+                            [str(j) for j in sorted(j for _, j in anchors)], 0, len(anchors))
+    middle: list[tuple[int, int]] = []
+    i0, j0 = alo, blo
+    for k, _ in chain:
+        i, j = anchors[k]
+        middle += common_order(a, b, i0, i, j0, j)
+        middle.append((i, j))
+        i0, j0 = i + 1, j + 1
+    middle += common_order(a, b, i0, ahi, j0, bhi)
+    return head + middle + tail[::-1]
 
 
 def match_segments(old: Sequence[Any], new: Sequence[Any], wanted: set[int]
