@@ -1,14 +1,16 @@
 """Leave-one-site-out evaluation of auto-coding against gold codings.
 
-For every site, a coder is trained on the gold codings of the other sites (plus the
-codebook's examples) and scored on the held-out site's transcripts, so no
-transcript is ever scored by a model that saw it. Reported:
+For every site, a coder is trained the way a project's coder is (the codebook's
+examples plus the seed records and gold documents of the *other* sites) and scored
+on the held-out site's transcripts; its threshold is chosen by an inner
+leave-one-site-out on those other sites alone, so nothing of the held-out site
+enters the fold. "Cold start" is the codebook's examples alone. Reported:
 
 - per code: precision, recall, F1 at segment level;
 - per CMO kind, theme and goal: precision, recall, F1 at turn level (a turn has a
   theme when any of its codings' codes has it), macro-F1 over themes;
 - Cohen's kappa at turn level per CMO kind (presence in a turn, gold vs. predicted)
-  and its mean (``cmo_kappa``);
+  and its mean (``cmo_kappa``); the same per theme and its mean (``theme_kappa``);
 - for four systems: majority class (every codable turn gets the training data's
   most frequent code), rules only, model only, and rules + model combined.
 """
@@ -64,14 +66,13 @@ class SystemResult:
     codes: dict[str, Counts] = field(default_factory=dict)
     categories: dict[str, Counts] = field(default_factory=dict)
     kappa_pairs: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
+    theme_pairs: dict[str, tuple[list[int], list[int]]] = field(default_factory=dict)
 
     def summary(self, themes: Sequence[str], goals: Sequence[str]) -> dict[str, Any]:
         """JSON-ready metrics."""
         cats = {k: v.prf() for k, v in sorted(self.categories.items())}
-        kappas = {}
-        for kind, (g, p) in self.kappa_pairs.items():
-            kappas[kind] = round(float(cohen_kappa_score(g, p)), 3) if len(set(g) | set(p)) > 1 \
-                else 0.0
+        kappas = {kind: _kappa(g, p) for kind, (g, p) in self.kappa_pairs.items()}
+        theme_kappas = {t: _kappa(g, p) for t, (g, p) in sorted(self.theme_pairs.items())}
         theme_f1 = [cats.get(f"theme:{t}", {"f1": 0.0})["f1"] for t in themes]
         goal_f1 = [cats.get(f"goal:{g}", {"f1": 0.0})["f1"] for g in goals]
         micro = Counts(*(sum(getattr(c, a) for c in self.codes.values()) for a in ("tp", "fp", "fn")))
@@ -80,10 +81,20 @@ class SystemResult:
             "goal_macro_f1": round(sum(goal_f1) / len(goal_f1), 3) if goal_f1 else 0.0,
             "cmo_kappa": round(sum(kappas.values()) / len(kappas), 3) if kappas else 0.0,
             "kappa": kappas,
+            "theme_kappa": (round(sum(theme_kappas.values()) / len(theme_kappas), 3)
+                            if theme_kappas else 0.0),
+            "theme_kappas": theme_kappas,
             "code_micro": micro.prf(),
             "categories": cats,
             "codes": {k: v.prf() for k, v in sorted(self.codes.items())},
         }
+
+
+def _kappa(gold_values: list[int], predicted: list[int]) -> float:
+    """Cohen's kappa of two presence lists (0 when either side never varies)."""
+    if len(set(gold_values) | set(predicted)) < 2:
+        return 0.0
+    return round(float(cohen_kappa_score(gold_values, predicted)), 3)
 
 
 def _turn_categories(codes: set[str], spec: CodebookSpec) -> set[str]:
@@ -123,6 +134,10 @@ def _score_fold(result: SystemResult, spec: CodebookSpec, units: Sequence[Coding
             gl, pl = result.kappa_pairs.setdefault(kind, ([], []))
             gl.append(int(f"cmo:{kind}" in g_cats))
             pl.append(int(f"cmo:{kind}" in p_cats))
+        for theme in spec.themes:
+            gl, pl = result.theme_pairs.setdefault(theme.id, ([], []))
+            gl.append(int(f"theme:{theme.id}" in g_cats))
+            pl.append(int(f"theme:{theme.id}" in p_cats))
 
 
 @dataclass

@@ -80,3 +80,18 @@ def test_transcript_text_is_shown_literally(app_db) -> None:
     body = next(t for t in texts if "fed tekst" in t)
     assert "\\*\\*fed tekst\\*\\*" in body and "\\<b\\>" in body
     assert all(not m.proto.allow_html for m in at.markdown)
+
+
+def test_turn_and_document_done_marks(app_db) -> None:
+    doc = next(d for d in app_db.list_documents() if d.name == "kaffe_aars.txt")
+    at = open_page(start(), "coding.py")
+    at.selectbox(key="kod_doc").set_value(doc).run()
+    turn = app_db.turns(doc.id)[1]
+    at.checkbox(key=f"kod_tdone{turn.id}_False").check().run()
+    assert not at.exception
+    assert app_db.done_marks(doc.id, "Åse") == {turn.number}
+    assert at.success[0].value == f"Tur {turn.number} er markeret som gennemgået."
+    at.toggle(key=f"kod_docdone{doc.id}_False").set_value(True).run()
+    assert app_db.done_marks(doc.id, "Åse") == {turn.number, None}
+    assert (doc.id, len(app_db.turns(doc.id))) in app_db.reviewed_labels().turns
+    assert at.checkbox(key=f"kod_tdone{app_db.turns(doc.id)[0].id}_True").value

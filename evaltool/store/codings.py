@@ -609,8 +609,10 @@ class CodingOps:
                 return True
             return False
 
-    def done_marks(self, document_id: int, layer: str = SHARED) -> set[int | None]:
-        """Turn numbers of a document marked done in ``layer`` (``None``: the whole document)."""
+    def done_marks(self, document_id: int, coder: str) -> set[int | None]:
+        """Turn numbers of a document marked done in the layer ``coder`` works in
+        (``None``: the whole document)."""
+        layer = coder if self.is_blind(document_id, coder) else SHARED
         with self.engine.connect() as conn:
             return set(conn.scalars(select(ReviewMark.turn_number).where(
                 ReviewMark.document_id == document_id, ReviewMark.layer == layer)))

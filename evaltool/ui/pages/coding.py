@@ -170,14 +170,30 @@ def _history(segment: SegmentView, key: str) -> None:
                        f"{before} → {after}" + (f" · »{md(memo)}«" if memo else ""))
 
 
+def _mark(document_id: int, turn: int | None, key: str) -> None:
+    """Mark a turn (or the document) as reviewed, or take the mark back."""
+    done = bool(st.session_state.get(key))
+    state.get_store().mark_done(document_id, state.coder(), turn=turn, done=done)
+    if turn is None:
+        text = "Dokumentet er markeret som " + ("færdigkodet." if done else "ikke færdigkodet.")
+    else:
+        text = f"Tur {turn} er markeret som " + ("gennemgået." if done else "ikke gennemgået.")
+    state.flash("success", text)
+
+
 def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[CodingView]],
-          labels: dict[str, str], only_coded: bool) -> None:
-    """A turn: speaker line, its sentences with their codings, and 'add a code'."""
+          labels: dict[str, str], only_coded: bool, done: bool) -> None:
+    """A turn: speaker line, its sentences with their codings, 'add a code' and 'reviewed'."""
     if only_coded and not any(codings.get(s.id) for s in segments):
         return
     role = f" ({md(turn.role)})" if turn.role else ""
     stamp = f"`{clock(turn.start_time)}` " if turn.start_time is not None else ""
-    st.markdown(f"{stamp}**{turn.number}. {md(turn.speaker)}**{role}")
+    head, mark = st.columns([8, 1.6])
+    head.markdown(f"{stamp}**{turn.number}. {md(turn.speaker)}**{role}")
+    key = f"{KEY}tdone{turn.id}_{done}"  # the mark in the key: a change elsewhere shows
+    mark.checkbox("Tur gennemgået", value=done, key=key, on_change=_mark,
+                  args=(turn.document_id, turn.number, key),
+                  help="Det, der ikke er kodet i turen, lærer modellen, at koderne ikke passer.")
     for s in segments:
         items = codings.get(s.id, [])
         if only_coded and not items:
@@ -254,11 +270,15 @@ def document_panel(docs: list) -> None:
     for c in views:
         by_segment.setdefault(c.segment_id, []).append(c)
     open_n = sum(1 for c in views if c.status == "suggested")
-    top = st.columns([3, 2, 2])
+    top = st.columns([3, 2, 2, 2])
     top[0].caption(f"{count(len(views), 'kodning', 'kodninger')} vist, heraf "
                    f"{count(open_n, 'forslag', 'forslag')}")
     only_coded = top[1].toggle("Kun kodede sætninger", key=f"{KEY}only")
-    top[2].button("Genoptræn og foreslå igen", key=f"{KEY}retrain", on_click=_retrain,
+    marks = store.done_marks(doc.id, state.coder())
+    key = f"{KEY}docdone{doc.id}_{None in marks}"
+    top[2].toggle("Dokument færdigkodet", value=None in marks, key=key, on_change=_mark,
+                  args=(doc.id, None, key))
+    top[3].button("Genoptræn og foreslå igen", key=f"{KEY}retrain", on_click=_retrain,
                   args=(doc.id,))
     turns = store.turns(doc.id)
     segments: dict[int, list[SegmentView]] = {}
@@ -269,7 +289,8 @@ def document_panel(docs: list) -> None:
     pages = max(1, -(-len(turns) // TURNS_PER_PAGE))
     page_no = st.number_input(f"Side (af {pages})", 1, pages, 1, key=f"{KEY}page{doc.id}")
     for turn in turns[(page_no - 1) * TURNS_PER_PAGE: page_no * TURNS_PER_PAGE]:
-        _turn(turn, segments.get(turn.number, []), by_segment, labels, only_coded)
+        _turn(turn, segments.get(turn.number, []), by_segment, labels, only_coded,
+              None in marks or turn.number in marks)
 
 
 @st.fragment
