@@ -268,3 +268,39 @@ def test_invisible_format_characters_in_speaker_labels(tmp_path: Path) -> None:
     assert turns_of(path) == [("Åse", None, None, "Hej\u200b med dig."),
                               ("Bo", "frivillig", None, "Ja \u200f!"),
                               ("Åse", None, None, "Igen."), ("Bo", "frivillig", None, "Nå.")]
+
+
+def test_docx_text_in_content_controls_insertions_and_nested_tables(tmp_path: Path) -> None:
+    """python-docx's Paragraph.text passes over these: their text was lost silently."""
+    import docx
+    from docx.oxml import parse_xml
+
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    mc = 'xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+    doc = docx.Document()
+    doc.add_paragraph("Åse: Hej.")
+    body = doc.element.body
+    sect = body[-1]  # w:sectPr stays last
+    sect.addprevious(parse_xml(
+        f'<w:sdt {w}><w:sdtContent><w:p><w:r><w:t>Bo: Fra en indholdskontrol.</w:t></w:r>'
+        '</w:p></w:sdtContent></w:sdt>'))
+    sect.addprevious(parse_xml(
+        f'<w:p {w}><w:r><w:t xml:space="preserve">Lise: Sagt </w:t></w:r><w:ins w:id="1" '
+        'w:author="x"><w:r><w:t>og tilføjet</w:t></w:r></w:ins><w:del w:id="2" w:author="x">'
+        '<w:r><w:delText> og slettet</w:delText></w:r></w:del><w:r><w:t>.</w:t></w:r></w:p>'))
+    sect.addprevious(parse_xml(
+        f'<w:p {w} {mc}><w:r><w:t xml:space="preserve">Åse: Se boksen </w:t></w:r><w:r>'
+        '<mc:AlternateContent><mc:Choice Requires="wps"><w:txbxContent><w:p><w:r>'
+        '<w:t>i boksen</w:t></w:r></w:p></w:txbxContent></mc:Choice><mc:Fallback>'
+        '<w:txbxContent><w:p><w:r><w:t>i boksen</w:t></w:r></w:p></w:txbxContent>'
+        '</mc:Fallback></mc:AlternateContent></w:r></w:p>'))
+    table = doc.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Bo"
+    table.cell(0, 1).text = "Ydre."
+    table.cell(0, 1).add_table(rows=1, cols=1).cell(0, 0).text = "Indre."
+    path = tmp_path / "skjult.docx"
+    doc.save(path)
+    assert turns_of(path) == [
+        ("Åse", None, None, "Hej."), ("Bo", None, None, "Fra en indholdskontrol."),
+        ("Lise", None, None, "Sagt og tilføjet."), ("Åse", None, None, "Se boksen i boksen"),
+        ("Bo", None, None, "Ydre. Indre.")]

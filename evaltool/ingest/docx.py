@@ -3,6 +3,11 @@
 Tables (some transcription services export one row per turn) are read row by
 row as ``speaker: text`` lines: the first cell names the speaker (optionally
 with a timestamp), the last holds what was said.
+
+The text is read from the XML, not with python-docx's ``Paragraph.text``, which
+passes over text in content controls (``w:sdt``), tracked insertions
+(``w:ins``), smart tags, text boxes and tables inside table cells: read that
+way, such text would be lost without a word.
 """
 
 from __future__ import annotations
@@ -12,8 +17,8 @@ import zipfile
 from pathlib import Path
 
 import docx
+from docx.oxml.ns import qn
 from docx.table import Table
-from docx.text.paragraph import Paragraph
 
 from evaltool.domain import ParsedDocument
 from evaltool.errors import IngestError
@@ -21,21 +26,61 @@ from evaltool.ingest import limits
 from evaltool.ingest.decode import normalise, read_bytes
 from evaltool.ingest.grammar import parse_lines
 
+_P, _TBL, _T = qn("w:p"), qn("w:tbl"), qn("w:t")
+_CONTAINERS = {qn("w:sdt"), qn("w:sdtContent"), qn("w:customXml")}  # blocks inside them count
+_AS_TEXT = {qn("w:tab"): "\t", qn("w:ptab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n",
+            qn("w:noBreakHyphen"): "-"}
+# The second rendering of a text box (for old readers): read once, in its mc:Choice.
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def _text(element, out: list[str]) -> None:
+    """Append the text under ``element`` in document order (paragraphs nested in it,
+    as in text boxes and cells, start new lines)."""
+    for child in element:
+        tag = child.tag
+        if tag == _FALLBACK:
+            continue
+        if tag == _T:
+            out.append(child.text or "")
+        elif tag in _AS_TEXT:
+            out.append(_AS_TEXT[tag])
+        elif tag == _P and out:
+            out.append("\n")
+        _text(child, out)
+
+
+def _element_text(element) -> str:
+    out: list[str] = []
+    _text(element, out)
+    return normalise("".join(out))
+
+
+def _blocks(parent) -> list:
+    """The paragraphs and tables of the body in order, also those in content controls."""
+    found = []
+    for child in parent:
+        if child.tag in (_P, _TBL):
+            found.append(child)
+        elif child.tag in _CONTAINERS:
+            found.extend(_blocks(child))
+    return found
+
 
 def _lines(document) -> list[str]:
     """The document body as lines, paragraphs and table rows in order."""
     lines: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Paragraph):
-            lines.extend(normalise(block.text).split("\n"))
-        elif isinstance(block, Table):
-            for row in block.rows:
-                cells = [normalise(c.text).replace("\n", " ").strip() for c in row.cells]
-                cells = [c for i, c in enumerate(cells) if c and c not in cells[:i]]
-                if len(cells) >= 2:
-                    lines.append(f"{' '.join(cells[:-1])}: {cells[-1]}")
-                elif cells:
-                    lines.append(cells[0])
+    for block in _blocks(document.element.body):
+        if block.tag == _P:
+            lines.extend(_element_text(block).split("\n"))
+            continue
+        for row in Table(block, document).rows:  # python-docx repeats merged cells
+            cells = [_element_text(c._tc).replace("\n", " ").strip() for c in row.cells]
+            cells = [c for i, c in enumerate(cells) if c and c not in cells[:i]]
+            if len(cells) >= 2:
+                lines.append(f"{' '.join(cells[:-1])}: {cells[-1]}")
+            elif cells:
+                lines.append(cells[0])
     return lines
 
 
