@@ -207,3 +207,18 @@ def test_streaming_errors_come_before_any_line(tmp_path, data: bytes, message: s
     with pytest.raises(IngestError, match=message) as err:
         detect_file_encoding(path, 4)
     assert str(err.value).startswith(f"{path}: ")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_byte_order_mark(tmp_path, encoding: str) -> None:
+    """Once refused as binary data (its NUL bytes)."""
+    path = tmp_path / "t.txt"
+    path.write_bytes(DANISH.encode(encoding))
+    assert read_text(path) == DANISH
+
+
+def test_binary_with_many_nul_bytes_is_still_binary(tmp_path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes(b"\x01\x00\x02\x00" * 100)  # UTF-16 of control characters
+    with pytest.raises(IngestError, match="binary data"):
+        read_text(path)

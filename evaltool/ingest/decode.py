@@ -1,7 +1,8 @@
 """Bytes to normalised text: encoding detection, line ends, Unicode NFC.
 
 Detection order (deterministic, never a blind guess):
-1. a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32) decides;
+1. a byte-order mark (UTF-8, UTF-16 LE/BE, UTF-32) decides (UTF-16 without one
+   is recognised by its NUL bytes in every other position);
 2. text that decodes as strict UTF-8 is UTF-8;
 3. NUL or other control bytes mean binary data (rejected);
 4. text that is mostly UTF-8 but not all (a line of cp1252 pasted into a UTF-8
@@ -121,7 +122,10 @@ class EncodingSniffer:
             return self.bom
         self._count_utf8(self._utf8.decode(b"", final=True))  # a character cut off at the end
         if self.binary:
-            raise ValueError("binary data")
+            utf16 = _utf16_without_bom(bytes(self.sample))
+            if utf16 is None:
+                raise ValueError("binary data")
+            return utf16
         if self.utf8_ok:
             return "utf-8"
         if self.cp1252_ok:
@@ -130,6 +134,20 @@ class EncodingSniffer:
         if best is None:
             raise ValueError("unknown text encoding")
         return best.encoding
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 text saved without a byte-order mark (its NUL bytes look binary): Latin
+    text has a NUL in (nearly) every other byte, on the same side."""
+    if len(sample) < 4 or len(sample) % 2:
+        return None
+    half = len(sample) // 2
+    low, high = sample[0::2].count(0), sample[1::2].count(0)
+    if high >= 0.9 * half and low <= 0.1 * half:
+        return "utf-16-le"
+    if low >= 0.9 * half and high <= 0.1 * half:
+        return "utf-16-be"
+    return None
 
 
 def _bom(head: bytes) -> str | None:
