@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evaltool.errors import IngestError
 from evaltool.ingest import expand_paths, read_document
@@ -304,3 +306,43 @@ def test_docx_text_in_content_controls_insertions_and_nested_tables(tmp_path: Pa
         ("Åse", None, None, "Hej."), ("Bo", None, None, "Fra en indholdskontrol."),
         ("Lise", None, None, "Sagt og tilføjet."), ("Åse", None, None, "Se boksen i boksen"),
         ("Bo", None, None, "Ydre. Indre.")]
+
+
+# -- generated subtitles: every cue's text is in a turn or named in a note ----------------
+
+_cue_text = st.lists(st.text("abcdefghijklmnoprstuvyæøå", min_size=1, max_size=6),
+                     min_size=1, max_size=5).map(" ".join)
+_cues = st.lists(st.tuples(st.sampled_from([None, "Åse", "Bo Ørsted", "Lise"]), _cue_text),
+                 min_size=1, max_size=8)
+
+
+def _stamp(seconds: int, sep: str) -> str:
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}{sep}000"
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cues=_cues, fmt=st.sampled_from(["vtt", "srt"]))
+def test_generated_subtitles_keep_every_cue(tmp_path: Path, cues, fmt: str) -> None:
+    blocks = []
+    for i, (who, said) in enumerate(cues, start=1):
+        sep = "." if fmt == "vtt" else ","
+        timing = f"{_stamp(i, sep)} --> {_stamp(i + 1, sep)}"
+        if fmt == "vtt":
+            blocks.append(f"{timing}\n" + (f"<v {who}>" if who else "") + said)
+        else:
+            blocks.append(f"{i}\n{timing}\n" + (f"{who}: " if who else "") + said)
+    path = tmp_path / f"gen.{fmt}"
+    path.write_text(("WEBVTT\n\n" if fmt == "vtt" else "") + "\n\n".join(blocks) + "\n",
+                    encoding="utf-8")
+    leading = next((i for i, (who, _) in enumerate(cues) if who), len(cues))
+    if leading == len(cues):
+        with pytest.raises(IngestError, match="no speaker turns found"):
+            read_document(path)
+        return
+    doc = read_document(path)
+    assert " ".join(t.text for t in doc.turns).split() == " ".join(
+        said for _, said in cues[leading:]).split()
+    assert len(doc.notes) == (1 if leading else 0)
+    if leading:
+        where = "line 3" if fmt == "vtt" else "cue 1"
+        assert doc.notes[0].startswith(f"{where}: {leading} cue")
