@@ -413,10 +413,12 @@ def train(ctx: click.Context) -> None:
 @click.option("--threshold", type=float, default=None,
               help="Fix the suggestion threshold (default: chosen in each fold on its training "
                    "sites alone).")
+@click.option("--dev", "dev_path", type=click.Path(path_type=Path),
+              help="Also score a hand-coded development set of quotes (CSV, see corpus/dev/).")
 @click.pass_context
 @user_errors
 def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
-             threshold: float | None) -> None:
+             threshold: float | None, dev_path: Path | None) -> None:
     """Leave-one-site-out evaluation against gold codings, cold start and with the seed."""
     import json
 
@@ -431,6 +433,11 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
     cuts = ", ".join(f"{f['site']} {f['threshold']}" for f in report.folds)
     click.echo(f"({len(report.folds)} folds, leave-one-site-out; thresholds {cuts}; "
                f"seed: {len(store.codebook_seed())} turns, each fold without its own site's)")
+    if dev_path is not None:
+        rows = ev.read_dev(dev_path, {c.id for c in spec.codes})
+        dev = ev.dev_agreement(spec, store.codebook_seed(), rows, nlp.load("segment"))
+        report.extra["dev_set"] = {"file": str(dev_path), **dev}
+        click.echo(ev.format_dev(dev))
     if json_path:
         json_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False),
                              encoding="utf-8")

@@ -322,6 +322,78 @@ def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *, seed: list[dict]
                   (params or Params()).as_dict(), curve)
 
 
+def read_dev(path: Path, known_codes: set[str]) -> list[tuple[str, str, set[str]]]:
+    """(quote id, quote, codes) of a development set CSV (``quote_id,source_lines,quote,code``)."""
+    import csv
+
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvaltoolError(f"{path}: cannot read development set ({exc.__class__.__name__})"
+                            ) from None
+    quotes: dict[str, tuple[str, set[str]]] = {}
+    reader = csv.DictReader(text.splitlines())
+    if not {"quote_id", "quote", "code"} <= set(reader.fieldnames or ()):
+        raise EvaltoolError(f"{path}: header must name quote_id, quote and code")
+    for line, row in enumerate(reader, start=2):
+        if row["code"] not in known_codes:
+            raise EvaltoolError(f"{path}:{line}: unknown code {row['code']!r}")
+        quote, codes = quotes.setdefault(row["quote_id"], (row["quote"], set()))
+        if quote != row["quote"]:
+            raise EvaltoolError(f"{path}:{line}: quote {row['quote_id']} has two texts")
+        codes.add(row["code"])
+    return [(qid, quote, codes) for qid, (quote, codes) in quotes.items()]
+
+
+def dev_agreement(spec: CodebookSpec, seed: list[dict], rows: list[tuple[str, str, set[str]]],
+                  nlp, *, threshold: float = autocode.THRESHOLD,
+                  params: Params | None = None) -> dict[str, Any]:
+    """Agreement of the model a project runs (codebook examples + the whole seed) with a
+    hand-coded development set, each quote one turn; beside the majority baseline."""
+    records = [{"site": "dev", "document": qid, "role": "", "moderator": False,
+                "sentences": [[sent.text, []] for sent in nlp(quote).sents if sent.text.strip()]}
+               for qid, quote, _ in rows]
+    units, _ = autocode.seed_units(records, nlp)
+    first: dict[int, int] = {}  # the quote's codes go on its first sentence (turn level only)
+    for unit in units:
+        first.setdefault(unit.turn_id, unit.segment_id)
+    labels = {first[-(i + 1)]: codes for i, (_, _, codes) in enumerate(rows)}
+    train_units, train_labels = autocode.seed_units(seed, nlp)
+    coder = autocode.build(spec, train_units, train_labels, nlp, params=params,
+                           threshold=threshold)
+    predicted = _above(autocode.score(coder, units), threshold)
+    majority = Counter(c for v in train_labels.values() for c in v).most_common(1)
+    systems = {"combined": predicted,
+               "majority": {first[-(i + 1)]: {majority[0][0]} for i in range(len(rows))}
+               if majority else {}}
+    themes = [t.id for t in spec.themes]
+    goals = [g.id for g in spec.goals]
+    out: dict[str, Any] = {"quotes": len(rows), "threshold": threshold,
+                           "majority_code": majority[0][0] if majority else None}
+    for name, pred in systems.items():
+        result = SystemResult()
+        _score_fold(result, spec, units, labels, pred)
+        summary = result.summary(themes, goals)
+        agree = [sum(int(g == p) for g, p in zip(*pairs, strict=True)) / len(pairs[0])
+                 for pairs in result.theme_pairs.values()]
+        out[name] = {"theme_agreement": round(sum(agree) / len(agree), 3),
+                     "theme_macro_f1": summary["theme_macro_f1"],
+                     "theme_kappa": summary["theme_kappa"], "cmo_kappa": summary["cmo_kappa"],
+                     "kappa": summary["kappa"],
+                     "code_turn_f1": _turn_code_f1(units, labels, pred)}
+    return out
+
+
+def _turn_code_f1(units: Sequence[CodingUnit], labels: dict[int, set[str]],
+                  predicted: dict[int, set[str]]) -> float:
+    """Micro-F1 of (turn, code) pairs."""
+    gold_pairs = {(u.turn_id, c) for u in units for c in labels.get(u.segment_id, ())}
+    pred_pairs = {(u.turn_id, c) for u in units for c in predicted.get(u.segment_id, ())}
+    tp = len(gold_pairs & pred_pairs)
+    return round(2 * tp / (len(gold_pairs) + len(pred_pairs)), 3) if gold_pairs or pred_pairs \
+        else 0.0
+
+
 def _above(scored, cut: float) -> dict[int, set[str]]:
     """Segment id → codes whose confidence reaches ``cut``."""
     pred: dict[int, set[str]] = {}
@@ -349,4 +421,15 @@ def format_table(report: Report) -> str:
         lines.append("")
         lines.append("with seed, by threshold (diagnostic, not used to choose it): " + "; ".join(
             f"{p['threshold']}: F1 {p['theme_macro_f1']}, κ {p['cmo_kappa']}" for p in report.sweep))
+    return "\n".join(lines)
+
+
+def format_dev(dev: dict[str, Any]) -> str:
+    """The development set's figures in one line per system."""
+    lines = [f"development set ({dev['quotes']} quotes, threshold {dev['threshold']}):"]
+    for name in ("combined", "majority"):
+        d = dev[name]
+        lines.append(f"  {name}: theme agreement {d['theme_agreement']}, theme macro-F1 "
+                     f"{d['theme_macro_f1']}, theme κ {d['theme_kappa']}, CMO κ {d['cmo_kappa']}, "
+                     f"code F1 (per quote) {d['code_turn_f1']}")
     return "\n".join(lines)

@@ -15,9 +15,12 @@ from evaltool.evaluate import (
     SWEEP,
     Counts,
     SystemResult,
+    dev_agreement,
     evaluate,
     fold_predictions,
+    format_dev,
     load_gold_units,
+    read_dev,
     training_pool,
 )
 
@@ -128,3 +131,31 @@ def test_cli_evaluate_prints_table_and_json(coded_store, db_path: Path, fixtures
     assert data["threshold_choice"].startswith("per fold")
     assert data["systems"]["rules"]["theme_macro_f1"] == float(lines[3].split()[1])
     assert all(f["threshold"] in SWEEP for f in data["folds"])
+
+
+DEV = """quote_id,source_lines,quote,code,note
+q1,1-1,"Vi drak kaffe og spiste kage hver tirsdag, og så begyndte de at fortælle.",mek_kaffe,
+q2,2-2,Kommunens strategi for samskabelse gav os ryg at stå op ad.,ctx_strategi,
+q2,2-2,Kommunens strategi for samskabelse gav os ryg at stå op ad.,udf_invitationer,
+"""
+
+
+def test_development_set_agreement(tmp_path: Path, model_nlp) -> None:
+    spec = codebook.load(MINI)
+    path = tmp_path / "dev.csv"
+    path.write_text(DEV, encoding="utf-8")
+    rows = read_dev(path, {c.id for c in spec.codes})
+    assert [(q, sorted(c)) for q, _, c in rows] == [
+        ("q1", ["mek_kaffe"]), ("q2", ["ctx_strategi", "udf_invitationer"])]
+    seed = [{"site": "A", "document": "a.txt", "role": "", "moderator": False, "sentences": [
+        ["Over en kop kaffe blev stemningen helt afslappet.", ["mek_kaffe"]],
+        ["Vi talte om vejret og bussen.", []],
+        ["Der kom mange nye brugere på biblioteket.", ["udf_nye_brugere"]]]}]
+    dev = dev_agreement(spec, seed, rows, model_nlp)
+    assert dev["quotes"] == 2 and dev["majority_code"] in {"mek_kaffe", "udf_nye_brugere"}
+    assert dev["combined"]["code_turn_f1"] > 0  # the coffee quote is caught
+    assert 0 <= dev["combined"]["theme_agreement"] <= 1
+    assert "development set (2 quotes" in format_dev(dev)
+    path.write_text(DEV.replace("mek_kaffe,", "mek_te,"), encoding="utf-8")
+    with pytest.raises(EvaltoolError, match=r"dev.csv:2: unknown code 'mek_te'"):
+        read_dev(path, {c.id for c in spec.codes})
