@@ -46,9 +46,11 @@ _BOMS = (
 )
 _BOM_LEN = max(len(bom) for bom, _ in _BOMS)
 # Control characters other than tab, LF, VT, FF, CR: a sign of binary data.
-_BINARY = re.compile(rb"[\x00-\x08\x0e-\x1f\x7f]")
+_BINARY_BYTES = bytes([*range(0x00, 0x09), *range(0x0e, 0x20), 0x7f])
+# bytes.translate(None, delete) keeps only the bytes not deleted: far faster than a regex
+_NOT_BINARY = bytes(sorted(set(range(256)) - set(_BINARY_BYTES)))
 _BINARY_TEXT = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_CP1252_DEFINED = bytes(sorted(set(range(256)) - {0x81, 0x8d, 0x8f, 0x90, 0x9d}))
 _LINE_ENDS = ("\n", "\r", "\u2028")
 # Read with "surrogateescape", a byte that is not UTF-8 becomes U+DC80..U+DCFF.
 _NOT_UTF8 = re.compile("[\udc80-\udcff]")
@@ -71,7 +73,7 @@ class EncodingSniffer:
         self.binary = False
         self._utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         self.utf8_ok = True
-        self.utf8_letters = 0  # multi-byte UTF-8 characters seen (evidence of UTF-8)
+        self.utf8_letters = 0  # bytes after the first of multi-byte UTF-8 characters
         self.not_utf8 = 0  # bytes that are not UTF-8
         self.cp1252_ok = True
         self.text = {"utf-8": False, "cp1252": False}  # non-white-space text seen
@@ -89,11 +91,11 @@ class EncodingSniffer:
             return True
         if len(self.sample) < SAMPLE_SIZE:
             self.sample += chunk[:SAMPLE_SIZE - len(self.sample)]
-        if _BINARY.search(chunk):
+        if chunk.translate(None, _NOT_BINARY):
             self.binary = True
         self._count_utf8(self._utf8.decode(chunk))
         if self.cp1252_ok:
-            if _CP1252_UNDEFINED.search(chunk):
+            if chunk.translate(None, _CP1252_DEFINED):
                 self.cp1252_ok = False
             elif not self.text["cp1252"]:
                 self.text["cp1252"] = bool(chunk.decode("cp1252").strip())
@@ -102,11 +104,15 @@ class EncodingSniffer:
     def _count_utf8(self, piece: str) -> None:
         """Note what the UTF-8 reading of the next piece shows."""
         self.text["utf-8"] = self.text["utf-8"] or bool(piece.strip())
-        if not piece.isascii():
-            bad = len(_NOT_UTF8.findall(piece))
-            self.not_utf8 += bad
-            self.utf8_ok = self.utf8_ok and not bad
-            self.utf8_letters += len(_UTF8_LETTER.findall(piece))
+        if piece.isascii():
+            return
+        try:  # fast: no byte that is not UTF-8; count the bytes beyond one per character
+            self.utf8_letters += len(piece.encode("utf-8")) - len(piece)
+        except UnicodeEncodeError:  # bytes that are not UTF-8 (escaped): count both kinds
+            raw = piece.encode("utf-8", "surrogateescape")  # an escape is back to one byte
+            self.not_utf8 += len(piece) - len(raw.decode("utf-8", "ignore"))
+            self.utf8_ok = False
+            self.utf8_letters += len(raw) - len(piece)
 
     @property
     def mostly_utf8(self) -> bool:
