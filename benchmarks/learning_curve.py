@@ -1,0 +1,193 @@
+"""Learning curve: do suggestions improve as a coder reviews a new transcript?
+
+For each demo site held out: a database with that site's transcript alone and the
+codebook with its seed minus that site's records (the model a new project runs
+on a transcript it has never seen). Then, for k in :data:`STEPS` (% of turns):
+the gold decisions of the first k % of turns are revealed as a coder makes them
+(suggestions accepted when gold has the code and rejected when not, missing gold
+codes added, those turns marked done), the model is retrained and the transcript
+auto-coded again. The open suggestions on the *last half* of the turns (never
+revealed, the same turns for every k) are scored against gold: turn-level Cohen's
+kappa per CMO kind and per theme (means) and segment-level code micro-F1.
+
+    python -m benchmarks.learning_curve --json benchmarks/learning_curve.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import CODEBOOK, GOLD, ROOT, segment_nlp
+
+STEPS = (0, 10, 25, 50)
+EVAL_FROM = 0.5  # turns after this share of the transcript are scored (never revealed)
+CODER = "kurve"
+
+
+def site_database(path: Path, transcript: Path, seed: list[dict], site: str, nlp) -> None:
+    """A database holding one transcript, the codebook and the seed without ``site``."""
+    from evaltool import codebook
+    from evaltool.importer import import_paths
+    from evaltool.store import open_store
+
+    store = open_store(str(path))
+    try:
+        if import_paths([transcript], store, lambda: nlp).failed:
+            raise RuntimeError(f"import failed: {transcript.name}")
+        spec = codebook.load(CODEBOOK)
+        store.load_codebook(spec, CODEBOOK.name, [r for r in seed if r["site"] != site])
+    finally:
+        store.close()
+
+
+def reveal(store, doc_id: int, labels: dict[int, set[str]], turns: set[int],
+           turn_of: dict[int, int]) -> int:
+    """Make the gold decisions of ``turns`` as a coder would; return how many were made."""
+    n = 0
+    for view in store.coding_views(status="suggested", document_id=doc_id):
+        if turn_of[view.segment_id] in turns:
+            ok = view.code_key in labels.get(view.segment_id, set())
+            store.decide_as(CODER, view.id, "accept" if ok else "reject")
+            n += 1
+    have = {(v.segment_id, v.code_key)
+            for v in store.coding_views(status="accepted", document_id=doc_id)}
+    for seg, codes in labels.items():
+        if turn_of[seg] in turns:
+            for code in sorted(codes):
+                if (seg, code) not in have:
+                    store.add_as(CODER, [seg], code)
+                    n += 1
+    for turn in sorted(turns):
+        store.mark_done(doc_id, CODER, turn=turn)
+    return n
+
+
+def score_rest(store, spec, doc_id: int, labels: dict[int, set[str]],
+               rest: set[int]) -> dict:
+    """Turn-level kappas and code micro-F1 of the open suggestions on the scored turns."""
+    from evaltool.evaluate import SystemResult, _score_fold
+
+    units = [u for u in store.coding_units(doc_id) if u.turn in rest]
+    predicted: dict[int, set[str]] = {}
+    for view in store.coding_views(status="suggested", document_id=doc_id):
+        predicted.setdefault(view.segment_id, set()).add(view.code_key)
+    result = SystemResult()
+    _score_fold(result, spec, units, labels, predicted)
+    return result.summary([t.id for t in spec.themes], [g.id for g in spec.goals])
+
+
+def site_curve(workdir: Path, transcript: Path, seed: list[dict], nlp, steps=STEPS) -> dict:
+    """One held-out site's figures for every k."""
+    from evaltool import codebook, gold
+    from evaltool.autocode import run as autocode_run
+    from evaltool.ingest import read_document
+    from evaltool.store import open_store
+
+    spec = codebook.load(CODEBOOK)
+    base = workdir / f"{transcript.stem}.db"
+    site = read_document(transcript).site or transcript.stem
+    site_database(base, transcript, seed, site, nlp)
+    store = open_store(str(base))
+    try:
+        autocode_run.run(store, lambda: nlp, retrain=True)
+    finally:
+        store.close()
+    out = {"site": site, "document": transcript.name, "steps": []}
+    for k in steps:
+        path = workdir / f"{transcript.stem}.k{k}.db"
+        shutil.copyfile(base, path)
+        store = open_store(str(path))
+        try:
+            doc = store.list_documents()[0]
+            item = gold.stored_documents(store, GOLD, {c.id for c in spec.codes}, {doc.id})[0]
+            labels = item.labels()
+            turn_of = {s.id: s.turn for s in item.segments}
+            n_turns = len(item.turns)
+            shown = set(range(1, math.ceil(n_turns * k / 100) + 1)) if k else set()
+            rest = set(range(math.floor(n_turns * EVAL_FROM) + 1, n_turns + 1))
+            started = time.perf_counter()
+            decisions = reveal(store, doc.id, labels, shown, turn_of) if shown else 0
+            if shown:
+                autocode_run.run(store, lambda: nlp, retrain=True)
+            summary = score_rest(store, spec, doc.id, labels, rest)
+            out["steps"].append({
+                "k": k, "revealed_turns": len(shown), "decisions": decisions,
+                "scored_turns": len(rest), "cmo_kappa": summary["cmo_kappa"],
+                "theme_kappa": summary["theme_kappa"],
+                "code_micro_f1": summary["code_micro"]["f1"],
+                "theme_macro_f1": summary["theme_macro_f1"],
+                "seconds": round(time.perf_counter() - started, 1)})
+        finally:
+            store.close()
+    return out
+
+
+def mean_curve(sites: list[dict]) -> list[dict]:
+    """Per k: the mean of every figure over the sites."""
+    keys = ("cmo_kappa", "theme_kappa", "code_micro_f1", "theme_macro_f1")
+    out = []
+    for i, step in enumerate(sites[0]["steps"]):
+        row = {"k": step["k"]}
+        for key in keys:
+            row[key] = round(sum(s["steps"][i][key] for s in sites) / len(sites), 3)
+        out.append(row)
+    return out
+
+
+def markdown(result: dict) -> str:
+    """The mean curve and the per-site figures as Markdown tables."""
+    lines = ["| revealed turns | CMO κ | theme κ | code micro-F1 | theme macro-F1 |",
+             "|---:|---:|---:|---:|---:|"]
+    for row in result["mean"]:
+        lines.append(f"| {row['k']} % | {row['cmo_kappa']:.3f} | {row['theme_kappa']:.3f} | "
+                     f"{row['code_micro_f1']:.3f} | {row['theme_macro_f1']:.3f} |")
+    lines += ["", "| site | " + " | ".join(f"CMO κ / theme κ at {k} %" for k in result["steps"])
+              + " |", "|---|" + "---:|" * len(result["steps"])]
+    for site in result["sites"]:
+        cells = [f"{s['cmo_kappa']:.2f} / {s['theme_kappa']:.2f}" for s in site["steps"]]
+        lines.append(f"| {site['site']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def run_curve(transcripts: list[Path], seed: list[dict], workdir: Path, nlp,
+              steps=STEPS) -> dict:
+    """The learning curve over the held-out transcripts (one per site)."""
+    sites = [site_curve(workdir, t, seed, nlp, steps) for t in transcripts]
+    return {"steps": list(steps), "eval_from": EVAL_FROM, "sites": sites,
+            "mean": mean_curve(sites)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry: run the curve on the demo corpus and print the tables."""
+    from evaltool import codebook, gold
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="Write the figures as JSON.")
+    parser.add_argument("--sites", type=int, default=None, help="Only the first N transcripts.")
+    args = parser.parse_args(argv)
+    spec = codebook.load(CODEBOOK)
+    seed = gold.read_seed(gold.seed_path_for(CODEBOOK), {c.id for c in spec.codes})
+    transcripts = sorted(p for p in (ROOT / "corpus").iterdir()
+                         if p.is_file() and (GOLD / (p.stem + ".csv")).is_file())
+    transcripts = transcripts[:args.sites] if args.sites else transcripts
+    workdir = Path(tempfile.mkdtemp(prefix="evaltool-curve-"))
+    try:
+        result = run_curve(transcripts, seed, workdir, segment_nlp())
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(markdown(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
+                             encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
