@@ -300,10 +300,8 @@ def codebook_show(ctx: click.Context, file: Path | None) -> None:
     """Show the active codebook's codes grouped by change-theory column."""
     from evaltool import codebook as cb
 
-    if file is not None:
-        spec = cb.load(file)
-    else:
-        spec = cb.CodebookSpec.model_validate(get_store(ctx).active_codebook()["content"])
+    spec = (cb.load(file) if file is not None
+            else cb.from_content(get_store(ctx).active_codebook()["content"]))
     click.echo(f"{spec.title} ({spec.id} v{spec.version})")
     for theme in spec.themes:
         click.echo(f"  {theme.id} {theme.label} (mål: {', '.join(theme.goals)})")

@@ -8,17 +8,35 @@ pydantic; an error is reported with the YAML line of the offending field.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from evaltool import gold
+from evaltool import gold, saferegex
 from evaltool.domain import CMO
 from evaltool.errors import CodebookError
 
 ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
+
+# Size caps (README, "Reliability"): a codebook is read whole and its patterns are
+# compiled into one Matcher, so every dimension that multiplies work is bounded.
+MAX_CODEBOOK_BYTES = 5_000_000
+MAX_VERSION = 2**31 - 1  # a 32-bit database integer on every backend
+MAX_PATTERN_TOKENS = 20  # tokens of one Matcher pattern, {n,m} operators counted out
+MAX_PATTERNS = 10_000  # Matcher patterns of a whole codebook, shorthand expanded
+
+# Token attributes a rule pattern may test: the rebuilt segment Doc has words,
+# lemmas and part of speech, but no tags, morphology, parse, entities or extensions.
+TOKEN_ATTRIBUTES = frozenset({
+    "ORTH", "TEXT", "LOWER", "NORM", "LEMMA", "POS", "SHAPE", "LENGTH", "SPACY", "OP",
+    "IS_ALPHA", "IS_ASCII", "IS_DIGIT", "IS_LOWER", "IS_UPPER", "IS_TITLE", "IS_PUNCT",
+    "IS_SPACE", "IS_BRACKET", "IS_QUOTE", "IS_LEFT_PUNCT", "IS_RIGHT_PUNCT", "IS_CURRENCY",
+    "IS_STOP", "IS_SENT_START", "SENT_START", "LIKE_NUM", "LIKE_URL", "LIKE_EMAIL"})
+_OPS = {"1", "+", "*", "?", "!"}
+_MIN_MAX_OP = re.compile(r"\{([0-9]{0,6})(?:(,)([0-9]{0,6}))?\}")
 
 
 class _Strict(BaseModel):
@@ -85,7 +103,7 @@ class CodebookSpec(_Strict):
     """A whole codebook file."""
 
     id: str = Field(pattern=ID)
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     title: str = Field(min_length=1)
     description: str = ""
     language: str = "da"
@@ -116,6 +134,8 @@ class CodebookSpec(_Strict):
                 for value in values:
                     if value not in known:
                         raise _RefError(("codes", i, field), f"unknown {what} {value!r}")
+        _check_parents(self.codes)
+        _check_pattern_sizes(self.codes)
         return self
 
     def code(self, code_id: str) -> Code:
@@ -133,6 +153,100 @@ class _RefError(ValueError):
         super().__init__(message)
         self.loc = loc
         self.message = message
+
+
+def _check_parents(codes: tuple[Code, ...]) -> None:
+    """Parents form a tree: no code is its own parent, directly or through others."""
+    parent = {c.id: c.parent for c in codes}
+    for i, code in enumerate(codes):
+        chain, cur = [code.id], code.parent
+        while cur is not None and cur not in chain[1:]:
+            if cur == code.id:
+                what = ("a code cannot be its own parent" if len(chain) == 1 else
+                        "parent cycle: " + " → ".join([*chain, cur]))
+                raise _RefError(("codes", i, "parent"), what)
+            chain.append(cur)
+            cur = parent.get(cur)
+
+
+def _check_pattern_sizes(codes: tuple[Code, ...]) -> None:
+    """Check every pattern's contents and the number of Matcher patterns they make."""
+    from evaltool.autocode.rules import MAX_SHORTHAND_PATTERNS, shorthand_size
+
+    total = 0
+    for i, code in enumerate(codes):
+        for j, pattern in enumerate(code.patterns):
+            if isinstance(pattern, str):
+                size = shorthand_size(pattern)
+                if size > MAX_SHORTHAND_PATTERNS:
+                    raise _RefError(("codes", i, "patterns", j),
+                                    f"shorthand expands to {size:,} patterns "
+                                    f"(at most {MAX_SHORTHAND_PATTERNS}; use fewer plain words "
+                                    "or word* forms)")
+                if len(pattern.split()) > MAX_PATTERN_TOKENS:
+                    raise _RefError(("codes", i, "patterns", j),
+                                    f"pattern has more than {MAX_PATTERN_TOKENS} tokens")
+            else:
+                size = 1
+                width = 0
+                for k, token in enumerate(pattern):
+                    message, key = _token_problem(token)
+                    if message:
+                        loc = ("codes", i, "patterns", j, k) + ((key,) if key else ())
+                        raise _RefError(loc, message)
+                    width += _op_width(token)
+                if width > MAX_PATTERN_TOKENS:
+                    raise _RefError(("codes", i, "patterns", j),
+                                    f"pattern has more than {MAX_PATTERN_TOKENS} tokens "
+                                    "(counting {n,m} operators out)")
+            total += size
+            if total > MAX_PATTERNS:
+                raise _RefError(("codes", i, "patterns", j),
+                                f"the codebook has more than {MAX_PATTERNS:,} rule patterns "
+                                "(shorthand expanded)")
+
+
+def _token_problem(token: dict) -> tuple[str | None, str | None]:
+    """What is wrong with one Matcher token dict, and under which key (None if fine)."""
+    for key, value in token.items():
+        name = str(key)[:40]
+        upper = name.upper()
+        if upper == "_":
+            return "custom attributes (_) are not supported in rule patterns", name
+        if upper not in TOKEN_ATTRIBUTES:
+            return (f"unsupported token attribute {name!r} (rule patterns see words, "
+                    "lemmas and part of speech)"), name
+        if upper == "OP" and not (isinstance(value, str) and (
+                value in _OPS or _MIN_MAX_OP.fullmatch(value))):
+            return "OP must be one of 1 + * ? ! or {n}, {n,m}, {n,}, {,m}", name
+        for rx in _regexes(value):
+            message = saferegex.problem(rx)
+            if message:
+                return message, name
+    return None, None
+
+
+def _regexes(value: Any) -> list[str]:
+    """Every REGEX value inside a token attribute's value (predicates nest)."""
+    if not isinstance(value, dict):
+        return []
+    out = []
+    for key, inner in value.items():
+        if str(key).upper() == "REGEX" and isinstance(inner, str):
+            out.append(inner)
+        else:
+            out.extend(_regexes(inner))
+    return out
+
+
+def _op_width(token: dict) -> int:
+    """How many Matcher tokens one token dict becomes ({n,m} repeats it m times)."""
+    op = next((v for k, v in token.items() if str(k).upper() == "OP"), None)
+    m = _MIN_MAX_OP.fullmatch(op) if isinstance(op, str) else None
+    if m is None:
+        return 1
+    low, comma, high = m.groups()
+    return max(int(low or 0) + (1 if comma and not high else 0), int(high or 0), 1)
 
 
 def _unique(ids: list[str], where: str) -> set[str]:
@@ -189,8 +303,28 @@ def parse(text: str, path: str | Path = "<codebook>") -> CodebookSpec:
                             f"invalid YAML: {exc.problem or exc}") from None
     if not isinstance(data, dict):
         raise CodebookError(path, 1, None, "a codebook is a mapping with id, version, codes, ...")
+    bad = _unencodable(data, ())
+    if bad is not None:
+        raise CodebookError(path, _line_of(node, bad), _field_name(bad, data) or None,
+                            "text is not valid Unicode (a lone surrogate escape)")
+    spec = _validate(data, path, node)
+    check_patterns(spec, path, node)
+    return spec
+
+
+def from_content(content: Any, source: str = "<database>") -> CodebookSpec:
+    """Validate a stored codebook (``Store.active_codebook()['content']``) again.
+
+    A codebook stored before a check was added may fail it now; that is reported as
+    a :class:`CodebookError` naming the field, like a file would be.
+    """
+    return _validate(content, source, None)
+
+
+def _validate(data: Any, path: str, node: yaml.Node | None) -> CodebookSpec:
+    """The pydantic model of ``data``; errors become one :class:`CodebookError`."""
     try:
-        spec = CodebookSpec.model_validate(data)
+        return CodebookSpec.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
@@ -207,8 +341,24 @@ def parse(text: str, path: str | Path = "<codebook>") -> CodebookSpec:
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise CodebookError(path, _line_of(node, loc), _field_name(loc, data) or None,
                             message + more) from None
-    check_patterns(spec, path, node)
-    return spec
+
+
+def _unencodable(data: Any, loc: tuple) -> tuple | None:
+    """Location of the first string (key or value) that cannot be written as UTF-8."""
+    if isinstance(data, str):
+        try:
+            data.encode("utf-8")
+        except UnicodeEncodeError:
+            return loc
+        return None
+    items = (data.items() if isinstance(data, dict) else
+             enumerate(data) if isinstance(data, list) else ())
+    for key, value in items:
+        found = _unencodable(key, loc) if isinstance(key, str) else None
+        found = found if found is not None else _unencodable(value, (*loc, key))
+        if found is not None:
+            return found
+    return None
 
 
 def check_patterns(spec: CodebookSpec, path: str, node: yaml.Node | None = None) -> None:
@@ -227,6 +377,10 @@ def load(path: str | Path) -> CodebookSpec:
     """Read and validate a codebook file."""
     path = Path(path)
     try:
+        if path.exists() and not path.is_file():
+            raise CodebookError(path, None, None, "not a regular file")
+        if path.exists() and path.stat().st_size > MAX_CODEBOOK_BYTES:
+            raise CodebookError(path, None, None, f"file larger than {MAX_CODEBOOK_BYTES:,} bytes")
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise CodebookError(path, None, None, "file not found") from None
@@ -243,7 +397,7 @@ def load(path: str | Path) -> CodebookSpec:
 def active_spec(store) -> tuple[CodebookSpec, int]:
     """The active codebook as a validated spec, with its version."""
     cb = store.active_codebook()
-    return CodebookSpec.model_validate(cb["content"]), cb["version"]
+    return from_content(cb["content"], f"stored codebook v{cb['version']}"), cb["version"]
 
 
 def load_codebook_file(store, path: Path, *, seed: Path | bool = True):

@@ -10,6 +10,7 @@ optional memo. Used for evaluation, training and the demo database.
 from __future__ import annotations
 
 import csv
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,21 @@ from evaltool.domain import SegmentView, TurnView
 from evaltool.errors import IngestError
 
 HEADER = ["turn", "code", "quote", "memo"]
+MAX_GOLD_BYTES = 50_000_000  # a gold or seed file is read whole (README, "Reliability")
+MAX_TURN_DIGITS = 9
+_CODE_ID = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,99}")
+
+
+def _read_text(path: Path, what: str) -> str:
+    """A regular file's text (UTF-8), refusing FIFOs, devices and oversized files."""
+    try:
+        if not path.is_file():
+            raise IngestError(path, None, f"{what} not found or not a regular file")
+        if path.stat().st_size > MAX_GOLD_BYTES:
+            raise IngestError(path, None, f"{what} larger than {MAX_GOLD_BYTES:,} bytes")
+        return path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IngestError(path, None, f"cannot read {what} ({exc.__class__.__name__})") from None
 
 
 @dataclass(frozen=True)
@@ -34,28 +50,34 @@ class GoldRow:
 
 def read_file(path: Path, known_codes: set[str] | None = None) -> list[GoldRow]:
     """Read and check one gold CSV."""
+    path = Path(path)
+    reader = csv.reader(_read_text(path, "gold file").splitlines())
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(path, None, f"cannot read gold file ({exc.__class__.__name__})") from None
-    reader = csv.reader(text.splitlines())
-    header = next(reader, None)
-    if header is None or [h.strip() for h in header[:3]] != HEADER[:3]:
-        raise IngestError(path, 1, f"header must be {','.join(HEADER)}")
-    rows = []
-    for line, values in enumerate(reader, start=2):
-        if not any(v.strip() for v in values):
-            continue
-        values = [*values, "", "", "", ""][:4]
-        turn, code, quote, memo = (v.strip() for v in values)
-        if not turn.isdigit() or int(turn) < 1:
-            raise IngestError(path, line, f"turn must be a positive number, not {turn!r}")
-        if not code:
-            raise IngestError(path, line, "code is empty")
-        if known_codes is not None and code not in known_codes:
-            raise IngestError(path, line, f"unknown code {code!r}")
-        rows.append(GoldRow(str(path), line, int(turn), code, quote, memo))
-    return rows
+        header = next(reader, None)
+        if header is None or [h.strip() for h in header[:3]] != HEADER[:3]:
+            raise IngestError(path, 1, f"header must be {','.join(HEADER)}")
+        return [row for line, values in enumerate(reader, start=2)
+                if (row := _row(path, line, values, known_codes)) is not None]
+    except csv.Error as exc:
+        # the message names the problem (e.g. "field larger than field limit"), no cell text
+        raise IngestError(path, reader.line_num, f"not a valid CSV row ({exc})") from None
+
+
+def _row(path: Path, line: int, values: list[str], known_codes: set[str] | None) -> GoldRow | None:
+    """One checked gold row (None for a blank line); errors never repeat cell text."""
+    if not any(v.strip() for v in values):
+        return None
+    turn, code, quote, memo = (v.strip() for v in [*values, "", "", "", ""][:4])
+    # str.isdigit accepts "²" and other digits int() refuses; only ASCII digits are turns
+    if not (turn.isascii() and turn.isdigit()) or len(turn) > MAX_TURN_DIGITS or int(turn) < 1:
+        raise IngestError(path, line, f"turn must be a positive whole number of at most "
+                                      f"{MAX_TURN_DIGITS} digits")
+    if not code:
+        raise IngestError(path, line, "code is empty")
+    if known_codes is not None and code not in known_codes:
+        shown = repr(code) if _CODE_ID.fullmatch(code) else "(not a code id)"
+        raise IngestError(path, line, f"unknown code {shown}")
+    return GoldRow(str(path), line, int(turn), code, quote, memo)
 
 
 def read_dir(folder: Path, known_codes: set[str] | None = None) -> dict[str, list[GoldRow]]:
@@ -147,10 +169,7 @@ def read_seed(path: Path, known_codes: set[str]) -> list[dict]:
     import json
 
     records = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise IngestError(path, None, f"cannot read seed file ({exc.__class__.__name__})") from None
+    lines = _read_text(Path(path), "seed file").splitlines()
     for line_no, line in enumerate(lines, start=1):
         if not line.strip():
             continue

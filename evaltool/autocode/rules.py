@@ -15,6 +15,8 @@ those of the full Matcher.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +27,12 @@ from spacy.tokens import Doc
 
 from evaltool.domain import CodingUnit
 from evaltool.errors import CodebookError
+from evaltool.saferegex import MAX_TOKEN_CHARS
 
 if TYPE_CHECKING:  # codebook.py checks patterns through this module, not the reverse
     from evaltool.codebook import Code
+
+MAX_SHORTHAND_PATTERNS = 256  # Matcher patterns one shorthand string may expand to (2^8)
 
 _UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
          "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"}
@@ -50,8 +55,21 @@ def shorthand_to_patterns(pattern: str) -> list[list[dict[str, Any]]]:
     attributes), so ``kaffe *møde`` becomes four patterns.
     """
     import itertools
-    import re
 
+    options = _shorthand_options(pattern)
+    size = math.prod(len(o) for o in options)
+    if size > MAX_SHORTHAND_PATTERNS:
+        raise ValueError(f"shorthand expands to {size:,} patterns (at most {MAX_SHORTHAND_PATTERNS})")
+    return [list(combo) for combo in itertools.product(*options)]
+
+
+def shorthand_size(pattern: str) -> int:
+    """How many Matcher patterns a shorthand string expands to (without expanding it)."""
+    return math.prod(len(o) for o in _shorthand_options(pattern))
+
+
+def _shorthand_options(pattern: str) -> list[list[dict[str, Any]]]:
+    """Each shorthand token's readings (one or two token dicts)."""
     options: list[list[dict[str, Any]]] = []
     for raw in pattern.lower().split():
         if raw == "_":
@@ -66,7 +84,7 @@ def shorthand_to_patterns(pattern: str) -> list[list[dict[str, Any]]]:
             options.append([{"LEMMA": {"REGEX": rx}}, {"LOWER": {"REGEX": rx}}])
         else:
             options.append([{"LEMMA": raw}, {"LOWER": raw}])
-    return [list(combo) for combo in itertools.product(*options)]
+    return options
 
 
 def matcher_patterns(code: Code) -> list[list[dict[str, Any]]]:
@@ -78,14 +96,17 @@ def matcher_patterns(code: Code) -> list[list[dict[str, Any]]]:
 
 
 def unit_doc(vocab, text: str, tokens: list) -> Doc:
-    """Rebuild a Doc from a segment's stored tokens ``[start, end, lemma, pos]``."""
-    words = [text[a:b] for a, b, _, _ in tokens]
+    """Rebuild a Doc from a segment's stored tokens ``[start, end, lemma, pos]``.
+
+    Words and lemmas are cut to ``MAX_TOKEN_CHARS``: no word is that long, and a
+    codebook's regular expressions then never run on more (see ``saferegex``). A
+    token without a known part of speech gets ``X``, so POS patterns never fail.
+    """
+    words = [text[a:b][:MAX_TOKEN_CHARS] for a, b, _, _ in tokens]
     spaces = [i + 1 < len(tokens) and tokens[i + 1][0] > tokens[i][1] for i in range(len(tokens))]
-    lemmas = [lemma for _, _, lemma, _ in tokens]
-    pos = [p for _, _, _, p in tokens]
-    if pos and all(p in _UPOS for p in pos):
-        return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos)
-    return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas)
+    lemmas = [lemma[:MAX_TOKEN_CHARS] for _, _, lemma, _ in tokens]
+    pos = [p if p in _UPOS else "X" for _, _, _, p in tokens]
+    return Doc(vocab, words=words, spaces=spaces, lemmas=lemmas, pos=pos)
 
 
 _META = frozenset(".^$*+?{}[]|()\\")
@@ -244,7 +265,8 @@ class RuleCoder:
                 self.matcher.add(code.id, patterns)
                 self._by_code[code.id] = Matcher(self.vocab)
                 self._by_code[code.id].add(code.id, patterns)
-            except (MatchPatternError, ValueError) as exc:
+            except (MatchPatternError, ValueError, TypeError, KeyError, re.error,
+                    UnicodeError) as exc:
                 first = str(exc).strip().splitlines()[0][:200]
                 raise CodebookError(source, None, f"codes[{i}] ({code.id}).patterns",
                                     f"invalid Matcher pattern: {first}") from None
