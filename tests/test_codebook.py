@@ -56,6 +56,8 @@ def test_second_codebook_is_another_project() -> None:
         ("    parent: udf_nye_brugere", "    parent: udf_findes_ikke", 56,
          "codes[3] (udf_invitationer).parent", "unknown parent code 'udf_findes_ikke'"),
         ('    patterns: ["kaffe", "*kaffe", "kage"]', "    patterns: [[{TEKST: kaffe}]]", 34,
+         "codes[1] (mek_kaffe).patterns[0][0].TEKST", "unsupported token attribute 'TEKST'"),
+        ('    patterns: ["kaffe", "*kaffe", "kage"]', "    patterns: [[{LOWER: {IN: kaffe}}]]", 34,
          "codes[1] (mek_kaffe).patterns", "invalid Matcher pattern"),
         ("version: 1\n", "", 1, "version", "required field is missing"),
         ("title: Lille testkodebog", "title: [Lille", 3, None, "invalid YAML"),

@@ -305,3 +305,35 @@ def test_any_gold_text_reads_or_fails_cleanly(tmp_path_factory, body: str) -> No
         assert "\n" not in str(exc)
         return
     assert all(1 <= r.turn < 10**9 and r.code == "mek_kaffe" for r in rows)
+
+
+# -- the Kodebog page -------------------------------------------------------------------
+
+
+def test_code_labels_show_literally_in_the_kodebog_page(store, db_path: Path, monkeypatch) -> None:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from evaltool.ui.text import md
+
+    label = "**Fed** [klik](http://x) `kode` _kursiv_"
+    text = (MINI.replace("label: Kaffe og uformelt samvær", f'label: "{label}"')
+            .replace("columns: [Ressourcer, Aktiviteter, Effekter]",
+                     'columns: ["# Ressourcer", Aktiviteter, Effekter]')
+            .replace("    column: Ressourcer\n", '    column: "# Ressourcer"\n'))
+    store.load_codebook(codebook.parse(text), "k.yaml")
+    monkeypatch.setenv("EVALTOOL_DB", str(db_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        at = AppTest.from_file(str(Path(__file__).parent.parent / "evaltool/ui/pages/codebook_page.py"),
+                               default_timeout=60)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        titles = [e.label for e in at.expander]
+        kaffe = next(t for t in titles if "mek" in t)
+        assert kaffe.startswith(md(label) + " · " + md("mek_kaffe") + " · ")
+        assert at.subheader[0].value == md("# Ressourcer")
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()

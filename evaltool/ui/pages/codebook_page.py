@@ -13,8 +13,9 @@ def _code(code: dict, counts: dict[tuple[str, str], int]) -> None:
     """One code's definition, criteria, examples and counts."""
     acc = counts.get((code["id"], "accepted"), 0)
     sug = counts.get((code["id"], "suggested"), 0)
-    title = (f"{code['label']} · {code['id']} · {'|'.join(code['themes'])} · "
-             f"{'|'.join(code['goals'])} · {acc} accepteret, {sug} forslag")
+    # expander labels render Markdown: user text is escaped like everywhere else
+    title = (f"{md(code['label'])} · {md(code['id'])} · {md('|'.join(code['themes']))} · "
+             f"{md('|'.join(code['goals']))} · {number(acc)} accepteret, {number(sug)} forslag")
     with st.expander(title):
         st.markdown(md(code["definition"]))
         if code.get("include"):
@@ -41,7 +42,7 @@ def page() -> None:
                f"{number(len(content['codes']))} koder")
     with st.expander("Temaer og mål"):
         for t in content["themes"]:
-            st.markdown(f"**{md(t['id'])} {md(t['label'])}** (mål {', '.join(t.get('goals', []))}): "
+            st.markdown(f"**{md(t['id'])} {md(t['label'])}** (mål {md(', '.join(t.get('goals', [])))}): "
                         f"{md(t.get('description', ''))}")
         for g in content["goals"]:
             st.markdown(f"**{md(g['id'])}** {md(g['label'])}")
@@ -50,7 +51,7 @@ def page() -> None:
         codes = [c for c in content["codes"] if c["column"] == column]
         if not codes:
             continue
-        st.subheader(column)
+        st.subheader(md(column))
         cols = st.columns(3)
         for col, kind in zip(cols, CMO, strict=True):
             with col:
