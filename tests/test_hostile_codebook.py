@@ -211,7 +211,8 @@ def test_accepted_regexes_are_fast_on_token_sized_input(rx: str) -> None:
 
 
 @pytest.mark.parametrize("rx", [r"^(a+)+$", r"(a|a)*b", r"(a?a?)+b", r"(\w*x)*", r"(?:a*){2}b",
-                                r"(?:a?){10}a{10}", r"(x+x+)+y", r"(.*a){5}"])
+                                r"(?:a?){10}a{10}", r"(x+x+)+y", r"(.*a){5}", r"a?a?\w*\w*x",
+                                r"a?a?a?a?a?x"])
 def test_known_catastrophic_shapes_are_refused(rx: str) -> None:
     assert saferegex.problem(rx) is not None
 
