@@ -204,6 +204,46 @@ def show(ctx: click.Context, doc: str, turn: int | None, segments: bool) -> None
             click.echo(f"       {s.sent_index} [{s.start_char}:{s.end_char}] {s.text}")
 
 
+KWIC_SHOWN = 40  # characters of context printed on each side of a search hit
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--lemma", is_flag=True,
+              help="Match base forms too: samskabe finds samskabte, samskabelsen.")
+@click.option("--document", "documents", multiple=True,
+              help="Only this document (id or file name; repeatable).")
+@click.option("--site", help="Only documents of this site.")
+@click.option("--role", help="Only turns of speakers with this role (e.g. frivillig).")
+@click.option("--code", help="Only sentences coded with this code id.")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["suggested", "accepted", "rejected"]),
+              help="Only sentences with a coding (of --code) in this status (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
+              help="At most this many hits.")
+@click.pass_context
+@user_errors
+def search(ctx: click.Context, query: str, lemma: bool, documents: tuple[str, ...],
+           site: str | None, role: str | None, code: str | None, statuses: tuple[str, ...],
+           limit: int) -> None:
+    """Find sentences in all transcripts; print each hit as keyword in context.
+
+    QUERY: words (all must occur), "a phrase", word* (prefix), a OR b, -word (exclude).
+
+    Example: evaltool search samskabe --lemma --site Aars
+    """
+    store = get_store(ctx)
+    ids = [store.get_document(d).id for d in documents]
+    hits = store.search(query, lemma=lemma, documents=ids, site=site, role=role, code=code,
+                        status=statuses, limit=limit)
+    for h in hits:
+        left = h.left.replace("\n", " ")[-KWIC_SHOWN:]
+        right = h.right.replace("\n", " ")[:KWIC_SHOWN]
+        click.echo(f"{h.document}:{h.turn} [{h.segment_id}] {left:>{KWIC_SHOWN}}[{h.match}]{right}")
+    more = " (limit reached; --limit shows more)" if len(hits) == limit else ""
+    click.echo(f"{len(hits)} hit{'s' if len(hits) != 1 else ''}{more}", err=True)
+
+
 @cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:

@@ -486,3 +486,28 @@ class PseudonymReport:
                     f"and {self.speakers} speaker names")
         return (f"document {self.document_id}: {self.speakers} speakers and {self.persons} other "
                 f"persons pseudonymized, {self.replacements} names replaced in the text")
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """A sentence matching a search: where, and the match in keyword-in-context form.
+
+    ``start``/``end`` are offsets of the match into the document text; ``left`` and
+    ``right`` are up to :data:`KWIC_WIDTH` characters of the sentence around it.
+    """
+
+    document_id: int
+    document: str
+    site: str | None
+    turn: int
+    speaker: str
+    role: str | None
+    segment_id: int
+    start: int
+    end: int
+    left: str
+    match: str
+    right: str
+
+
+KWIC_WIDTH = 60  # characters of context on each side of a search hit

@@ -8,7 +8,7 @@ of them ever includes transcript text (see README: personal data).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 
 class EvaltoolError(Exception):
@@ -87,3 +87,27 @@ class DecisionsWouldBeLostError(EvaltoolError):
     def __init__(self, message: str, carry: Any) -> None:
         super().__init__(message)
         self.carry = carry
+
+
+class SearchSyntaxError(EvaltoolError):
+    """A search query cannot be read; ``kind`` says why (the UI words it), ``position``
+    where (0-based character in the query)."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "empty": "empty query",
+        "or_without_term": "OR needs a word or phrase on both sides",
+        "only_excluded": "a query needs at least one word that is not excluded with '-'",
+        "unclosed_quote": "a phrase's closing '\"' is missing",
+        "misplaced_star": "'*' may only end a word (a prefix such as samskab*)",
+        "no_word": "a word or phrase has no letters or digits",
+        "bad_character": "character not allowed in a query",
+    }
+
+    def __init__(self, kind: str, position: int, near: str) -> None:
+        self.kind = kind
+        self.position = position
+        self.near = near
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"search query, character {self.position + 1}: {self.MESSAGES[self.kind]}"

@@ -20,10 +20,12 @@ from evaltool.store.documents import DocumentWriter, discard_staged, document_te
 from evaltool.store.lifecycle import LifecycleOps
 from evaltool.store.models import READY, Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pseudonyms import PseudonymOps
+from evaltool.store.search import SearchOps
 from evaltool.store.team import TeamOps
 
 
-class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps):
+class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
+            SearchOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:
