@@ -9,6 +9,7 @@ import streamlit as st
 from evaltool.errors import EvaltoolError
 from evaltool.ui import state
 from evaltool.ui.text import md
+from evaltool.ui.widgets import select
 
 # Pages are files (each runs its page() when executed as a page script), so that
 # AppTest.switch_page can open them by path in tests.
@@ -31,8 +32,8 @@ def sidebar() -> None:
         options = [*known, NEW_CODER]
         current = st.session_state.get("coder")
         index = options.index(current) if current in known else None
-        choice = st.selectbox("Koder", options, index=index, key="coder_choice",
-                              placeholder="Vælg dit navn")
+        choice = select("Koder", options, index=index, key="coder_choice",
+                        placeholder="Vælg dit navn")
         if choice == NEW_CODER:
             name = st.text_input("Dit navn", key="coder_new").strip()
             if name:

@@ -6,9 +6,12 @@ import os
 
 import streamlit as st
 
+from evaltool.errors import NotFoundError
 from evaltool.store import Store, open_store
 
 MODE_ENV = "EVALTOOL_MODE"
+NO_CODEBOOK = ("Der er ikke indlæst nogen kodebog endnu. Indlæs en med "
+               "`evaltool codebook load FIL` (eller prøv demoen med `evaltool demo`).")
 
 
 @st.cache_resource(show_spinner=False)
@@ -20,6 +23,16 @@ def get_store() -> Store:
 def data_version() -> tuple:
     """A key that changes whenever documents or codings change (for st.cache_data)."""
     return get_store().data_version()
+
+
+def has_codebook() -> bool:
+    """True when a codebook is loaded; otherwise says (in Danish) how to load one."""
+    try:
+        get_store().active_codebook()
+    except NotFoundError:
+        st.info(NO_CODEBOOK)
+        return False
+    return True
 
 
 def lead_mode() -> bool:

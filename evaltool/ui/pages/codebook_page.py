@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evaltool.errors import EvaltoolError
 from evaltool.ui import state
 from evaltool.ui.text import CMO, md, number
 
@@ -32,11 +31,9 @@ def page() -> None:
     """The Kodebog page."""
     st.title("Kodebog")
     store = state.get_store()
-    try:
-        cb = store.active_codebook()
-    except EvaltoolError as exc:
-        st.info(str(exc))
+    if not state.has_codebook():
         return
+    cb = store.active_codebook()
     content = cb["content"]
     st.caption(f"{md(content['title'])} · version {cb['version']} · "
                f"{number(len(content['codes']))} koder")

@@ -7,7 +7,7 @@ import streamlit as st
 from evaltool import nlp
 from evaltool.autocode import run as autocode_run
 from evaltool.domain import CodingView, SegmentView, TurnView
-from evaltool.errors import ConflictError, EvaltoolError
+from evaltool.errors import ConflictError, EvaltoolError, NotFoundError
 from evaltool.texttable import clock
 from evaltool.ui import state
 from evaltool.ui.text import ACTION, CMO, SOURCE, STATUS, count, md, number
@@ -105,6 +105,9 @@ def _undo(steps: int = 1, what: str | None = None) -> None:
     st.session_state.pop(DONE, None)
     try:
         undone = state.get_store().undo_last(state.coder(), steps)
+    except NotFoundError:
+        state.flash("warning", "Du har ingen beslutninger at fortryde.")
+        return
     except EvaltoolError as exc:
         state.flash("error", str(exc))
         return
@@ -365,10 +368,7 @@ def page() -> None:
     if not docs:
         st.info("Ingen dokumenter endnu. Importér transskriptioner på siden Import.")
         return
-    try:
-        state.get_store().active_codebook()
-    except EvaltoolError as exc:
-        st.warning(str(exc))
+    if not state.has_codebook():
         return
     # Only the chosen panel is drawn (st.tabs would draw both, and the hidden queue's
     # keyboard shortcuts would act on a suggestion the coder cannot see).

@@ -7,7 +7,6 @@ import pandas as pd
 import streamlit as st
 
 from evaltool.analysis import CMO_LABELS, dashboard, filter_options
-from evaltool.errors import EvaltoolError
 from evaltool.ui import state
 from evaltool.ui.text import count, md, number, percent
 from evaltool.ui.widgets import select
@@ -84,10 +83,7 @@ def _heatmap(data: pd.DataFrame, x: str, y: str, title: str) -> None:
 def page() -> None:
     """The Dashboard page."""
     st.title("Dashboard")
-    try:
-        state.get_store().active_codebook()
-    except EvaltoolError as exc:
-        st.info(str(exc))
+    if not state.has_codebook():
         return
     statuses, site, group = _filters()
     with st.spinner("Beregner oversigten…"):  # first view after a change (then cached)

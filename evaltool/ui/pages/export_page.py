@@ -9,7 +9,6 @@ import streamlit as st
 
 from evaltool import export, nlp
 from evaltool.analysis import filter_options
-from evaltool.errors import EvaltoolError
 from evaltool.ui import state
 from evaltool.ui.text import STATUS, count
 from evaltool.ui.widgets import select
@@ -49,11 +48,9 @@ def page() -> None:
     """The Eksport page."""
     st.title("Eksport")
     store = state.get_store()
-    try:
-        codes = store.codes()
-    except EvaltoolError as exc:
-        st.info(str(exc))
+    if not state.has_codebook():
         return
+    codes = store.codes()
     options = filter_options(store)
     c = st.columns([1.2, 1, 1.4, 2, 1, 1.4])
     status = select("Status", ["accepted", "suggested", "rejected", "all"], where=c[0],

@@ -78,7 +78,10 @@ def message(result: ImportResult, name: str, labels: dict[str, str]) -> str:
 def _import(files: list, replace: bool, autocode: bool, discard: bool) -> None:
     """Save the uploads in a private folder and import them one transaction each."""
     store = state.get_store()
-    labels = {c.key: c.label for c in store.codes(include_retired=True)} if _has_codebook() else {}
+    try:
+        labels = {c.key: c.label for c in store.codes(include_retired=True)}
+    except EvaltoolError:  # no codebook yet: codes are named by id
+        labels = {}
     bar = st.progress(0.0, text="Importerer…")
     results = []
     with tempfile.TemporaryDirectory(prefix="evaltool-upload-") as tmp:
@@ -116,14 +119,6 @@ def _import(files: list, replace: bool, autocode: bool, discard: bool) -> None:
             st.session_state[f"{KEY}autocoded"] = len(imported)
         except EvaltoolError as exc:
             st.session_state[f"{KEY}autocoded"] = str(exc)
-
-
-def _has_codebook() -> bool:
-    try:
-        state.get_store().active_codebook()
-    except EvaltoolError:
-        return False
-    return True
 
 
 def results_panel() -> None:
