@@ -222,5 +222,5 @@ def test_done_marks_follow_unchanged_turns(coded, tmp_path, blank_nlp) -> None:
     store.mark_done(1, "Carla")  # the whole document, in her blind layer
     [result] = import_paths([_edit(tmp_path)], store, lambda: blank_nlp, replace=True).results
     assert (result.carry.marks, result.carry.marks_dropped) == (2, 1)
-    assert store.done_marks(result.document_id) == {4}
+    assert store.done_marks(result.document_id, "Bo") == {4}
     assert store.done_marks(result.document_id, "Carla") == {None}
