@@ -60,6 +60,7 @@ def run() -> None:
         pages = [
             st.Page(PAGES / "coding.py", title="Kodning", url_path="kodning", default=True),
             st.Page(PAGES / "import_page.py", title="Import", url_path="import"),
+            st.Page(PAGES / "search_page.py", title="Søg", url_path="soeg"),
             *pages,
             st.Page(PAGES / "agreement.py", title="Enighed", url_path="enighed"),
         ]
