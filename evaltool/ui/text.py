@@ -53,4 +53,5 @@ SOURCE = {"rules": "regler", "model": "model", "combined": "regler + model", "hu
 # what a history event did, as the history popover says it
 ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", "memo": "memo",
           "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
-          "delete_document": "dokument slettet"}
+          "delete_document": "dokument slettet", "replace_document": "dokument erstattet",
+          "carry": "overført ved genimport"}
