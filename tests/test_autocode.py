@@ -105,6 +105,15 @@ def test_retraining_on_new_decisions_changes_suggestions(coded_store, model_nlp)
     assert new != old
 
 
+def test_latest_model_without_blob_reads_the_same_model(coded_store, model_nlp) -> None:
+    """The review queue reads the model's threshold on every click: without the pickle."""
+    run.run(coded_store, lambda: model_nlp)
+    full, light = coded_store.latest_model(), coded_store.latest_model(blob=False)
+    assert full["blob"] and light["blob"] is None
+    assert {k: v for k, v in light.items() if k != "blob"} == {
+        k: v for k, v in full.items() if k != "blob"}
+
+
 def test_uncertainty_order_puts_borderline_first(coded_store, model_nlp) -> None:
     run.run(coded_store, lambda: model_nlp)
     queue = run.review_queue(coded_store, order="uncertainty")

@@ -130,7 +130,7 @@ def review_queue(store, *, order: str = "uncertainty", document_id: int | None =
     """Open suggestions, those whose review teaches the model most first
     (``order="uncertainty"``: confidence closest to the threshold) or in text order."""
     threshold = autocode.THRESHOLD
-    stored = store.latest_model()
+    stored = store.latest_model(blob=False)  # the threshold only: not the pickled model
     if stored is not None:
         threshold = (stored.get("params") or {}).get("threshold", threshold)
     items = [QueueItem(c.id, c.segment_id, c.document, c.turn, c.code_key, c.confidence or 0.0,

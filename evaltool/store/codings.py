@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
 
 from evaltool.domain import (
     CodeInfo,
@@ -631,12 +631,14 @@ class ModelOps:
                 codebook_id=cb["id"], version=version, created_at=utcnow(), params=params,
                 metrics=metrics, blob=blob).returning(TrainedModel.id)).scalar_one()
 
-    def latest_model(self) -> dict[str, Any] | None:
-        """The newest model of the active codebook (None if never trained)."""
+    def latest_model(self, *, blob: bool = True) -> dict[str, Any] | None:
+        """The newest model of the active codebook (None if never trained); ``blob=False``
+        leaves out the pickled model (megabytes) when only its version or params are needed."""
         cb = self.active_codebook()
         with self.engine.connect() as conn:
             row = conn.execute(select(TrainedModel.version, TrainedModel.params,
-                                      TrainedModel.metrics, TrainedModel.blob,
+                                      TrainedModel.metrics,
+                                      TrainedModel.blob if blob else literal(None).label("blob"),
                                       TrainedModel.created_at)
                                .where(TrainedModel.codebook_id == cb["id"])
                                .order_by(TrainedModel.id.desc()).limit(1)).first()
