@@ -26,7 +26,7 @@ import pytest
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 
-from playwright.sync_api import Browser, BrowserContext, Error, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Page, expect, sync_playwright
 
 from tests.browser_util import (
     VIEWPORT,
@@ -41,6 +41,7 @@ from tests.browser_util import (
 # Playwright's default wait for one element: generous, because the first render after a
 # server start imports spaCy, and this machine is shared.
 ACTION_TIMEOUT_MS = 60_000
+expect.set_options(timeout=ACTION_TIMEOUT_MS)  # expect() waits 5 s by default
 
 
 @pytest.fixture(scope="session")

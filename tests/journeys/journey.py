@@ -20,6 +20,7 @@ from tests.browser_util import (
     alerts,
     choose_coder,
     danish_int,
+    go_to,
     metric,
     open_app,
     pick,
@@ -66,10 +67,10 @@ def find_suggestion(db: Path, document: str, *, skip: int = 0, lonely: bool = Tr
             mine = per_segment.get(s.id, [])
             if not mine or (lonely and len(mine) > 1) or texts.count(s.text) > 1:
                 continue
-            v = mine[0]
-            if v.status == "suggested" and len(codes[v.code_key].themes) == 1:
-                found.append(Target(v.id, doc.name, doc.site or "", s.text, v.code_key,
-                                    codes[v.code_key].label, tuple(codes[v.code_key].themes)))
+            for v in mine:
+                if v.status == "suggested" and len(codes[v.code_key].themes) == 1:
+                    found.append(Target(v.id, doc.name, doc.site or "", s.text, v.code_key,
+                                        codes[v.code_key].label, tuple(codes[v.code_key].themes)))
         if len(found) <= skip:
             raise AssertionError(f"the demo database has no suggestion #{skip} to decide in "
                                  f"{document}")
@@ -163,3 +164,46 @@ def queue_left(page: Page) -> int:
     caption.wait_for(timeout=LOAD_TIMEOUT_MS)
     return danish_int(caption.inner_text())
 
+
+# --- documents of the journeys' own (the fixture transcript under other sites' names) ---
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "journey_toender.txt"
+# A sentence of the fixture the auto-coder suggests 'Nye brugere og målgrupper nået' (T1) for.
+NEW_USERS = "Der kom nye brugere, som aldrig havde haft et lånerkort."
+NEW_USERS_LABEL = "Nye brugere og målgrupper nået"
+# Another, suggested 'Landdistrikt og affolkning' (T1).
+VILLAGE = "Vi har mistet både skolen og købmanden i landsbyen."
+VILLAGE_LABEL = "Landdistrikt og affolkning"
+
+
+def transcript(folder: Path, site: str, name: str, edit: tuple[str, str] | None = None) -> Path:
+    """The fixture transcript as another site's file (its own content), optionally edited."""
+    text = FIXTURE.read_text(encoding="utf-8").replace("Tønder", site)
+    if edit:
+        assert edit[0] in text
+        text = text.replace(*edit)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def upload(page: Page, path: Path, *, replace: bool = False) -> None:
+    """On the Import page, upload one file (auto-coding on) and wait for the result."""
+    go_to(page, "Import")
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    expect(page.get_by_test_id("stFileUploader").get_by_text(path.name)).to_be_visible()
+    if replace:
+        page.get_by_text("Importér igen", exact=False).click()
+    act(page, page.get_by_role("button", name="Importér", exact=True).click, timeout=180_000)
+
+
+def accept(page: Page, sentence: str, label: str) -> None:
+    """Accept the suggestion ``label`` on ``sentence`` (Dokument view) and see it accepted."""
+    box = sentence_box(page, sentence)
+    row = box.get_by_test_id("stHorizontalBlock").filter(has_text=label).filter(
+        has=page.get_by_role("button", name="Accepter", exact=True))
+    expect(row).to_contain_text(STATUS["suggested"])
+    act(page, row.get_by_role("button", name="Accepter").click)
+    expect(sentence_box(page, sentence).get_by_test_id("stHorizontalBlock").filter(
+        has_text=label)).to_contain_text(STATUS["accepted"])
