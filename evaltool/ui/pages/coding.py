@@ -158,7 +158,7 @@ def _coding_row(c: CodingView, labels: dict[str, str], key: str) -> None:
         st.button("Gem memo", key=f"{key}savememo", on_click=_save_memo, args=(c, f"{key}memo"))
 
 
-def _history(segment: SegmentView, key: str) -> None:
+def _history(segment: SegmentView, key: str, labels: dict[str, str]) -> None:
     """A segment's history of decisions: when, who, what (in Danish), which code."""
     with st.popover("Historik"):
         entries = state.get_store().history(segment.id, visible_to=state.coder())
@@ -169,7 +169,8 @@ def _history(segment: SegmentView, key: str) -> None:
             after = STATUS.get((e.after or {}).get("status"), "—")
             memo = (e.after or {}).get("memo") if e.action == "memo" else None
             st.caption(f"{e.at:%d.%m.%Y %H:%M} · {md(e.coder or 'maskinen')} · "
-                       f"{ACTION.get(e.action, md(e.action))} · {md(_label(e.code_key))}: "
+                       f"{ACTION.get(e.action, md(e.action))} · "
+                       f"{md(labels.get(e.code_key or '', e.code_key or ''))}: "
                        f"{before} → {after}" + (f" · »{md(memo)}«" if memo else ""))
 
 
@@ -205,7 +206,7 @@ def _turn(turn: TurnView, segments: list[SegmentView], codings: dict[int, list[C
             left, right = st.columns([8, 1.4])
             left.markdown(md(s.text))
             with right:
-                _history(s, f"{KEY}h{s.id}")
+                _history(s, f"{KEY}h{s.id}", labels)
             for c in items:
                 _coding_row(c, labels, f"{KEY}{c.id}_{c.version}_")
     key = f"{KEY}add{turn.id}"
@@ -335,7 +336,8 @@ def queue_panel(docs: list) -> None:
     role = f" ({md(turn.role)})" if turn.role else ""
     st.markdown(f"**{md(turn.speaker)}**{role}: {md(turn.text[:start])}"
                 f"**{md(turn.text[start:end])}**{md(turn.text[end:])}")
-    st.markdown(f"Forslag: **{md(_label(view.code_key))}** ({CMO.get(view.cmo, view.cmo)}) · "
+    st.markdown(f"Forslag: **{md(code.label if code else view.code_key)}** "
+                f"({CMO.get(view.cmo, view.cmo)}) · "
                 f"sikkerhed {number((view.confidence or 0) * 100)} %")
     if code is not None and code.definition:
         st.caption(md(code.definition))
