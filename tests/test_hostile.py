@@ -344,6 +344,17 @@ def _docx_bomb() -> bytes:
     return buf.getvalue()
 
 
+def _docx_nested(depth: int) -> bytes:
+    """A .docx with tables nested ``depth`` deep (deeper than lxml parses safely)."""
+    small = zipfile.ZipFile(io.BytesIO(_docx("Åse: Hej.")))
+    xml = small.read("word/document.xml").decode()
+    nested = ("<w:tbl><w:tr><w:tc>" * depth + "<w:p><w:r><w:t>Bo: dybt</w:t></w:r></w:p>"
+              + "</w:tc></w:tr></w:tbl>" * depth)
+    xml = xml.replace("<w:sectPr", nested + "<w:p/><w:sectPr", 1)
+    return _zip({name: xml.encode() if name == "word/document.xml" else small.read(name)
+                 for name in small.namelist()})
+
+
 SECRET = "Hemmelig Hansen fortalte om sin diagnose"  # never in an error message
 VTT_CUE = "\n\n00:00:01.000 --> 00:00:02.000\n<v Åse>Hej.\n"
 HOSTILE = [  # (name, content or its maker, fragment of the one-line error, line or None)
@@ -376,6 +387,7 @@ HOSTILE = [  # (name, content or its maker, fragment of the one-line error, line
      "not a valid Word (.docx) file", None),
     ("lagret.docx", _zip({"[Content_Types].xml": b"<x/>"}, method=zipfile.ZIP_STORED),
      "not a valid Word (.docx) file", None),
+    ("dyb.docx", lambda: _docx_nested(300), "not a valid Word (.docx) file", None),
 ]
 
 

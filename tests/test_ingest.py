@@ -346,3 +346,12 @@ def test_generated_subtitles_keep_every_cue(tmp_path: Path, cues, fmt: str) -> N
     if leading:
         where = "line 3" if fmt == "vtt" else "cue 1"
         assert doc.notes[0].startswith(f"{where}: {leading} cue")
+
+
+def test_subtitles_with_overlapping_and_unordered_times_keep_file_order(tmp_path: Path) -> None:
+    path = tmp_path / "overlap.srt"
+    path.write_text("1\n00:00:05,000 --> 00:00:01,000\nÅse: Først.\n\n"
+                    "2\n00:00:00,000 --> 00:00:09,000\nBo: Så.\n\n"
+                    "3\n00:00:02,000 --> 00:00:03,000\nÅse: Til sidst.\n", encoding="utf-8")
+    assert turns_of(path) == [("Åse", None, 5.0, "Først."), ("Bo", None, 0.0, "Så."),
+                              ("Åse", None, 2.0, "Til sidst.")]
