@@ -224,3 +224,13 @@ def test_shared_recode_onto_an_open_suggestion_is_human(suggested) -> None:
                if v.code_key == K)
     suggested.decide(cid, "recode", "Bo", code_key=N)
     assert _full(suggested, 2) == [(N, "accepted", "human", None, "", "Bo")]
+
+
+def test_recode_to_a_code_already_decided_on_the_sentence_is_refused(suggested) -> None:
+    suggested.add_coding([2], N, "Anna")  # Anna's human coding of N on sentence 2
+    cid = next(v.id for v in suggested.coding_views(status="all", segment_ids=[2])
+               if v.code_key == K)
+    before, events = _full(suggested, 2), _events(suggested)
+    with pytest.raises(ConflictError, match="allerede"):
+        suggested.decide(cid, "recode", "Bo", code_key=N)
+    assert (_full(suggested, 2), _events(suggested)) == (before, events)

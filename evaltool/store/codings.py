@@ -377,12 +377,18 @@ class CodingOps:
                 if not code_key:
                     raise ValueError("recode needs a code")
                 new_code = self._code_pk(conn, code_key)
-                clash = conn.scalar(select(Coding.id).where(
+                clash = conn.execute(select(Coding.id, Coding.status, Coding.coder_id).where(
                     Coding.segment_id == row.segment_id, Coding.code_id == new_code,
-                    Coding.layer == row.layer, Coding.id != row.id))
-                if clash is not None:
-                    conn.execute(delete(Coding).where(Coding.id == clash,
-                                                      Coding.status == CodingStatus.suggested.value))
+                    Coding.layer == row.layer, Coding.id != row.id)).first()
+                if clash is not None and (clash.status != CodingStatus.suggested.value
+                                          or clash.coder_id is not None):
+                    # somebody decided that code on this sentence: never overwrite their row
+                    raise ConflictError(
+                        "Der er allerede taget stilling til den kode på sætningen (nu: "
+                        f"{STATUS_DA.get(clash.status, clash.status)}). Afvis forslaget, "
+                        "eller ændr den anden kodning.")
+                if clash is not None:  # the machine's suggestion of the new code gives way
+                    conn.execute(delete(Coding).where(Coding.id == clash.id))
                 # the coder chose this code: a human coding, without the machine's
                 # confidence and explanation (they were about the old code)
                 values.update(code_id=new_code, status=CodingStatus.accepted.value,
