@@ -89,8 +89,9 @@ def _code_hits(hits: list[SearchHit]) -> None:
         return
     for segment_id in chosen:
         st.session_state.pop(f"{KEY}hit_{segment_id}", None)
+    label = next((c.label for c in state.get_store().codes() if c.key == code_key), code_key)
     state.flash("success", f"Kodet: {count(len(chosen), 'sætning', 'sætninger')} med "
-                           f"**{md(code_key)}**.")
+                           f"**{md(label)}**.")
 
 
 def _one_line(text: str) -> str:
