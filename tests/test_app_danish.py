@@ -70,3 +70,11 @@ def test_no_codebook_is_said_in_danish(empty_db, page: str) -> None:
     assert [i.value for i in at.info] == [
         "Der er ikke indlæst nogen kodebog endnu. Indlæs en med `evaltool codebook load FIL` "
         "(eller prøv demoen med `evaltool demo`)."]
+
+
+def test_export_preview_has_danish_headings(app_db) -> None:
+    at = open_page(start(None), "export_page.py")
+    frame = at.dataframe[0]
+    assert "code_id" in frame.value.columns  # the data (and the files) keep the contract names
+    config = json.loads(frame.proto.columns)
+    assert config["code_id"]["label"] == "Kode-id" and config["text"]["label"] == "Tekst"

@@ -14,6 +14,13 @@ from evaltool.ui.text import STATUS, count
 from evaltool.ui.widgets import select
 
 KEY = "eks_"
+# Danish headings for the preview; the files keep the export's column names (a contract)
+HEADINGS = {"document": "Dokument", "site": "Sted", "speaker": "Taler", "role": "Rolle",
+            "turn": "Tur", "segment_id": "Sætnings-id", "start_char": "Start (tegn)",
+            "end_char": "Slut (tegn)", "text": "Tekst", "code_id": "Kode-id",
+            "code_label": "Kode", "cmo": "CMO", "theme": "Tema", "goal": "Mål",
+            "source": "Kilde", "confidence": "Sikkerhed", "status": "Status", "coder": "Koder",
+            "memo": "Memo"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -70,7 +77,10 @@ def page() -> None:
     filters = (status, theme, site, code, unit, pseudo)
     frame = _frame(state.data_version(), *filters)
     st.caption(count(len(frame), "række", "rækker"))
-    st.dataframe(frame.head(20), hide_index=True, width="stretch")
+    st.caption("Forhåndsvisning af de første 20 rækker; filerne har eksportens kolonnenavne.")
+    st.dataframe(frame.head(20), hide_index=True, width="stretch",
+                 column_config={k: st.column_config.Column(v) for k, v in HEADINGS.items()
+                                if k in frame.columns})
     d = st.columns(3)
     d[0].download_button("Hent CSV (UTF-8)", _file(filters, "csv", None), "kodede_citater.csv",
                          "text/csv", key=f"{KEY}csv")
