@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +16,9 @@ from typing import Any
 
 import click
 
-from evaltool import config, nlp
-from evaltool.errors import EvaltoolError
-from evaltool.store import Store, open_store
+from evaltool import config, nlp, outfile
+from evaltool.errors import EvaltoolError, as_fault
+from evaltool.store import Store, db, open_store
 from evaltool.texttable import clock, table
 
 DEFAULT_CODEBOOK = Path("codebooks/smaat_braendbart.yaml")
@@ -41,16 +42,50 @@ def user_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def _database(ctx: click.Context) -> str | None:
+    """How error messages name the database of this command."""
+    return db.label(config.db_url(ctx.find_root().ensure_object(dict).get("db")))
+
+
+def as_user_error(exc: Exception, ctx: click.Context) -> EvaltoolError | None:
+    """The one-line typed error for ``exc`` (None for a bug, which keeps its traceback)."""
+    if isinstance(exc, EvaltoolError):
+        return exc
+    return as_fault(exc, _database(ctx))
+
+
 def get_store(ctx: click.Context) -> Store:
     """The database named by ``--db`` or ``EVALTOOL_DB``, opened once per command."""
-    obj = ctx.ensure_object(dict)
+    obj = ctx.find_root().ensure_object(dict)
     if "store" not in obj:
-        obj["store"] = open_store(obj.get("db"))
+        try:
+            obj["store"] = open_store(obj.get("db"))
+        except Exception as exc:  # mapped to a typed error or re-raised
+            error = as_user_error(exc, ctx)
+            if error is None or error is exc:
+                raise
+            raise error from None
         ctx.call_on_close(obj["store"].close)
     return obj["store"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Boundary(click.Group):
+    """The CLI's one error boundary: a database, OS, migration or overflow error from
+    any command becomes one line naming the problem and the exception class (never its
+    text: SQL parameters carry whole turns), and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command, mapping faults to one line."""
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:  # mapped to a typed error or re-raised
+            error = as_user_error(exc, ctx)
+            if error is None:
+                raise
+            _fail(str(error))
+
+
+@click.group(cls=Boundary, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", envvar="EVALTOOL_DB", metavar="PATH|URL",
               help="Database file or SQLAlchemy URL (default: evaltool.db; env EVALTOOL_DB).")
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details (never transcript text).")
@@ -276,9 +311,12 @@ def doctor(ctx: click.Context) -> None:
 
         click.echo(f"database {store.url}: schema {store.schema_version()} "
                    f"(newest {head_revision()}), {len(store.list_documents())} documents")
-    except EvaltoolError as exc:
+    except Exception as exc:  # mapped to a typed error or re-raised
+        error = as_user_error(exc, ctx)
+        if error is None:
+            raise
         problems += 1
-        click.echo(f"database: {exc}")
+        click.echo(f"database: {error}")
     click.echo("ok" if not problems else f"{problems} problem(s); see above")
     if problems:
         sys.exit(1)
@@ -477,8 +515,8 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
         report.extra["dev_set"] = {"file": str(dev_path), **dev}
         click.echo(ev.format_dev(dev))
     if json_path:
-        json_path.write_text(json.dumps(report.as_dict(), indent=2, ensure_ascii=False),
-                             encoding="utf-8")
+        outfile.write_text(json_path, json.dumps(report.as_dict(), indent=2,
+                                                 ensure_ascii=False))
 
 
 @cli.command()
@@ -595,8 +633,8 @@ def reliability(ctx: click.Context, coders: tuple[str, str], unit: str, document
         click.echo(_sparse_warning(report.sparse, unit, (coders[0], report.reviewed_a),
                                    (coders[1], report.reviewed_b), report.units))
     if json_path:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False),
-                             encoding="utf-8")
+        outfile.write_text(json_path, json.dumps(report.to_dict(), indent=2,
+                                                 ensure_ascii=False))
 
 
 @cli.command()
@@ -857,8 +895,17 @@ def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: 
     click.echo(f"database {store.url}")
 
 
+def _terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM/SIGHUP end the command like Ctrl-C does: ``finally`` blocks run, so a
+    half-written export's temporary files are removed and transactions roll back."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console-script entry point."""
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _terminate)
     cli(obj={})
 
 

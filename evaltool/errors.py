@@ -111,3 +111,112 @@ class SearchSyntaxError(EvaltoolError):
 
     def __str__(self) -> str:
         return f"search query, character {self.position + 1}: {self.MESSAGES[self.kind]}"
+
+
+class FaultError(StoreError):
+    """A fault of the environment (database, disk, file system, a number out of range).
+
+    ``kind`` names the problem (see :data:`FAULTS`), ``cause`` the exception class it
+    came from; the original exception's text is never kept, because database errors
+    carry SQL parameters (whole turns) and OS errors may quote file contents.
+    """
+
+    def __init__(self, kind: str, cause: str | None, where: str | None = None,
+                 detail: str | None = None) -> None:
+        self.kind = kind
+        self.cause = cause
+        self.where = where
+        self.detail = detail
+        super().__init__(str(self))
+
+    @property
+    def message(self) -> str:
+        """The problem in English, without the place and the class."""
+        text = FAULTS.get(self.kind, FAULTS["os"])
+        return f"{text} {self.detail}" if self.detail else text
+
+    def __str__(self) -> str:
+        where = f"{self.where}: " if self.where else ""
+        cause = f" ({self.cause})" if self.cause else ""
+        return f"{where}{self.message}{cause}"
+
+
+# kind -> English text; the app's Danish text for each kind is in evaltool/ui/text.py
+FAULTS = {
+    "locked": "the database is locked by another process; try again when it has finished",
+    "read_only": "the database or its folder is read-only; nothing was changed",
+    "disk_full": "the disk is full; nothing was changed",
+    "io": "the disk cannot be written or read (full, or failing); nothing was changed",
+    "permission": "permission denied",
+    "newer_schema": "the database was made by a newer evaltool; upgrade evaltool to open it",
+    "damaged": "not an evaltool database, or the file is damaged",
+    "cannot_open": "the database file cannot be opened",
+    "bad_url": "invalid database URL",
+    "missing": "does not exist",
+    "is_folder": "is a folder; give a file name",
+    "not_regular": "is not a regular file (a device, pipe or socket)",
+    "too_large": "a number is out of range (ids are at most 64-bit)",
+    "migration": "the database schema cannot be upgraded; nothing was changed",
+    "database": "database error; nothing was changed",
+    "os": "cannot read or write the file",
+}
+
+_SQLITE_KINDS = {
+    "SQLITE_BUSY": "locked", "SQLITE_LOCKED": "locked", "SQLITE_FULL": "disk_full",
+    "SQLITE_NOTADB": "damaged", "SQLITE_CORRUPT": "damaged", "SQLITE_CANTOPEN": "cannot_open",
+    "SQLITE_PERM": "permission", "SQLITE_AUTH": "permission",
+}
+_ERRNO_KINDS = {"ENOSPC": "disk_full", "EDQUOT": "disk_full", "EFBIG": "disk_full",
+                "EROFS": "read_only", "EACCES": "permission", "EPERM": "permission",
+                "ENOENT": "missing", "EISDIR": "is_folder", "ENOTDIR": "missing"}
+
+
+def _sqlite_kind(exc: BaseException) -> str | None:
+    """The fault kind of a sqlite3 error, from its extended result code's name."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith("SQLITE_READONLY"):
+        return "read_only"
+    if name.startswith("SQLITE_IOERR"):
+        return "io"
+    return _SQLITE_KINDS.get("_".join(name.split("_")[:2]))
+
+
+def as_fault(exc: BaseException, database: str | None = None) -> FaultError | None:
+    """The typed error for a database, OS, migration or overflow exception (None for others).
+
+    One mapping used by the CLI's and the app's error boundary; ``database`` names the
+    database in messages about it.
+    """
+    import errno
+    import sqlite3
+
+    from sqlalchemy import exc as sa_exc
+
+    cause = type(exc).__name__
+    if isinstance(exc, FaultError):
+        return exc
+    if isinstance(exc, OverflowError):
+        return FaultError("too_large", cause)
+    if isinstance(exc, sa_exc.ArgumentError):
+        return FaultError("bad_url", cause, database)
+    if isinstance(exc, sa_exc.DBAPIError):
+        orig = exc.orig
+        kind = _sqlite_kind(orig) if isinstance(orig, sqlite3.Error) else None
+        if kind is None and isinstance(exc, sa_exc.DataError):
+            kind = "too_large"
+        return FaultError(kind or "database", cause, database)
+    if isinstance(exc, sqlite3.Error):
+        return FaultError(_sqlite_kind(exc) or "database", cause, database)
+    if isinstance(exc, sa_exc.SQLAlchemyError):
+        return FaultError("database", cause, database)
+    if isinstance(exc, OSError):
+        name = errno.errorcode.get(exc.errno or 0, "")
+        where = str(exc.filename) if exc.filename is not None else None
+        return FaultError(_ERRNO_KINDS.get(name, "os"), cause, where)
+    try:
+        from alembic.util.exc import CommandError
+    except ImportError:  # pragma: no cover - alembic is a dependency
+        return None
+    if isinstance(exc, CommandError):
+        return FaultError("migration", cause, database)
+    return None

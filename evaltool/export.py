@@ -4,52 +4,78 @@ Columns (a stable contract, extended only at the end):
 ``document, site, speaker, role, turn, segment_id, start_char, end_char, text,
 code_id, code_label, cmo, theme, goal, source, confidence, status, coder, memo``,
 then one column per document attribute from the front matter. Several themes or
-goals are joined with ``|``. Text cells that a spreadsheet would run as a formula
-(starting with ``=``, ``+``, ``-``, ``@``, tab or CR) get a leading apostrophe
-(OWASP's advice against CSV injection). Rows end in CRLF as RFC 4180 says, which
-also makes the writer quote any cell that contains a carriage return.
+goals are joined with ``|``. Every text cell, header cells included, is first
+cleaned (control characters other than tab, LF and CR are dropped: the XLSX writer
+would drop them anyway, and a cell like ``"\x01=1+1"`` would then become a live
+formula), then neutralised: a cell that a spreadsheet would run as a formula (starting
+with ``=``, ``+``, ``-``, ``@``, tab or CR) gets a leading apostrophe (OWASP's advice
+against CSV injection). In XLSX every string is written as a string cell. Rows end in
+CRLF as RFC 4180 says, which also makes the writer quote any cell that contains a
+carriage return. Files are written through :mod:`evaltool.outfile` (complete or not
+at all, never over a device or a FIFO, no temporary file left behind).
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any, Literal
+from zipfile import ZIP_DEFLATED, ZipFile
 
 import pandas as pd
 
+from evaltool import outfile
 from evaltool.domain import CodingView
 
 COLUMNS = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
            "end_char", "text", "code_id", "code_label", "cmo", "theme", "goal", "source",
            "confidence", "status", "coder", "memo"]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# C0 controls but tab, LF, CR; DEL; C1 controls (XML 1.0 cannot hold most of them)
+CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 Format = Literal["csv", "xlsx"]
 Unit = Literal["segment", "turn"]
 
 
+def clean(value: Any) -> Any:
+    """Drop control characters from a text cell (other values unchanged)."""
+    if isinstance(value, str) and not value.isprintable():
+        return CONTROL_RE.sub("", value)
+    return value
+
+
 def neutralise(value: Any) -> Any:
-    """Defuse a cell that a spreadsheet would evaluate as a formula."""
+    """Clean a cell, then defuse it if a spreadsheet would evaluate it as a formula."""
+    value = clean(value)
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
 
 
 def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """:func:`neutralise` on every cell, vectorised per text column (cell by cell took
-    1.4 s of a 100 k-row CSV export)."""
+    """:func:`neutralise` on every cell and every header, vectorised per text column
+    (cell by cell took 1.4 s of a 100 k-row CSV export)."""
     safe = frame.copy()
-    for name in safe.columns:
-        col = safe[name]
+    safe.columns = [neutralise(str(name)) for name in safe.columns]
+    for i in range(len(safe.columns)):
+        col = safe.iloc[:, i]
         if not (pd.api.types.is_object_dtype(col) or pd.api.types.is_string_dtype(col)):
             continue
         try:
-            mask = col.str.startswith(FORMULA_START, na=False).astype(bool)
+            dirty = col.str.contains(CONTROL_RE, na=False).astype(bool)
         except AttributeError:  # an object column without strings
             continue
+        if dirty.any():
+            col = col.copy()
+            col[dirty] = col[dirty].map(clean)
+        mask = col.str.startswith(FORMULA_START, na=False).astype(bool)
         if mask.any():
-            safe.loc[mask, name] = "'" + col[mask].astype(str)
+            col = col.copy()
+            col[mask] = "'" + col[mask].astype(str)
+        safe.iloc[:, i] = col
     return safe
 
 
@@ -152,19 +178,16 @@ def _segment_frame(store, rows: list[tuple]) -> pd.DataFrame:
 def write(frame: pd.DataFrame, out: str | Path, fmt: Format = "csv",
           dialect: str | None = None) -> int:
     """Write the table; return the number of rows. The file appears only when complete."""
-    out = Path(out)
-    safe = neutralise_frame(frame)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if fmt == "xlsx":
-        _write_xlsx(safe, tmp)
-    elif dialect == "excel-da":
-        safe.to_csv(tmp, index=False, sep=";", encoding="utf-8-sig", decimal=",",
-                    lineterminator="\r\n")
-    elif dialect in (None, "", "default"):
-        safe.to_csv(tmp, index=False, encoding="utf-8", lineterminator="\r\n")
-    else:
+    if fmt != "xlsx" and dialect not in CSV_DIALECTS:
         raise ValueError(f"unknown CSV dialect {dialect!r} (use excel-da)")
-    tmp.replace(out)
+    safe = neutralise_frame(frame)
+    with outfile.replacing(out) as tmp:
+        if fmt == "xlsx":
+            _write_xlsx(safe, tmp)
+        else:
+            sep, encoding, decimal = CSV_DIALECTS[dialect]
+            safe.to_csv(tmp, index=False, sep=sep, encoding=encoding, decimal=decimal,
+                        lineterminator="\r\n")
     return len(frame)
 
 
@@ -174,33 +197,85 @@ XLSX_WIDTHS = [22, 16, 16, 22, 6, 10, 10, 10, 80]  # document … text; the rest
 
 def _write_xlsx(frame: pd.DataFrame, out: Path) -> None:
     """The table as one XLSX sheet, written row by row (openpyxl's write-only mode: 2.3×
-    faster than building every cell first). Empty values are empty cells; characters
-    that XML 1.0 cannot hold (form feed, vertical tab, other C0 controls) are dropped."""
+    faster than building every cell first). Empty values are empty cells; control
+    characters are dropped (:func:`clean`; XML 1.0 cannot hold most of them).
+
+    Every string is written as a string cell. openpyxl infers another type for a string
+    only when it starts with ``=`` (a formula) or is an error code such as ``#N/A``;
+    those are handed over as cells whose type is set to string. The sheet's rows are
+    buffered in a file in ``out``'s folder (a private temporary folder, see
+    :func:`evaltool.outfile.replacing`), not in the system's temp folder, so that no
+    copy of the text outlives the export.
+    """
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet import _writer
+    from openpyxl.writer.excel import ExcelWriter
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(XLSX_SHEET)
     for i, width in enumerate(XLSX_WIDTHS[:len(frame.columns)], start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
+    # what WriteOnlyWorksheet._get_writer and create_temporary_file do (openpyxl 3.1),
+    # with the buffer beside out instead of in the system's temp folder
+    buffer = str(out.with_name(out.name + ".sheet.xml"))
+    _writer.ALL_TEMP_FILES.append(buffer)
+    ws._writer = _writer.WorksheetWriter(ws, out=buffer)
+    ws._writer.write_top()
+
+    def string_cell(value: str) -> WriteOnlyCell:
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+
     header = []
     for name in frame.columns:
-        cell = WriteOnlyCell(ws, value=str(name))
+        cell = string_cell(clean(str(name)))
         cell.font = Font(bold=True)
         header.append(cell)
     ws.append(header)
+    special = frozenset(ERROR_CODES)
+
+    def text(v: Any) -> Any:
+        if v.__class__ is not str:
+            return v
+        v = clean(v)
+        return string_cell(v) if v[:1] == "=" or v in special else v
+
     columns = []
-    for name in frame.columns:
-        col = frame[name].astype(object).where(frame[name].notna(), None)
-        if pd.api.types.is_object_dtype(frame[name]) or pd.api.types.is_string_dtype(frame[name]):
-            col = col.map(lambda v: ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v)
+    for i in range(len(frame.columns)):
+        series = frame.iloc[:, i]
+        col = series.astype(object).where(series.notna(), None)
+        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+            col = col.map(text)
         columns.append(col.tolist())
-    for row in zip(*columns, strict=True):
-        ws.append(row)
-    wb.save(out)
+    archive = None
+    try:
+        for row in zip(*columns, strict=True):
+            ws.append(row)
+        # what Workbook.save does, keeping the archive to close it when a write fails
+        archive = ZipFile(out, "w", ZIP_DEFLATED, allowZip64=True)
+        ExcelWriter(wb, archive).save()
+    except BaseException:
+        _abandon(ws, archive)
+        raise
+
+
+def _abandon(ws: Any, archive: ZipFile | None) -> None:
+    """Close a failed XLSX write's open streams now, quietly: left to the garbage
+    collector they print 'Exception ignored' tracebacks (e.g. on a full disk)."""
+    for stream in (getattr(ws, "_rows", None), getattr(ws._writer, "xf", None)):
+        with suppress(Exception):
+            if stream is not None:
+                stream.close()
+    with suppress(Exception):
+        ws._writer.close()
+    if archive is not None:
+        with suppress(OSError):
+            archive.close()
 
 
 CSV_DIALECTS = {None: (",", "utf-8", "."), "": (",", "utf-8", "."), "default": (",", "utf-8", "."),
@@ -220,10 +295,9 @@ def _stream_csv(store, out: Path, dialect: str | None, **filters: Any) -> int:
     fields = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
               "end_char", "text", "code_key", "code_label", "cmo"]
     head = [idx[f] for f in fields]
-    tmp = out.with_name(f".{out.name}.tmp")
-    with tmp.open("w", encoding=encoding, newline="") as fh:
+    with outfile.replacing(out) as tmp, tmp.open("w", encoding=encoding, newline="") as fh:
         writer = csv.writer(fh, delimiter=sep, lineterminator="\r\n")
-        writer.writerow([*COLUMNS, *attr_keys])
+        writer.writerow([*COLUMNS, *(neutralise(k) for k in attr_keys)])
         starts = frozenset(FORMULA_START)
         i_pk, i_conf, i_doc = idx["code_pk"], idx["confidence"], idx["document_id"]
         i_source, i_status, i_coder, i_memo = (idx["source"], idx["status"], idx["coder"],
@@ -235,10 +309,10 @@ def _stream_csv(store, out: Path, dialect: str | None, **filters: Any) -> int:
             row = [*("" if r[i] is None else r[i] for i in head), themes, goals, r[i_source],
                    "" if conf is None else repr(round(float(conf), 4)).replace(".", decimal),
                    r[i_status], r[i_coder] or "", r[i_memo] or ""]
-            # inline neutralise(): one comprehension per row instead of a call per cell
+            # inline neutralise(): comprehensions per row instead of a call per cell
+            row = [clean(v) if v.__class__ is str and not v.isprintable() else v for v in row]
             writer.writerow([("'" + v) if v.__class__ is str and v[:1] in starts else v
                              for v in row] + attrs[r[i_doc]])
-    tmp.replace(out)
     return len(rows)
 
 

@@ -8,7 +8,10 @@ Alembic migrations; a SQLite file is copied to ``<file>.bak`` before an upgrade.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import stat
+import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -19,9 +22,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from evaltool.errors import StoreError
+from evaltool import outfile
+from evaltool.errors import FaultError, StoreError, as_fault
 
 BUSY_TIMEOUT_MS = 30_000
 MMAP_BYTES = 256 * 1024 * 1024
@@ -59,9 +63,10 @@ def make_engine(url: str) -> Engine:
     """Create an engine for ``url`` with evaltool's connection settings."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"invalid database URL {url!r}") from None
-    if parsed.get_backend_name() == "sqlite":
+        backend = parsed.get_backend_name()
+    except (ArgumentError, ValueError) as exc:  # the URL itself is not echoed: it may hold a password
+        raise FaultError("bad_url", type(exc).__name__) from None
+    if backend == "sqlite":
         db = parsed.database
         if db and db != ":memory:":
             folder = Path(db).parent
@@ -73,9 +78,28 @@ def make_engine(url: str) -> Engine:
         return engine
     try:
         return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ValueError, TypeError) as exc:  # unknown dialect, bad query options
+        raise FaultError("bad_url", type(exc).__name__, label(url)) from None
     except ModuleNotFoundError as exc:
         raise StoreError(f"database driver missing for {parsed.drivername}: {exc.name} "
                          "(for PostgreSQL: pip install 'evaltool[postgres]')") from None
+
+
+def label(url: str) -> str | None:
+    """How messages name a database: the file of a SQLite URL, else the URL without its
+    password (None when ``url`` cannot be parsed)."""
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return parsed.database or ":memory:"
+        return parsed.render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return None
+
+
+def known_revisions() -> set[str]:
+    """Every revision id these migrations know."""
+    return {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -117,15 +141,16 @@ def backup_sqlite(engine: Engine, target: Path) -> None:
     if not source or source == ":memory:":
         raise StoreError("backup needs a file database")
     target = Path(target)
-    if target.is_dir():
-        raise StoreError(f"{target}: is a folder; give a file name for the backup")
-    if not target.parent.is_dir():
-        raise StoreError(f"{target}: folder {target.parent} does not exist")
-    if target.resolve() == Path(source).resolve():
+    if outfile.target(target).resolve() == Path(source).resolve():
         raise StoreError(f"{target}: is the database itself; choose another file")
-    tmp = target.with_name(target.name + ".tmp")
-    _online_copy(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000), tmp)
-    tmp.replace(target)
+    with outfile.replacing(target) as tmp:
+        try:
+            _online_copy(sqlite3.connect(source, timeout=BUSY_TIMEOUT_MS / 1000), tmp)
+        except sqlite3.Error as exc:  # the copy's disk full or read-only: name the copy
+            fault = as_fault(exc, str(target))
+            if fault.kind not in ("disk_full", "io", "read_only", "permission", "cannot_open"):
+                fault.where = label(engine.url.render_as_string(hide_password=False))
+            raise fault from None
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -137,14 +162,18 @@ def _read_only(path: Path) -> sqlite3.Connection:
 
 
 def backup_revision(path: Path) -> str:
-    """The schema revision of an evaltool SQLite backup file.
+    """The schema revision of an evaltool SQLite backup file, after checking it whole.
 
-    :class:`StoreError` when the file is missing, not SQLite, damaged, not an
-    evaltool database, or made by a newer evaltool (a revision these migrations
-    do not know).
+    :class:`StoreError` when the file is missing or not a regular file (a FIFO or a
+    device would block or never end), not SQLite, damaged (``PRAGMA integrity_check``),
+    not an evaltool database, made by a newer evaltool (a revision these migrations do
+    not know), missing tables or columns of its revision, or holding rows that point at
+    missing rows (``PRAGMA foreign_key_check``).
     """
     path = Path(path)
     try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise FaultError("not_regular", None, str(path))
         with path.open("rb") as fh:
             magic = fh.read(len(SQLITE_MAGIC))
     except OSError as exc:
@@ -153,23 +182,63 @@ def backup_revision(path: Path) -> str:
         raise StoreError(f"{path}: not an SQLite database")
     con = _read_only(path)
     try:
-        if con.execute("PRAGMA quick_check").fetchone() != ("ok",):
+        if con.execute("PRAGMA integrity_check").fetchone() != ("ok",):
             raise StoreError(f"{path}: damaged database (integrity check failed)")
         try:
             row = con.execute("SELECT version_num FROM alembic_version").fetchone()
         except sqlite3.DatabaseError:
             row = None
+        if row is None:
+            raise StoreError(f"{path}: not an evaltool database (no schema version)")
+        if row[0] not in known_revisions():
+            raise StoreError(f"{path}: its schema is newer than this evaltool knows (newest "
+                             f"{head_revision()}); upgrade evaltool to restore it")
+        missing = _missing_schema(con, row[0])
+        if missing:
+            raise StoreError(f"{path}: not a complete evaltool database (schema {row[0]} lacks "
+                             f"{', '.join(missing[:5])}{' …' if len(missing) > 5 else ''})")
+        if con.execute("PRAGMA foreign_key_check").fetchone() is not None:
+            raise StoreError(f"{path}: damaged database (rows point at missing rows)")
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{path}: unreadable database ({exc.__class__.__name__})") from None
     finally:
         con.close()
-    if row is None:
-        raise StoreError(f"{path}: not an evaltool database (no schema version)")
-    known = {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
-    if row[0] not in known:
-        raise StoreError(f"{path}: schema {row[0]} is newer than this evaltool knows (newest "
-                         f"{head_revision()}); upgrade evaltool to restore it")
     return row[0]
+
+
+def _columns(con: sqlite3.Connection) -> dict[str, set[str]]:
+    """Tables and their columns of an SQLite database."""
+    tables = [r[0] for r in con.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+    return {t: {r[1] for r in con.execute("SELECT * FROM pragma_table_info(?)", (t,))}
+            for t in tables}
+
+
+@functools.cache
+def expected_schema(revision: str) -> dict[str, frozenset[str]]:
+    """Tables and columns of a database at ``revision``, made by running the migrations
+    into a scratch database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = create_engine(f"sqlite:///{Path(tmp) / 'schema.db'}")
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(conn), revision)
+            with closing(sqlite3.connect(Path(tmp) / "schema.db")) as con:
+                return {t: frozenset(c) for t, c in _columns(con).items()}
+        finally:
+            engine.dispose()
+
+
+def _missing_schema(con: sqlite3.Connection, revision: str) -> list[str]:
+    """Tables (``name``) and columns (``table.column``) that ``revision`` has and ``con`` lacks."""
+    have = _columns(con)
+    missing = []
+    for table, columns in sorted(expected_schema(revision).items()):
+        if table not in have:
+            missing.append(table)
+        else:
+            missing.extend(f"{table}.{c}" for c in sorted(columns - have[table]))
+    return missing
 
 
 def restore_sqlite(engine: Engine, source: Path) -> Path:
@@ -196,13 +265,16 @@ def restore_sqlite(engine: Engine, source: Path) -> Path:
 
 def migrate(engine: Engine) -> tuple[str | None, str]:
     """Create or upgrade the schema to the newest revision; return (before, after)."""
+    where = label(engine.url.render_as_string(hide_password=False))
     try:
         before = current_revision(engine)
-    except OperationalError as exc:
-        raise StoreError(f"cannot open database {engine.url!r}: {exc.orig}") from None
+    except (DBAPIError, sqlite3.Error) as exc:
+        raise as_fault(exc, where) from None
     head = head_revision()
     if before == head:
         return before, head
+    if before is not None and before not in known_revisions():
+        raise FaultError("newer_schema", "CommandError", where)
     if before is None and inspect(engine).get_table_names():
         raise StoreError(f"{engine.url.database or engine.url}: not an evaltool database "
                          "(it has tables but no schema version)")

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from evaltool.errors import EvaltoolError
 from evaltool.ui import state
-from evaltool.ui.text import md
+from evaltool.ui.text import error_text, md
 from evaltool.ui.widgets import select
 
 # Pages are files (each runs its page() when executed as a page script), so that
@@ -45,13 +44,32 @@ def sidebar() -> None:
 
 
 def run() -> None:
-    """Build the app: navigation over the pages the current role may use."""
+    """Build the app: navigation over the pages the current role may use.
+
+    The app's one error boundary: a database, OS, migration or overflow error in the
+    shell or on any page becomes one Danish line with the exception's class, never its
+    text (SQL parameters carry whole turns); a bug keeps its traceback.
+    """
     st.set_page_config(page_title="evaltool", page_icon=":material/fact_check:", layout="wide")
     try:
         state.get_store()
-    except EvaltoolError as exc:
-        st.error(f"Databasen kan ikke åbnes: {exc}")
+    except Exception as exc:
+        text = error_text(exc)
+        if text is None:
+            raise
+        st.error(f"Databasen kan ikke åbnes: {text}")
         st.stop()
+    try:
+        _navigate()
+    except Exception as exc:
+        text = error_text(exc)
+        if text is None:
+            raise
+        st.error(text)
+
+
+def _navigate() -> None:
+    """The sidebar and the page chosen in the navigation."""
     sidebar()
     lead = state.lead_mode()
     pages = [st.Page(PAGES / "dashboard.py", title="Dashboard", url_path="dashboard",

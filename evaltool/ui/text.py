@@ -55,3 +55,44 @@ ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", 
           "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
           "delete_document": "dokument slettet", "replace_document": "dokument erstattet",
           "carry": "overført ved genimport"}
+
+# The app's words for each kind of fault (evaltool.errors.FAULTS has the CLI's English).
+FAULTS = {
+    "locked": "Databasen er låst af en anden proces; prøv igen, når den er færdig",
+    "read_only": "Databasen eller dens mappe er skrivebeskyttet; intet blev ændret",
+    "disk_full": "Disken er fuld; intet blev ændret",
+    "io": "Disken kan ikke skrives eller læses (fuld eller defekt); intet blev ændret",
+    "permission": "Adgang nægtet",
+    "newer_schema": "Databasen er lavet af en nyere version af evaltool; opdatér evaltool for "
+                    "at åbne den",
+    "damaged": "Filen er ikke en evaltool-database, eller den er beskadiget",
+    "cannot_open": "Databasefilen kan ikke åbnes",
+    "bad_url": "Ugyldig database-URL",
+    "missing": "findes ikke",
+    "is_folder": "er en mappe; angiv et filnavn",
+    "not_regular": "er ikke en almindelig fil (en enhed, en pipe eller en socket)",
+    "too_large": "Et tal er uden for det gyldige område (id'er er højst 64 bit)",
+    "migration": "Databasens skema kan ikke opgraderes; intet blev ændret",
+    "database": "Databasefejl; intet blev ændret",
+    "os": "Filen kan ikke læses eller skrives",
+}
+
+
+def error_text(exc: BaseException) -> str | None:
+    """One Danish line for a fault (database, disk, file system, number range), naming the
+    problem and the exception class only; evaltool's other errors keep their own line;
+    None for anything else (a bug)."""
+    from evaltool.errors import EvaltoolError, FaultError, as_fault
+
+    fault = exc if isinstance(exc, FaultError) else None
+    if fault is None and isinstance(exc, EvaltoolError):
+        return str(exc)
+    fault = fault or as_fault(exc)
+    if fault is None:
+        return None
+    text = FAULTS.get(fault.kind, FAULTS["os"])
+    if fault.detail:
+        text = f"{text} {fault.detail}"
+    where = f"{fault.where}: " if fault.where else ""
+    cause = f" ({fault.cause})" if fault.cause else ""
+    return f"{where}{text}{cause}"
