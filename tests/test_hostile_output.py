@@ -98,7 +98,7 @@ def test_exported_memos_labels_and_front_matter_carry_no_formula(
     assert import_paths([transcript], store, lambda: blank_nlp).failed == 0
     spec = codebook.load(fixtures / "mini_kodebog.yaml")
     labelled = spec.codes[0].model_copy(update={"label": "\x01=1+1 kaffe"})
-    spec = spec.model_copy(update={"codes": [labelled, *spec.codes[1:]]})
+    spec = spec.model_copy(update={"codes": (labelled, *spec.codes[1:])})
     store.load_codebook(spec, "kodebog.yaml")
     code = store.codes()[0].key
     store.add_coding([s.id for s in store.segments(1)], code, "Åse", memo="\x03@SUM(A1)")
