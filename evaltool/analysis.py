@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from evaltool.domain import CMO, CMO_KINDS
+from evaltool.domain import CMO, CMO_KINDS, Matrix
 
 CMO_LABELS = {CMO.context: "Kontekst", CMO.mechanism: "Mekanisme", CMO.outcome: "Udfald"}
 
@@ -147,3 +147,15 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
         columns=["Sted", "Kontekst", "Mekanisme", "Udfald", "Citater", "Eksempel", "Rolle"])
     return Dashboard(cards, site_theme, column_site, goals, configurations, all_sites, statuses)
 
+
+
+def matrix_frame(m: Matrix, normalize: str | None = None) -> pd.DataFrame:
+    """A matrix as a frame: code keys as index, one column per column key; counts, or
+    Jaccard shares with ``normalize='jaccard'`` (empty where neither has units)."""
+    if normalize not in (None, "jaccard"):
+        raise ValueError(f"unknown normalisation {normalize!r}")
+    data = [[m.count(r, c) if normalize is None else m.jaccard(r, c) for c in m.cols]
+            for r in m.rows]
+    frame = pd.DataFrame(data, index=pd.Index(m.rows, name=m.row_dim), columns=list(m.cols),
+                         dtype=float if normalize else int)
+    return frame

@@ -280,6 +280,44 @@ def search(ctx: click.Context, query: str, lemma: bool, documents: tuple[str, ..
 
 
 @cli.command()
+@click.option("--rows", type=click.Choice(["code"]), default="code", show_default=True,
+              help="What the rows are (codes).")
+@click.option("--cols", required=True, metavar="code|site|role|document|attr:KEY",
+              help="What the columns are: codes (co-occurrence) or a case.")
+@click.option("--unit", type=click.Choice(["segment", "turn"]), default="segment",
+              show_default=True, help="Count sentences or turns.")
+@click.option("--window", type=click.IntRange(min=0), default=0, show_default=True,
+              help="With --cols code --unit turn: codes within N turns count as together.")
+@click.option("--normalize", type=click.Choice(["jaccard"]),
+              help="Shared units over the units of either, instead of counts.")
+@click.option("--status", "statuses", multiple=True, default=("accepted",), show_default=True,
+              type=click.Choice(["suggested", "accepted", "rejected"]),
+              help="Codings in these statuses (repeatable).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the matrix as CSV here.")
+@click.pass_context
+@user_errors
+def matrix(ctx: click.Context, rows: str, cols: str, unit: str, window: int,
+           normalize: str | None, statuses: tuple[str, ...], out: Path | None) -> None:
+    """Codes against codes (co-occurrence) or cases (site, role, document, attribute).
+
+    Example: evaltool matrix --rows code --cols site --normalize jaccard --out m.csv
+    """
+    from evaltool import analysis
+
+    m = get_store(ctx).matrix(cols, unit=unit, window=window, statuses=statuses)
+    frame = analysis.matrix_frame(m, normalize)
+    if out is not None:
+        from evaltool import export
+
+        export.write(frame.reset_index(), out)
+        click.echo(f"{len(frame)} rows × {len(frame.columns)} columns written to {out}")
+        return
+    values = [[key, *(("" if v != v else (f"{v:.3f}" if normalize else int(v))) for v in row)]
+              for key, row in zip(frame.index, frame.itertuples(index=False), strict=True)]
+    click.echo(table(values, ["code", *map(str, frame.columns)]))
+
+
+@cli.command()
 @click.pass_context
 def doctor(ctx: click.Context) -> None:
     """Check spaCy, the Danish model, the database and the wheelhouse."""

@@ -511,3 +511,34 @@ class SearchHit:
 
 
 KWIC_WIDTH = 60  # characters of context on each side of a search hit
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Counts of coded units: codes (rows) against codes or cases (columns).
+
+    ``counts[(row, col)]`` is the number of units (sentences or turns) where the row's
+    code meets the column (the other code, in the unit or within ``window`` turns; or
+    the case: a site, a role, a document, an attribute value). ``row_totals`` and
+    ``col_totals`` count the units of each row and column alone, for normalisation.
+    """
+
+    row_dim: str
+    col_dim: str
+    unit: str
+    window: int
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    counts: dict[tuple[str, str], int]
+    row_totals: dict[str, int]
+    col_totals: dict[str, int]
+
+    def count(self, row: str, col: str) -> int:
+        """Units where ``row`` meets ``col``."""
+        return self.counts.get((row, col), 0)
+
+    def jaccard(self, row: str, col: str) -> float | None:
+        """Shared units over the units of either (None when neither has any)."""
+        both = self.count(row, col)
+        union = self.row_totals.get(row, 0) + self.col_totals.get(col, 0) - both
+        return both / union if union else None

@@ -18,6 +18,7 @@ from evaltool.store.backup import BackupOps
 from evaltool.store.codings import CodingOps, ModelOps
 from evaltool.store.documents import DocumentWriter, discard_staged, document_text, staged_documents
 from evaltool.store.lifecycle import LifecycleOps
+from evaltool.store.matrices import MatrixOps
 from evaltool.store.models import READY, Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.search import SearchOps
@@ -25,7 +26,7 @@ from evaltool.store.team import TeamOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps):
+            SearchOps, MatrixOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:
