@@ -21,7 +21,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks import autocoding, dashboard, endtoend, memory, quality, throughput, writer_wait
+from benchmarks import (
+    autocoding,
+    browser_latency,
+    dashboard,
+    endtoend,
+    memory,
+    quality,
+    throughput,
+    writer_wait,
+)
 from benchmarks.common import Config, Row, load_average, model_description
 
 BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
@@ -32,6 +41,7 @@ BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
     quality.NAME: quality.run,
     endtoend.NAME: endtoend.run,
     writer_wait.NAME: writer_wait.run,
+    browser_latency.NAME: browser_latency.run,
 }
 
 

@@ -84,6 +84,16 @@ def _wait_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float)
     raise RuntimeError(f"streamlit did not answer on {url} within {timeout:.0f} s")
 
 
+def _die_with_parent() -> None:
+    """In the server's process: be terminated when the process that started it dies (Linux),
+    so that a killed test run leaves no server behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 @contextlib.contextmanager
 def serve_script(script: Path, log_dir: Path, env: dict[str, str] | None = None,
                  timeout: float = 60.0) -> Iterator[str]:
@@ -99,7 +109,8 @@ def serve_script(script: Path, log_dir: Path, env: dict[str, str] | None = None,
              "--browser.gatherUsageStats", "false",
              # no "File change. Rerun" banner when someone edits the source meanwhile
              "--server.fileWatcherType", "none"],
-            cwd=REPO, env=env or dict(os.environ), stdout=out, stderr=subprocess.STDOUT)
+            cwd=REPO, env=env or dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent)
         try:
             _wait_healthy(url, server, log, timeout)
             yield url
