@@ -81,3 +81,15 @@ def test_history_uses_danish_verbs_and_code_labels(app_db) -> None:
     assert lines, [c.value for c in at.caption]
     assert any("afvist" in line and view.code_label in line for line in lines)
     assert not any(f"{view.code_key}:" in line or " reject " in line for line in lines)
+
+
+def test_a_decision_on_a_vanished_coding_is_said_in_danish(app_db) -> None:
+    at = open_page(start(), "coding.py")
+    row = next(b for b in at.button if b.label == "Afvis" and not b.disabled)
+    coding = _coding_id(row.key)
+    with app_db.document_writer() as writer:  # another process deletes the document meanwhile
+        writer.delete(next(v for v in app_db.coding_views(status="all")
+                           if v.id == coding).document_id)
+    row.click().run()
+    assert not at.exception
+    assert at.error[0].value.startswith("Det findes ikke (længere); genindlæs siden.")

@@ -6,8 +6,9 @@ import os
 
 import streamlit as st
 
-from evaltool.errors import NotFoundError
+from evaltool.errors import AccessError, ConflictError, EvaltoolError, NotFoundError
 from evaltool.store import Store, open_store
+from evaltool.ui.text import md
 
 MODE_ENV = "EVALTOOL_MODE"
 NO_CODEBOOK = ("Der er ikke indlæst nogen kodebog endnu. Indlæs en med "
@@ -23,6 +24,18 @@ def get_store() -> Store:
 def data_version() -> tuple:
     """A key that changes whenever documents or codings change (for st.cache_data)."""
     return get_store().data_version()
+
+
+def error_text(exc: EvaltoolError) -> str:
+    """A core error as the app says it: conflicts come in Danish from the store; others
+    (English, for the CLI) get a Danish sentence, with the technical detail quoted."""
+    if isinstance(exc, ConflictError):
+        return str(exc)
+    if isinstance(exc, AccessError):
+        return "Kodningen hører til en anden koders lag; du kan ikke ændre den."
+    if isinstance(exc, NotFoundError):
+        return f"Det findes ikke (længere); genindlæs siden. Teknisk besked: {md(exc)}"
+    return f"Handlingen kunne ikke gennemføres. Teknisk besked: {md(exc)}"
 
 
 def has_codebook() -> bool:

@@ -19,7 +19,7 @@ def _adjudicate(segment_id: int, code: str, decision: str, label: str) -> None:
         verb = "beholdt" if decision == "accept" else "forkastet"
         state.flash("success", f"Afgørelsen er gemt: **{md(label)}** er {verb}.")
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
 
 
 UNIT = {"segment": ("sætning", "sætninger"), "turn": ("tur", "ture")}
@@ -56,7 +56,7 @@ def page() -> None:
     try:
         report = reliability.reliability(store, a, b, unit=unit)
     except EvaltoolError as exc:
-        st.warning(str(exc))
+        st.warning(state.error_text(exc))
         return
     _sparse_warning(report)
     m = st.columns(4)

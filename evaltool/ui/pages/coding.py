@@ -55,7 +55,7 @@ def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str
         state.flash("error", f"{exc}{current}")
         return
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
         return
     if action == "recode":
         # a blind recode is two events (the suggestion rejected, the new code accepted)
@@ -93,7 +93,7 @@ def _add(turn: int, segment_ids: list[int], key: str) -> None:
     try:
         ids = state.get_store().add_as(state.coder(), list(chosen), code_key, memo=memo)
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
         return
     note = f" Memo: »{md(memo)}«" if memo else ""
     _done(f"Tilføjet: **{md(_label(code_key))}** på "
@@ -109,7 +109,7 @@ def _undo(steps: int = 1, what: str | None = None) -> None:
         state.flash("warning", "Du har ingen beslutninger at fortryde.")
         return
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
         return
     if what:
         state.flash("success", f"Fortrudt: {what}")
@@ -258,7 +258,7 @@ def _retrain(document_id: int | None) -> None:
                                f"{number(report.added)} nye forslag, "
                                f"{number(report.removed)} trukket tilbage.")
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
 
 
 def document_panel(docs: list) -> None:

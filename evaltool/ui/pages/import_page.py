@@ -118,7 +118,7 @@ def _import(files: list, replace: bool, autocode: bool, discard: bool) -> None:
                     autocode_run.run(store, lambda: nlp.load("segment"), document_id=doc_id)
             st.session_state[f"{KEY}autocoded"] = len(imported)
         except EvaltoolError as exc:
-            st.session_state[f"{KEY}autocoded"] = str(exc)
+            st.session_state[f"{KEY}autocoded"] = state.error_text(exc)
 
 
 def results_panel() -> None:
@@ -148,7 +148,7 @@ def _delete(document_id: int) -> None:
     try:
         d = state.get_store().delete_document(document_id, actor=state.coder())
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
         return
     state.flash("success", f"Slettet: »{md(d.document)}« med {_removed(d)}.")
 
@@ -184,7 +184,7 @@ def delete_panel() -> None:
     try:
         preview = store.deletion_preview(chosen)
     except EvaltoolError as exc:
-        st.warning(str(exc))
+        st.warning(state.error_text(exc))
         return
     st.warning(f"»{md(preview.document)}« slettes med {_removed(preview)}. "
                "Det kan ikke fortrydes; sletningen noteres i historikken.")

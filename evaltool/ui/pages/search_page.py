@@ -85,7 +85,7 @@ def _code_hits(hits: list[SearchHit]) -> None:
     try:
         state.get_store().add_as(state.coder(), chosen, code_key)
     except EvaltoolError as exc:
-        state.flash("error", str(exc))
+        state.flash("error", state.error_text(exc))
         return
     for segment_id in chosen:
         st.session_state.pop(f"{KEY}hit_{segment_id}", None)
