@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaltool import outfile
 from evaltool.domain import SegmentView, TurnView
 from evaltool.errors import IngestError
 
@@ -233,9 +234,7 @@ def write_seed(store, gold_dir: Path, out: Path) -> int:
     for item in stored_documents(store, gold_dir, _active_codes(store)):
         records.extend(seed_records(item.turns, item.segments, item.labels(),
                                     item.document.name, item.document.site or ""))
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with outfile.replacing(out) as tmp, tmp.open("w", encoding="utf-8") as fh:
         for rec in records:
             fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    tmp.replace(out)
     return len(records)

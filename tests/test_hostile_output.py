@@ -137,7 +137,12 @@ def small_db(tmp_path: Path, blank_nlp, fixtures: Path) -> Path:
 
 
 OUTPUTS = [["export", "--out", "{out}"], ["export", "--format", "xlsx", "--out", "{out}"],
-           ["backup", "{out}"]]
+           ["backup", "{out}"], ["gold", "seed", "{gold}", "--out", "{out}"]]
+
+
+def output_args(args: list[str], out: Path) -> list[str]:
+    gold = Path(__file__).parent / "fixtures" / "gold"
+    return [a.replace("{out}", str(out)).replace("{gold}", str(gold)) for a in args]
 
 
 @pytest.mark.parametrize("args", OUTPUTS, ids=lambda a: " ".join(a[:3]))
@@ -152,8 +157,7 @@ def test_a_fifo_or_device_target_is_refused_and_kept(small_db: Path, runner, tmp
         if os.geteuid() != 0:
             pytest.skip("making a device node needs root")
         os.mknod(out, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
-    result = runner.invoke(cli, ["--db", str(small_db), *[a.replace("{out}", str(out))
-                                                          for a in args]])
+    result = runner.invoke(cli, ["--db", str(small_db), *output_args(args, out)])
     assert_one_line(result, f"{out}: is not a regular file")
     mode = out.lstat().st_mode
     assert stat.S_ISFIFO(mode) if kind == "fifo" else stat.S_ISCHR(mode)
@@ -168,8 +172,7 @@ def test_a_symlink_target_is_followed_and_kept(small_db: Path, runner, tmp_path:
     real.write_text("gammelt indhold", encoding="utf-8")
     link = tmp_path / "genvej"
     link.symlink_to(real)
-    result = runner.invoke(cli, ["--db", str(small_db), *[a.replace("{out}", str(link))
-                                                          for a in args]])
+    result = runner.invoke(cli, ["--db", str(small_db), *output_args(args, link)])
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and link.resolve() == real
     assert real.read_bytes() != b"gammelt indhold" and real.stat().st_size > 0
