@@ -43,7 +43,7 @@ def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str
     """Record a decision; say what it did, or, on a conflict, the current state."""
     store, who = state.get_store(), state.coder()
     where = f"i tur {coding.turn}"
-    label = md(_label(coding.code_key))
+    label = md(coding.code_label or coding.code_key)  # the view's label: no extra query
     try:
         decision = store.decide_as(who, coding.id, action, expected_version=coding.version,
                                    code_key=code_key, memo=memo)
@@ -114,7 +114,9 @@ def _undo(steps: int = 1, what: str | None = None) -> None:
     if what:
         state.flash("success", f"Fortrudt: {what}")
         return
-    labels = ", ".join(dict.fromkeys(f"**{md(_label(e.code_key))}**" for e in undone))
+    names = {c.key: c.label for c in _codes(state.data_version())}
+    labels = ", ".join(dict.fromkeys(f"**{md(names.get(e.code_key or '', e.code_key))}**"
+                                     for e in undone))
     state.flash("success", f"Fortrudt: {count(len(undone), 'beslutning', 'beslutninger')}"
                            f" ({labels}).")
 
@@ -357,7 +359,7 @@ def queue_panel(docs: list) -> None:
 def _skip(view: CodingView) -> None:
     """Leave a suggestion for later (this session) and say which."""
     st.session_state.setdefault(f"{KEY}skipped", set()).add(view.id)
-    state.flash("info", f"Sprunget over: **{md(_label(view.code_key))}** i tur {view.turn}.")
+    state.flash("info", f"Sprunget over: **{md(view.code_label)}** i tur {view.turn}.")
 
 
 def page() -> None:
