@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from evaltool.errors import EvaltoolError
 from evaltool.ui import state
-from evaltool.ui.text import error_text, md
+from evaltool.ui.text import fault_text, md
 from evaltool.ui.widgets import select
 
 # Pages are files (each runs its page() when executed as a page script), so that
@@ -54,7 +55,7 @@ def run() -> None:
     try:
         state.get_store()
     except Exception as exc:
-        text = error_text(exc)
+        text = _boundary_text(exc)
         if text is None:
             raise
         st.error(f"Databasen kan ikke åbnes: {text}")
@@ -62,10 +63,19 @@ def run() -> None:
     try:
         _navigate()
     except Exception as exc:
-        text = error_text(exc)
+        text = _boundary_text(exc)
         if text is None:
             raise
         st.error(text)
+
+
+def _boundary_text(exc: Exception) -> str | None:
+    """The app's one line (Markdown-escaped) for an error that reached the boundary (None
+    for a bug)."""
+    if isinstance(exc, EvaltoolError):
+        return state.error_text(exc)
+    text = fault_text(exc)
+    return None if text is None else md(text)
 
 
 def _navigate() -> None:

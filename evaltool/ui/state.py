@@ -6,9 +6,9 @@ import os
 
 import streamlit as st
 
-from evaltool.errors import AccessError, ConflictError, EvaltoolError, NotFoundError
+from evaltool.errors import AccessError, ConflictError, EvaltoolError, FaultError, NotFoundError
 from evaltool.store import Store, open_store
-from evaltool.ui.text import md
+from evaltool.ui.text import fault_text, md
 
 MODE_ENV = "EVALTOOL_MODE"
 NO_CODEBOOK = ("Der er ikke indlæst nogen kodebog endnu. Indlæs en med "
@@ -31,6 +31,8 @@ def error_text(exc: EvaltoolError) -> str:
     (English, for the CLI) get a Danish sentence, with the technical detail quoted."""
     if isinstance(exc, ConflictError):
         return str(exc)
+    if isinstance(exc, FaultError):  # database, disk, file system: one line with the class
+        return md(fault_text(exc) or str(exc))
     if isinstance(exc, AccessError):
         return "Kodningen hører til en anden koders lag; du kan ikke ændre den."
     if isinstance(exc, NotFoundError):

@@ -78,16 +78,12 @@ FAULTS = {
 }
 
 
-def error_text(exc: BaseException) -> str | None:
+def fault_text(exc: BaseException) -> str | None:
     """One Danish line for a fault (database, disk, file system, number range), naming the
-    problem and the exception class only; evaltool's other errors keep their own line;
-    None for anything else (a bug)."""
-    from evaltool.errors import EvaltoolError, FaultError, as_fault
+    problem and the exception class only; None for any other exception."""
+    from evaltool.errors import FaultError, as_fault
 
-    fault = exc if isinstance(exc, FaultError) else None
-    if fault is None and isinstance(exc, EvaltoolError):
-        return str(exc)
-    fault = fault or as_fault(exc)
+    fault = exc if isinstance(exc, FaultError) else as_fault(exc)
     if fault is None:
         return None
     text = FAULTS.get(fault.kind, FAULTS["os"])
