@@ -28,6 +28,7 @@ from benchmarks import (
     endtoend,
     memory,
     quality,
+    search,
     throughput,
     writer_wait,
 )
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
     endtoend.NAME: endtoend.run,
     writer_wait.NAME: writer_wait.run,
     browser_latency.NAME: browser_latency.run,
+    search.NAME: search.run,
 }
 
 
