@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -47,9 +48,9 @@ class Query:
     excluded: tuple[Term, ...] = ()
 
 
-@dataclass(frozen=True)
-class Unit:
-    """A word of a sentence: offsets relative to the sentence, lower-case form, lemma."""
+class Unit(NamedTuple):
+    """A word of a sentence: offsets relative to the sentence, lower-case form, lemma
+    (a tuple: sentences are read by the thousand)."""
 
     start: int
     end: int
@@ -147,12 +148,15 @@ def units(text: str, tokens: Sequence[Sequence]) -> list[Unit]:
     """
     out: list[Unit] = []
     for tok in tokens:
-        start, end, lemma = int(tok[0]), int(tok[1]), str(tok[2])
-        form = _fold(text[start:end])
+        start, end, lemma = tok[0], tok[1], tok[2]
+        form = text[start:end].lower()  # stored text is NFC already
+        if form.isalnum() and lemma.isalnum():  # the common case: one word, no regex
+            out.append(Unit(start, end, form, lemma))
+            continue
         pieces = list(WORD.finditer(form))
         if not pieces:
             continue
-        lemmas = WORD.findall(_fold(lemma))
+        lemmas = WORD.findall(_fold(str(lemma)))
         if len(lemmas) != len(pieces):
             lemmas = [p.group() for p in pieces]
         for piece, lem in zip(pieces, lemmas, strict=True):

@@ -79,8 +79,8 @@ class SearchOps:
     def search(self, query: str, *, lemma: bool = False, documents: Sequence[int] = (),
                site: str | None = None, role: str | None = None, code: str | None = None,
                status: Sequence[str] = (), limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
-        """Sentences of ready documents matching ``query`` (syntax: :mod:`evaltool.search`),
-        in document order, at most ``limit``.
+        """Sentences of ready documents matching ``query`` (syntax: :mod:`evaltool.search`):
+        the first ``limit`` in the order they were imported, sorted by document and place.
 
         Filters: document ids, site, speaker role (as at the turn), a code key the
         sentence is coded with, coding statuses (with ``code``: that code's codings;
@@ -96,7 +96,9 @@ class SearchOps:
             .join(Document, and_(Document.id == Segment.document_id, Document.status == READY))
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
-            .order_by(Segment.document_id, Segment.start_char)
+            # Segment ids grow through a document's text, and full-text indexes yield
+            # candidates in id order: no sort of all candidates, and reading stops at `limit`.
+            .order_by(Segment.id)
         )
         if documents:
             stmt = stmt.where(Segment.document_id.in_(list(documents)))
@@ -135,7 +137,7 @@ class SearchOps:
                     right=row.text[end:end + KWIC_WIDTH]))
                 if len(hits) >= limit:
                     break
-        return hits
+        return sorted(hits, key=lambda h: (h.document_id, h.start))
 
     def speaker_roles(self) -> list[str]:
         """The distinct speaker roles in ready documents (as at each turn), sorted."""
