@@ -103,10 +103,11 @@ def results(hits: list[SearchHit], labels: dict[str, str]) -> None:
     more = f" (de første {LIMIT})" if len(hits) >= LIMIT else ""
     st.caption(f"{count(len(hits), 'hit', 'hits')}{more}")
     can_code = state.coder() is not None and not state.lead_mode()
-    for h in hits:
+    for n, h in enumerate(hits, 1):
         left, right = st.columns([0.05, 0.95]) if can_code else (None, st.container())
         if left is not None:
-            left.checkbox("Vælg", key=f"{KEY}hit_{h.segment_id}", label_visibility="collapsed")
+            left.checkbox(f"Vælg hit {n}", key=f"{KEY}hit_{h.segment_id}",
+                          label_visibility="collapsed")
         role = f" ({md(h.role)})" if h.role else ""
         right.markdown(f"{md(_one_line(h.left))} **{md(h.match)}** {md(_one_line(h.right))}")
         right.caption(f"{md(h.document)} · tur {h.turn} · {md(h.speaker)}{role}")
