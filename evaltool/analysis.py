@@ -159,3 +159,35 @@ def matrix_frame(m: Matrix, normalize: str | None = None) -> pd.DataFrame:
     frame = pd.DataFrame(data, index=pd.Index(m.rows, name=m.row_dim), columns=list(m.cols),
                          dtype=float if normalize else int)
     return frame
+
+
+def matrix_quotes(store, m: Matrix, row: str, col: str,
+                  statuses: Sequence[str] = ("accepted",)) -> list:
+    """The codings of ``row``'s code behind one cell of ``m`` (its quotes), in text order."""
+    def views(code: str) -> list:
+        return [v for s in statuses for v in store.coding_views(status=s, code_key=code)]
+
+    mine = views(row)
+    if m.col_dim == "code":
+        other = views(col)
+        if m.unit == "segment":
+            segments = {v.segment_id for v in other}
+            mine = [v for v in mine if v.segment_id in segments]
+        else:
+            turns = {(v.document_id, v.turn) for v in other}
+            mine = [v for v in mine if any((v.document_id, v.turn + d) in turns
+                                           for d in range(-m.window, m.window + 1))]
+    elif m.col_dim == "site":
+        mine = [v for v in mine if v.site == col]
+    elif m.col_dim == "role":
+        mine = [v for v in mine if (v.role or "") == col]
+    elif m.col_dim == "document":
+        mine = [v for v in mine if v.document == col]
+    else:
+        key = m.col_dim.removeprefix("attr:")
+        docs = {d.id for d in store.document_facets()
+                if col in (d.attributes.get(key) if isinstance(d.attributes.get(key), list)
+                           else [d.attributes.get(key)])}
+        mine = [v for v in mine if v.document_id in docs]
+    unique = {v.segment_id: v for v in mine}
+    return sorted(unique.values(), key=lambda v: (v.document_id, v.start_char))

@@ -104,3 +104,17 @@ def test_frame_and_cli(coded, team_db: str, runner, tmp_path: Path) -> None:
     assert lines[0] == f"code,{a},{b},{c}" and lines[1] == f"{a},2,2,2"
     bad = runner.invoke(cli, ["--db", team_db, "matrix", "--cols", "speaker"])
     assert bad.exit_code == 1 and bad.stderr.startswith("Error: unknown columns 'speaker'")
+
+
+def test_drill_down_to_quotes(coded) -> None:
+    store, (a, b, c), segs = coded
+    quotes = analysis.matrix_quotes(store, store.matrix("code"), a, b)
+    assert [q.segment_id for q in quotes] == [segs[1]]
+    window = store.matrix("code", unit="turn", window=1)
+    assert [q.segment_id for q in analysis.matrix_quotes(store, window, c, b)] == [segs[4]]
+    roles = store.matrix("role")
+    assert [q.segment_id for q in analysis.matrix_quotes(store, roles, a, "bibliotekar")] == [
+        segs[0], segs[1]]
+    for r in roles.rows:  # every cell's count is the number of its quotes
+        for col in roles.cols:
+            assert len(analysis.matrix_quotes(store, roles, r, col)) == roles.count(r, col)

@@ -1,0 +1,78 @@
+"""Matricer: codes against codes or cases, as a heatmap and a table, with the quotes behind a cell."""
+
+from __future__ import annotations
+
+import altair as alt
+import streamlit as st
+
+from evaltool import analysis
+from evaltool.export import neutralise_frame
+from evaltool.ui import state
+from evaltool.ui.text import STATUS, count, md
+from evaltool.ui.widgets import pick_many, select
+
+KEY = "mat_"
+COLUMNS = {"code": "Koder (samforekomst)", "site": "Sted", "role": "Rolle",
+           "document": "Dokument"}
+UNITS = {"segment": "Sætning", "turn": "Tur"}
+
+
+@st.cache_data(show_spinner=False)
+def _matrix(version: tuple, cols: str, unit: str, window: int, statuses: tuple[str, ...]):
+    """The matrix (cached per data version and choice)."""
+    return state.get_store().matrix(cols, unit=unit, window=window, statuses=statuses)
+
+
+def _choices() -> dict:
+    """The matrix's columns, unit, window, normalisation and statuses."""
+    c1, c2, c3, c4 = st.columns(4)
+    cols = select("Kolonner", list(COLUMNS), format_func=COLUMNS.get, key=f"{KEY}cols", where=c1)
+    unit = select("Enhed", list(UNITS), format_func=UNITS.get, key=f"{KEY}unit", where=c2)
+    window = 0
+    if cols == "code" and unit == "turn":
+        window = int(c3.number_input("Inden for antal ture", 0, 20, 0, key=f"{KEY}window"))
+    jaccard = c4.toggle("Jaccard (andel)", key=f"{KEY}jaccard")
+    statuses = pick_many("Status", list(STATUS), default=["accepted"], format_func=STATUS.get,
+                         key=f"{KEY}status") or ["accepted"]
+    return {"cols": cols, "unit": unit, "window": window, "jaccard": jaccard,
+            "statuses": tuple(statuses)}
+
+
+def _heatmap(frame) -> alt.Chart:
+    """Rows × columns coloured by value."""
+    long = frame.reset_index().melt(id_vars="code", var_name="kolonne", value_name="værdi")
+    return (alt.Chart(long).mark_rect()
+            .encode(x=alt.X("kolonne:N", title=None), y=alt.Y("code:N", title="Kode"),
+                    color=alt.Color("værdi:Q", title="Værdi"),
+                    tooltip=["code", "kolonne", "værdi"]))
+
+
+def page() -> None:
+    """The Matricer page."""
+    st.title("Matricer")
+    chosen = _choices()
+    m = _matrix(state.data_version(), chosen["cols"], chosen["unit"], chosen["window"],
+                chosen["statuses"])
+    if not m.rows:
+        st.info("Ingen kodninger med den valgte status endnu.")
+        return
+    frame = analysis.matrix_frame(m, "jaccard" if chosen["jaccard"] else None)
+    st.altair_chart(_heatmap(frame), use_container_width=True)
+    st.dataframe(frame, use_container_width=True)
+    st.download_button("Hent matricen (CSV)", key=f"{KEY}csv", file_name="matrix.csv",
+                       mime="text/csv",
+                       data=neutralise_frame(frame.reset_index()).to_csv(index=False)
+                       .encode("utf-8"))
+    st.subheader("Citater bag en celle")
+    c1, c2 = st.columns(2)
+    row = select("Kode", list(m.rows), key=f"{KEY}row", where=c1)
+    col = select("Kolonne", list(m.cols), key=f"{KEY}col", where=c2)
+    quotes = analysis.matrix_quotes(state.get_store(), m, row, col, chosen["statuses"])
+    st.caption(count(len(quotes), "citat", "citater"))
+    for q in quotes:
+        st.markdown(f"»{md(q.text)}«")
+        st.caption(f"{md(q.document)} · tur {q.turn} · {md(q.speaker)}")
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()
