@@ -135,20 +135,20 @@ def _queue_actions(page, timer: Timer, repeats: int) -> dict[str, list[float]]:
     return out
 
 
-def _memo_saves(page, timer: Timer, repeats: int, document: str, site: str) -> list[float]:
-    """Save a memo on the first coding of ``document``'s first page, ``repeats`` times."""
-    from tests.journeys.journey import main, open_document
+def _memo_saves(page, timer: Timer, repeats: int, db: Path, document: str) -> list[float]:
+    """Save a memo on one suggestion of ``document``'s first page, ``repeats`` times."""
+    from tests.journeys.journey import coding_row, find_suggestion, open_document
 
-    open_document(page, document, site)
+    target = find_suggestion(db, document, lonely=False)
+    open_document(page, target.document, target.site)
     out = []
     for i in range(repeats):
-        # the first coding's Memo popover (its key changes with each save: open it again)
-        main(page).get_by_role("button", name="Memo").first.click()
+        # its key changes with each save: the popover is drawn closed again
+        coding_row(page, target).get_by_role("button", name="Memo").click()
         text = f"Måling {i + 1}: memo gemt fra browseren"
-        page.get_by_test_id("stPopoverBody").get_by_role("textbox", name="Memo").fill(text)
+        page.get_by_role("textbox", name="Memo").last.fill(text)
         done = f"({ALERT_JS}).includes({json.dumps(f'Måling {i + 1}:')})"
-        out.append(timer.click(page.get_by_test_id("stPopoverBody").get_by_role(
-            "button", name="Gem memo"), done))
+        out.append(timer.click(page.get_by_role("button", name="Gem memo"), done))
     return out
 
 
@@ -211,7 +211,7 @@ def _baseline(browser, repeats: int, workdir: Path) -> list[float]:
     return out
 
 
-def measure(browser, db: Path, repeats: int, document: str, site: str) -> dict[str, list[float]]:
+def measure(browser, db: Path, repeats: int, document: str) -> dict[str, list[float]]:
     """Every action's click-to-settled milliseconds on one database."""
     from tests.browser_util import VIEWPORT, choose_coder, count_runs, open_app, serve_app
 
@@ -226,7 +226,7 @@ def measure(browser, db: Path, repeats: int, document: str, site: str) -> dict[s
         timer = Timer(page)
         _queue_actions(page, timer, 1)  # warm-up: first renders, caches
         out = _queue_actions(page, timer, repeats)
-        out["memo save"] = _memo_saves(page, timer, repeats, document, site)
+        out["memo save"] = _memo_saves(page, timer, repeats, db, document)
         out["dashboard filter"] = _dashboard_filters(page, timer, repeats)
         context.close()
     return out
@@ -246,8 +246,8 @@ def _browser() -> Iterator[object]:
             browser.close()
 
 
-def _databases(cfg: Config) -> list[tuple[str, Path, str, str]]:
-    """(label, database, a document to write memos in, its site) for this run's sizes."""
+def _databases(cfg: Config) -> list[tuple[str, Path, str]]:
+    """(label, database, a document to write memos in) for this run's sizes."""
     from benchmarks.dashboard import build_db
     from evaltool.store import open_store
     from tests.browser_util import build_demo_db
@@ -269,7 +269,7 @@ def _databases(cfg: Config) -> list[tuple[str, Path, str, str]]:
             doc = store.list_documents()[0]
         finally:
             store.close()
-        result.append((label, db, doc.name, doc.site or "?"))
+        result.append((label, db, doc.name))
     return result
 
 
@@ -290,8 +290,8 @@ def run(cfg: Config, repeats: int | None = None) -> list[Row]:
         base = _baseline(browser, n, cfg.workdir)
         raw["baseline"] = {"one-button page": base}
         base_ms = statistics.median(base)
-        for label, db, document, site in _databases(cfg):
-            times = measure(browser, db, n, document, site)
+        for label, db, document in _databases(cfg):
+            times = measure(browser, db, n, document)
             raw[label] = times
             for action in ACTIONS:
                 values = times[action]

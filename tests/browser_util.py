@@ -225,7 +225,10 @@ def danish_int(text: str) -> int:
 
 def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> None:
     """Choose ``option`` in the selectbox (or add it in the multiselect) labelled ``label``."""
-    (scope or page).get_by_role("combobox", name=label, exact=True).click()
+    box = (scope or page).get_by_role("combobox", name=label, exact=True)
+    if box.input_value() == option:  # already chosen: choosing it again runs nothing
+        return
+    box.click()
     wanted = page.get_by_role("option", name=option, exact=True)
     listbox = page.get_by_role("listbox").last
     listbox.wait_for()
