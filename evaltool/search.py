@@ -24,12 +24,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-import snowballstemmer
-
 from evaltool.errors import SearchSyntaxError
 
 WORD = re.compile(r"[^\W_]+")
-_STEMMER = snowballstemmer.stemmer("danish")
 
 
 @dataclass(frozen=True)
@@ -58,10 +55,18 @@ class Unit(NamedTuple):
     lemma: str
 
 
+@lru_cache(maxsize=1)
+def _stemmer():
+    """The Danish Snowball stemmer, loaded on first use (only lemma searches need it)."""
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("danish")
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Danish Snowball stem of a lower-case word (a prefix of the word)."""
-    stemmed = _STEMMER.stemWord(word)
+    stemmed = _stemmer().stemWord(word)
     return stemmed if word.startswith(stemmed) else word
 
 
