@@ -26,7 +26,9 @@ def _matrix(version: tuple, cols: str, unit: str, window: int, statuses: tuple[s
 def _choices() -> dict:
     """The matrix's columns, unit, window, normalisation and statuses."""
     c1, c2, c3, c4 = st.columns(4)
-    cols = select("Kolonner", list(COLUMNS), format_func=COLUMNS.get, key=f"{KEY}cols", where=c1)
+    keys = sorted({k for d in state.get_store().document_facets() for k in d.attributes})
+    names = {**COLUMNS, **{f"attr:{k}": f"Dokumentattribut: {k}" for k in keys}}
+    cols = select("Kolonner", list(names), format_func=names.get, key=f"{KEY}cols", where=c1)
     unit = select("Enhed", list(UNITS), format_func=UNITS.get, key=f"{KEY}unit", where=c2)
     window = 0
     if cols == "code" and unit == "turn":
