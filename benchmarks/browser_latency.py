@@ -213,6 +213,8 @@ def _baseline(browser, repeats: int, workdir: Path) -> list[float]:
 
 def measure(browser, db: Path, repeats: int, document: str) -> dict[str, list[float]]:
     """Every action's click-to-settled milliseconds on one database."""
+    from playwright.sync_api import Error as PlaywrightError
+
     from tests.browser_util import VIEWPORT, choose_coder, count_runs, open_app, serve_app
 
     with serve_app(db) as url:
@@ -224,10 +226,23 @@ def measure(browser, db: Path, repeats: int, document: str) -> dict[str, list[fl
         open_app(page, url, "Kodning")
         choose_coder(page, CODER)
         timer = Timer(page)
-        _queue_actions(page, timer, 1)  # warm-up: first renders, caches
-        out = _queue_actions(page, timer, repeats)
-        out["memo save"] = _memo_saves(page, timer, repeats, db, document)
-        out["dashboard filter"] = _dashboard_filters(page, timer, repeats)
+        out: dict[str, list[float]] = {}
+        # memo first: the page opens on the Dokument view, as the memo journey does
+        for name, step in (("memo save", lambda: _memo_saves(page, timer, repeats, db, document)),
+                           ("queue", lambda: _queue_actions(page, timer, 1)),  # warm-up
+                           ("queue", lambda: _queue_actions(page, timer, repeats)),
+                           ("dashboard filter", lambda: _dashboard_filters(page, timer, repeats))):
+            try:
+                result = step()
+            except PlaywrightError as exc:  # one broken step must not hide the others
+                print(f"  {name} on {db.name} failed: {exc.message.splitlines()[0]}", flush=True)
+                continue
+            if isinstance(result, dict):
+                out.update(result)
+            else:
+                out[name] = result
+            # each step's samples as they come (a long run interrupted still has them)
+            print(f"  samples {db.name}: {json.dumps(result)}", flush=True)
         context.close()
     return out
 
@@ -294,7 +309,12 @@ def run(cfg: Config, repeats: int | None = None) -> list[Row]:
             times = measure(browser, db, n, document)
             raw[label] = times
             for action in ACTIONS:
-                values = times[action]
+                values = times.get(action)
+                if not values:
+                    rows.append(Row(NAME, f"{action}, {label}", None, "ms",
+                                    note="skipped: the step failed (see the log)",
+                                    higher_is_better=False))
+                    continue
                 med = statistics.median(values)
                 targeted = action in TARGETED
                 rows.append(Row(
