@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO = Path(__file__).resolve().parent.parent
 # Headless Chromium as root needs --no-sandbox; the rest keeps it quiet and off the network.
@@ -228,10 +229,21 @@ def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> N
     box = (scope or page).get_by_role("combobox", name=label, exact=True)
     if box.input_value() == option:  # already chosen: choosing it again runs nothing
         return
-    box.click()
     wanted = page.get_by_role("option", name=option, exact=True)
     listbox = page.get_by_role("listbox").last
-    listbox.wait_for()
+    # A click on a box near the page's foot (or during a rerun) can leave the list shut:
+    # try a click, then the keyboard, a few times before giving up.
+    for attempt in range(4):
+        if attempt % 2 == 0:
+            box.click()
+        else:
+            box.press("ArrowDown")
+        try:
+            listbox.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 3:
+                raise
     # long lists draw only the options in view: scroll down until the wanted one is drawn
     for _ in range(50):
         if wanted.count():
