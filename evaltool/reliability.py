@@ -210,7 +210,13 @@ def reliability(store: Store, coder_a: str, coder_b: str, *, unit: str = "segmen
     """Percent agreement, Cohen's kappa (overall and per code) and Krippendorff's alpha
     of two coders over the units both reviewed and either coded (see the module
     docstring), with how many units each reviewed and which of them are sparse."""
-    compared = compare(store, coder_a, coder_b, unit=unit, document_id=document_id)
+    return report(store, compare(store, coder_a, coder_b, unit=unit, document_id=document_id))
+
+
+def report(store: Store, compared: Comparison) -> ReliabilityReport:
+    """The figures of :func:`reliability` for units already compared (one comparison can
+    serve both the figures and the disagreements)."""
+    coder_a, coder_b, unit = compared.coder_a, compared.coder_b, compared.unit
     units = compared.units
     a = [u.codes_a for u in units]
     b = [u.codes_b for u in units]

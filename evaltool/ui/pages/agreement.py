@@ -54,7 +54,8 @@ def page() -> None:
                   key=f"{KEY}unit", where=c[2])
     one, many = UNIT[unit]
     try:
-        report = reliability.reliability(store, a, b, unit=unit)
+        compared = reliability.compare(store, a, b, unit=unit)
+        report = reliability.report(store, compared)
     except EvaltoolError as exc:
         st.warning(state.error_text(exc))
         return
@@ -68,7 +69,7 @@ def page() -> None:
                f"{count(report.reviewed_b, one, many)}. Kun {many}, som begge har gennemgået, og "
                "som mindst én af dem har kodet, sammenlignes; ukodet tekst puster ikke "
                "enigheden op.")
-    units = reliability.disagreements(store, a, b, unit=unit)
+    units = compared.disagreements
     labels = {c.key: c.label for c in store.codes(include_retired=True)}
     st.subheader(f"Uenigheder ({number(len(units))})")
     if unit == "turn":
