@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from evaltool.attributes import target_group_choices
 from evaltool.domain import CMO, CMO_KINDS, Matrix
 
 CMO_LABELS = {CMO.context: "Kontekst", CMO.mechanism: "Mekanisme", CMO.outcome: "Udfald"}
@@ -58,10 +59,10 @@ def select_documents(store, site: str | None = None, target_group: str | None = 
 
 
 def filter_options(store) -> dict[str, list[str]]:
-    """Sites and target groups present in the documents."""
+    """Sites in the documents, and target groups in the documents and of the speakers."""
     docs = store.document_facets()
     return {"sites": sorted({d.site for d in docs if d.site}),
-            "target_groups": sorted({g for d in docs for g in d.target_groups})}
+            "target_groups": target_group_choices(docs, store.speaker_facets())}
 
 
 def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | None = None,

@@ -202,6 +202,41 @@ class BatchSummary:
         )
 
 
+# -- attributes and target groups -----------------------------------------------
+
+# Keys that name target groups: a document's front matter writes ``target_groups`` (a
+# list); a speaker's is usually ``target_group``. Either key works on either level.
+TARGET_GROUP_KEYS = ("target_groups", "target_group")
+# Attribute keys whose values are lists: a comma in a typed value separates items.
+LIST_KEYS = frozenset(TARGET_GROUP_KEYS)
+# Document attributes kept in a column of ``documents`` too; a speaker's ``role`` is a
+# column of ``speakers`` (and the role of the turns that carried it).
+DOCUMENT_COLUMNS = ("site", "date", "title")
+SPEAKER_COLUMNS = ("role",)
+
+
+def attribute_values(value: Any) -> list[str]:
+    """An attribute's values as texts (a list gives one per item; empty: none)."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v is not None and v != ""]
+    return [str(value)]
+
+
+def target_groups(attributes: dict[str, Any]) -> list[str]:
+    """The target groups named by a document's or a speaker's attributes, in order."""
+    out: list[str] = []
+    for key in TARGET_GROUP_KEYS:
+        out += [g for g in attribute_values(attributes.get(key)) if g not in out]
+    return out
+
+
+def quote_target_groups(speaker: dict[str, Any], document: dict[str, Any]) -> list[str]:
+    """A quote's target groups: its speaker's when the speaker has any, else its document's."""
+    return target_groups(speaker) or target_groups(document)
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     """A stored document with its counts, as listed to users."""
@@ -220,8 +255,24 @@ class DocumentInfo:
     @property
     def target_groups(self) -> list[str]:
         """Target groups from the document's attributes."""
-        groups = self.attributes.get("target_groups") or []
-        return [str(g) for g in groups] if isinstance(groups, list) else [str(groups)]
+        return target_groups(self.attributes)
+
+
+@dataclass(frozen=True)
+class SpeakerInfo:
+    """A stored speaker with its attributes (``role`` is the speaker's own column)."""
+
+    id: int
+    document_id: int
+    name: str
+    role: str | None
+    is_moderator: bool
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def target_groups(self) -> list[str]:
+        """The speaker's own target groups (empty: the document's apply)."""
+        return target_groups(self.attributes)
 
 
 @dataclass(frozen=True)

@@ -113,6 +113,29 @@ class SearchSyntaxError(EvaltoolError):
         return f"search query, character {self.position + 1}: {self.MESSAGES[self.kind]}"
 
 
+class AttributeInputError(EvaltoolError):
+    """An attribute key or value is not allowed; ``kind`` says why (the UI words it),
+    ``key`` which attribute."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "bad_key": "a key is 1-40 letters, digits, '_' or '-' and starts with a letter",
+        "empty_value": "the value is empty (to remove an attribute, unset it)",
+        "long_value": "a value is at most 200 characters",
+        "control": "a value may not hold line breaks or control characters",
+        "many_values": "a list holds at most 20 values",
+        "bad_value": "a value is a text or a list of texts",
+        "no_equals": "write KEY=VALUE",
+    }
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"attribute {self.key[:40]!r}: {self.MESSAGES[self.kind]}"
+
+
 class FaultError(StoreError):
     """A fault of the environment (database, disk, file system, a number out of range).
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from evaltool.domain import CarryOver, DocumentDeletion, UncarriedCoding
+from evaltool.domain import DOCUMENT_COLUMNS, CarryOver, DocumentDeletion, UncarriedCoding
 from evaltool.errors import DecisionsWouldBeLostError, NotFoundError
 from evaltool.store.models import (
     READY,
@@ -31,9 +31,12 @@ from evaltool.store.models import (
     Code,
     Coding,
     Document,
+    DocumentAttribute,
     Event,
     ReviewMark,
     Segment,
+    Speaker,
+    SpeakerAttribute,
     Turn,
     utcnow,
 )
@@ -264,6 +267,7 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
             had.add(a.coder_id)
             assignments += 1
     marks, marks_dropped = _carry_marks(conn, old_ids, new_id)
+    _carry_attributes(conn, old_ids, new_id)
     summary = [{"document_id": old_id,
                 "document": conn.scalar(select(Document.name).where(Document.id == old_id)),
                 **document_counts(conn, old_id)} for old_id in old_ids]  # what goes with it
@@ -278,6 +282,38 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
                "moved": moved, "not_carried": len(lost), "human_lost": carry.human_lost},
         undoes=None))
     return carry
+
+
+def _carry_attributes(conn: Connection, old_ids: Sequence[int], new_id: int) -> None:
+    """Give the new document the old documents' attributes its file does not set, and its
+    speakers those of the old speakers of the same name (edited in the app or the CLI)."""
+    have = set(conn.scalars(select(DocumentAttribute.key)
+                            .where(DocumentAttribute.document_id == new_id)))
+    speakers = dict(conn.execute(select(Speaker.name, Speaker.id)
+                                 .where(Speaker.document_id == new_id)).all())
+    taken = set(conn.execute(select(SpeakerAttribute.speaker_id, SpeakerAttribute.key)
+                             .where(SpeakerAttribute.speaker_id.in_(list(speakers.values())))).all())
+    for old_id in old_ids:
+        for key, value in conn.execute(select(DocumentAttribute.key, DocumentAttribute.value)
+                                       .where(DocumentAttribute.document_id == old_id)
+                                       .order_by(DocumentAttribute.id)).all():
+            if key not in have:
+                conn.execute(insert(DocumentAttribute).values(document_id=new_id, key=key,
+                                                              value=value))
+                if key in DOCUMENT_COLUMNS:  # kept in its column too
+                    conn.execute(update(Document).where(Document.id == new_id).values(
+                        {key: conn.scalar(select(getattr(Document, key))
+                                          .where(Document.id == old_id))}))
+                have.add(key)
+        for name, key, value in conn.execute(
+                select(Speaker.name, SpeakerAttribute.key, SpeakerAttribute.value)
+                .join(Speaker, Speaker.id == SpeakerAttribute.speaker_id)
+                .where(Speaker.document_id == old_id).order_by(SpeakerAttribute.id)).all():
+            target = speakers.get(name)
+            if target is not None and (target, key) not in taken:
+                conn.execute(insert(SpeakerAttribute).values(speaker_id=target, key=key,
+                                                             value=value))
+                taken.add((target, key))
 
 
 def document_counts(conn: Connection, document_id: int) -> dict[str, int]:

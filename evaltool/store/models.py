@@ -113,6 +113,21 @@ class Speaker(Base):
     document: Mapped[Document] = relationship(back_populates="speakers")
 
 
+class SpeakerAttribute(Base):
+    """A free attribute of a speaker (target group, gender, age band, …; migration 0011).
+
+    The speaker's role is its own column (``speakers.role``), not a row here.
+    """
+
+    __tablename__ = "speaker_attributes"
+    __table_args__ = (UniqueConstraint("speaker_id", "key"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    speaker_id: Mapped[int] = mapped_column(ForeignKey("speakers.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Any] = mapped_column(JSON)
+
+
 class Turn(Base):
     """A speaker turn; ``number`` is 1-based in document order."""
 

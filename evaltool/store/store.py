@@ -14,6 +14,7 @@ from evaltool.domain import DocumentInfo, SegmentView, TurnView
 from evaltool.errors import NotFoundError, StoreError
 from evaltool.store import db
 from evaltool.store.aggregates import AggregateOps
+from evaltool.store.attributes import AttributeOps
 from evaltool.store.backup import BackupOps
 from evaltool.store.codings import CodingOps, ModelOps
 from evaltool.store.documents import DocumentWriter, discard_staged, document_text, staged_documents
@@ -26,7 +27,7 @@ from evaltool.store.team import TeamOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps, MatrixOps):
+            SearchOps, MatrixOps, AttributeOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:

@@ -1,0 +1,165 @@
+"""Attributes of documents and speakers: set, unset, checks, history, and the target-group
+rule (a quote's target group is its speaker's when given, else its document's), counted
+by hand on the ten-sentence Tønder transcript, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from evaltool import analysis
+from evaltool import attributes as attrs
+from evaltool.domain import quote_target_groups
+from evaltool.errors import AttributeInputError, NotFoundError
+from evaltool.store.attributes import ATTRIBUTE_ACTION
+from evaltool.store.models import Event
+
+
+@pytest.fixture
+def doc(team_store):
+    """The store and the Tønder document's id (speakers Mette, Søren, Åse)."""
+    return team_store, team_store.list_documents()[0].id
+
+
+def _events(store) -> list:
+    with store.engine.connect() as conn:
+        return conn.execute(select(Event.action, Event.before, Event.after)
+                            .where(Event.action == ATTRIBUTE_ACTION).order_by(Event.id)).all()
+
+
+def test_document_attributes_set_and_unset_in_columns_too(doc) -> None:
+    store, doc_id = doc
+    assert store.attributes(doc_id) == {"site": "Tønder", "title": "Kaffe på biblioteket"}
+    after = store.set_attributes(doc_id, {"site": "Aabenraa", "target_groups": "Senioren, Unge"},
+                                 actor="Åse")
+    assert after == {"site": "Aabenraa", "target_groups": ["Senioren", "Unge"],
+                     "title": "Kaffe på biblioteket"}
+    info = store.get_document(doc_id)
+    assert info.site == "Aabenraa" and info.target_groups == ["Senioren", "Unge"]
+    store.set_attributes(doc_id, unset=["site"])
+    assert store.get_document(doc_id).site is None
+    assert "site" not in store.attributes(doc_id)
+    events = _events(store)
+    assert [(e.before["key"], e.before["value"], e.after["value"]) for e in events] == [
+        ("site", "Tønder", "Aabenraa"), ("target_groups", None, ["Senioren", "Unge"]),
+        ("site", "Aabenraa", None)]
+
+
+def test_speaker_attributes_and_role(doc) -> None:
+    store, doc_id = doc
+    assert store.attributes(doc_id, "Søren") == {"role": "frivillig"}
+    store.set_attributes(doc_id, {"target_group": "Frivillige", "gender": "mand",
+                                  "role": "foreningsformand"}, speaker="Søren", actor="Åse")
+    assert store.attributes(doc_id, "Søren") == {
+        "gender": "mand", "role": "foreningsformand", "target_group": ["Frivillige"]}
+    assert [t.role for t in store.turns(doc_id)] == ["bibliotekar", "foreningsformand", "borger"]
+    speakers = {s.name: s for s in store.speaker_facets()}
+    assert speakers["Søren"].target_groups == ["Frivillige"]
+    assert speakers["Mette"].attributes == {"role": "bibliotekar"}
+    assert [e.after["speaker_id"] for e in _events(store)] == [speakers["Søren"].id] * 3
+    store.set_attributes(doc_id, unset=["gender"], speaker="Søren")
+    assert "gender" not in store.attributes(doc_id, "Søren")
+
+
+def test_bad_input_writes_nothing(doc) -> None:
+    store, doc_id = doc
+    version = store.data_version()
+    for values, kind in [({"bad key": "x"}, "bad_key"), ({"gender": " "}, "empty_value"),
+                         ({"gender": "x" * 201}, "long_value"), ({"gender": "a\nb"}, "control"),
+                         ({"9x": "y"}, "bad_key"), ({"age": ["a"]}, "bad_value")]:
+        with pytest.raises(AttributeInputError) as err:
+            store.set_attributes(doc_id, {"gender": "kvinde", **values}, speaker="Åse")
+        assert err.value.kind == kind and "\n" not in str(err.value)
+    with pytest.raises(NotFoundError, match="no speaker 'Ukendt'"):
+        store.set_attributes(doc_id, {"gender": "kvinde"}, speaker="Ukendt")
+    with pytest.raises(NotFoundError, match="no attribute 'gender'"):
+        store.set_attributes(doc_id, {"age_band": "70+"}, unset=["gender"], speaker="Åse")
+    with pytest.raises(NotFoundError):
+        store.set_attributes(doc_id + 99, {"gender": "kvinde"})
+    assert store.attributes(doc_id, "Åse") == {"role": "borger"}
+    assert store.data_version() == version and _events(store) == []
+
+
+def test_a_change_changes_the_data_version(doc) -> None:
+    store, doc_id = doc
+    before = store.data_version()
+    store.set_attributes(doc_id, {"target_group": "Seniorer"}, speaker="Åse")
+    middle = store.data_version()
+    store.set_attributes(doc_id, {"target_group": "Seniorer"}, speaker="Åse")  # no change
+    assert before != middle == store.data_version()
+    store.set_attributes(doc_id, {"target_group": "Unge"}, speaker="Åse")
+    assert store.data_version() != middle
+
+
+def test_deleting_a_document_removes_its_speakers_attributes(doc) -> None:
+    from evaltool.store.models import SpeakerAttribute
+
+    store, doc_id = doc
+    store.set_attributes(doc_id, {"gender": "kvinde"}, speaker="Åse")
+    store.delete_document(doc_id, actor="Åse")
+    with store.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(SpeakerAttribute)) == 0
+
+
+def test_parse_and_check_values() -> None:
+    assert attrs.parse_assignment("age_band=70+") == ("age_band", "70+")
+    assert attrs.parse_assignment("x=a=b") == ("x", "a=b")
+    with pytest.raises(AttributeInputError, match="KEY=VALUE"):
+        attrs.parse_assignment("gender")
+    assert attrs.check_value("target_groups", ["A", " ", "A", "B"]) == ["A", "B"]
+    assert attrs.check_value("målgruppe", " Seniorer, unge ") == "Seniorer, unge"
+    assert attrs.check_key(" aldersgruppe ") == "aldersgruppe"
+
+
+def test_the_target_group_rule() -> None:
+    assert quote_target_groups({"target_group": ["Unge"]}, {"target_groups": ["Seniorer"]}) == ["Unge"]
+    assert quote_target_groups({"gender": "mand"}, {"target_groups": ["Seniorer"]}) == ["Seniorer"]
+    assert quote_target_groups({}, {}) == []
+
+
+@pytest.fixture
+def grouped(doc):
+    """Document target group Seniorer; Søren's own target group Frivillige. Codes (by hand):
+    A on sentences 0, 1 (Mette) and 3 (Søren); B on 1 (Mette) and 6 (Åse); C on 4 (Søren)."""
+    store, doc_id = doc
+    segs = [s.id for s in store.segments(doc_id)]
+    a, b, c = (code.key for code in store.codes()[:3])
+    store.add_coding([segs[0], segs[1], segs[3]], a, "Åse")
+    store.add_coding([segs[1], segs[6]], b, "Åse")
+    store.add_coding([segs[4]], c, "Åse")
+    store.set_attributes(doc_id, {"target_groups": ["Seniorer"]})
+    store.set_attributes(doc_id, {"target_group": "Frivillige"}, speaker="Søren")
+    return store, doc_id, segs, (a, b, c)
+
+
+def test_scope_follows_the_rule(grouped) -> None:
+    store, doc_id, _, _ = grouped
+    sid = {s.name: s.id for s in store.speaker_facets()}
+    assert attrs.scope(store, target_group="Frivillige").speakers == (sid["Søren"],)
+    assert attrs.scope(store, target_group="Seniorer").speakers == tuple(
+        sorted((sid["Mette"], sid["Åse"])))
+    assert attrs.scope(store, target_group="Ingen").documents == ()
+    by_role = attrs.scope(store, filters=[attrs.AttributeFilter("speaker", "role", "borger")])
+    assert by_role.speaker_names == frozenset({(doc_id, "Åse")})
+    whole = attrs.scope(store, filters=[attrs.AttributeFilter("document", "site", "Tønder")])
+    assert whole.documents == (doc_id,) and whole.speakers is None
+    assert analysis.filter_options(store)["target_groups"] == ["Frivillige", "Seniorer"]
+
+
+def test_reimport_keeps_attributes_the_file_does_not_set(doc, tmp_path, blank_nlp) -> None:
+    from evaltool.importer import import_paths
+    from tests.conftest import BIBLIOTEK
+
+    store, doc_id = doc
+    store.set_attributes(doc_id, {"target_groups": "Seniorer", "title": "Ny titel"})
+    store.set_attributes(doc_id, {"target_group": "Frivillige"}, speaker="Søren")
+    path = tmp_path / "bibliotek_toender.txt"
+    path.write_text(BIBLIOTEK.replace("site: Tønder\n", ""), encoding="utf-8")
+    [result] = import_paths([path], store, lambda: blank_nlp, replace=True).results
+    new = result.document_id
+    # the file sets the title again and no longer names a site: the site and the
+    # target groups set by hand are kept, the file's title wins
+    assert store.attributes(new) == {"site": "Tønder", "target_groups": ["Seniorer"],
+                                     "title": "Kaffe på biblioteket"}
+    assert store.get_document(new).site == "Tønder"
+    assert store.attributes(new, "Søren") == {"role": "frivillig", "target_group": ["Frivillige"]}
