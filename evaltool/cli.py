@@ -374,7 +374,7 @@ def model_install() -> None:
 
 @cli.group()
 def codebook() -> None:
-    """Validate, show and load codebooks."""
+    """Validate, show, load, export and edit codebooks."""
 
 
 @codebook.command("validate")
@@ -427,6 +427,80 @@ def codebook_show(ctx: click.Context, file: Path | None) -> None:
         for c in codes:
             click.echo(f"  {c.id:<34} {c.cmo:<9} {'|'.join(c.themes):<6} "
                        f"{'|'.join(c.goals):<8} {c.label}")
+
+
+@codebook.command("export")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.pass_context
+@user_errors
+def codebook_export(ctx: click.Context, file: Path) -> None:
+    """Write the active codebook (with edits made in the app) as YAML that `codebook load` reads.
+
+    Example: evaltool codebook export kodebog.yaml
+    """
+    from evaltool.codebook import export_codebook
+
+    spec = export_codebook(get_store(ctx), file)
+    click.echo(f"wrote {file}: {spec.id} v{spec.version}, {len(spec.codes)} codes")
+
+
+def _change_line(change) -> str:
+    """One line saying what a codebook edit did."""
+    return f"codebook v{change.version}: " + {
+        "merge": f"merged {change.code} into {change.into} ({change.moved} codings moved, "
+                 f"{change.combined} combined with one already there"
+                 + (f"; sub-codes {', '.join(change.children)} now under {change.into}"
+                    if change.children else "") + f"); {change.code} retired",
+        "retire": f"retired {change.code} (its codings are kept)",
+        "parent": f"{change.code} has a new parent",
+    }.get(change.action, f"{change.action} {change.code}")
+
+
+@codebook.command("merge")
+@click.argument("source")
+@click.argument("target")
+@click.option("--coder", help="Who merges (recorded in the history).")
+@click.pass_context
+@user_errors
+def codebook_merge(ctx: click.Context, source: str, target: str, coder: str | None) -> None:
+    """Merge code SOURCE into TARGET: its codings move to TARGET and SOURCE is retired.
+
+    Example: evaltool codebook merge mek_kaffe mek_samvaer --coder Lea
+    """
+    from evaltool.codebook import merge_codes
+
+    click.echo(_change_line(merge_codes(get_store(ctx), source, target, coder=coder)))
+
+
+@codebook.command("retire")
+@click.argument("code")
+@click.option("--coder", help="Who retires the code (recorded in the history).")
+@click.pass_context
+@user_errors
+def codebook_retire(ctx: click.Context, code: str, coder: str | None) -> None:
+    """Retire a code: no new suggestions, not exported; its codings are kept."""
+    from evaltool.codebook import retire_code
+
+    click.echo(_change_line(retire_code(get_store(ctx), code, coder=coder)))
+
+
+@codebook.command("set-parent")
+@click.argument("code")
+@click.argument("parent", required=False)
+@click.option("--coder", help="Who changes the hierarchy (recorded in the history).")
+@click.pass_context
+@user_errors
+def codebook_set_parent(ctx: click.Context, code: str, parent: str | None,
+                        coder: str | None) -> None:
+    """Put CODE under PARENT in the code hierarchy (no PARENT: a top-level code).
+
+    Example: evaltool codebook set-parent udf_invitationer udf_nye_brugere
+    """
+    from evaltool.codebook import set_parent
+
+    change = set_parent(get_store(ctx), code, parent, coder=coder)
+    where = f"under {parent}" if parent else "at the top level"
+    click.echo(f"codebook v{change.version}: {code} is now {where}")
 
 
 @cli.group()

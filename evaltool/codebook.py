@@ -8,16 +8,18 @@ pydantic; an error is reported with the YAML line of the offending field.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from evaltool import gold, saferegex
-from evaltool.domain import CMO
-from evaltool.errors import CodebookError
+from evaltool import codetree, gold, outfile, saferegex
+from evaltool.domain import CMO, CodebookChange
+from evaltool.errors import CodebookEditError, CodebookError
 
 ID = r"^[A-Za-z][A-Za-z0-9_.-]*$"
 
@@ -312,6 +314,18 @@ def parse(text: str, path: str | Path = "<codebook>") -> CodebookSpec:
     return spec
 
 
+def validate_content(content: Any, source: str = "<database>") -> CodebookSpec:
+    """Validate codebook content (a dict as YAML gives it) with every check that
+    ``evaltool codebook validate`` makes on a file: schema, references, patterns."""
+    bad = _unencodable(content, ())
+    if bad is not None:
+        raise CodebookError(source, None, _field_name(bad, content) or None,
+                            "text is not valid Unicode (a lone surrogate escape)")
+    spec = _validate(content, source, None)
+    check_patterns(spec, source)
+    return spec
+
+
 def from_content(content: Any, source: str = "<database>") -> CodebookSpec:
     """Validate a stored codebook (``Store.active_codebook()['content']``) again.
 
@@ -412,3 +426,177 @@ def load_codebook_file(store, path: Path, *, seed: Path | bool = True):
     if seed_file is not None and (seed is not True or seed_file.is_file()):
         records = gold.read_seed(seed_file, {c.id for c in spec.codes})
     return store.load_codebook(spec, path.name, records)
+
+
+# -- the active codebook as a file -------------------------------------------------
+
+
+def dump(spec: CodebookSpec) -> str:
+    """The codebook as YAML that :func:`parse` reads back to the same spec (fields that
+    hold their default are left out)."""
+    data = spec.model_dump(mode="json", exclude_defaults=True)
+    data["version"] = spec.version  # required, but say it even if a default appeared
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100)
+
+
+def export_codebook(store, path: str | Path) -> CodebookSpec:
+    """Write the active codebook to ``path`` as YAML (whole or not at all)."""
+    spec, _ = active_spec(store)
+    outfile.write_text(path, dump(spec))
+    return spec
+
+
+# -- editing the active codebook -------------------------------------------------------
+
+# Fields of a code that an edit may change (its id is the stable key of codings and files).
+EDITABLE = ("label", "definition", "include", "exclude", "cmo", "column", "themes", "goals",
+            "target_groups", "parent", "patterns", "examples")
+# Fields that hold lists in the codebook; an edit may give them as one string per line.
+_LISTS = ("themes", "goals", "target_groups", "patterns", "examples")
+
+
+def _edit(store, action: str, code: str, change: Callable[[dict], dict], *,
+          coder: str | None, merge: tuple[str, str] | None = None) -> CodebookChange:
+    """Apply ``change`` to a copy of the active codebook's content, validate the result
+    as a file would be, and store it as the next version (one transaction)."""
+    cb = store.active_codebook()
+    content = copy.deepcopy(cb["content"])
+    extra = change(content) or {}
+    version = cb["version"] + 1
+    content["version"] = version
+    spec = validate_content(content, f"codebook {cb['key']} v{version}")
+    moved, combined = store.save_codebook_edit(
+        spec, expected_version=cb["version"], coder=coder, merge=merge,
+        change={"action": action, "code": code, **extra})
+    return CodebookChange(action, code, version, moved=moved, combined=combined, **extra)
+
+
+def _find(content: dict, key: str) -> dict:
+    """The code ``key`` of ``content`` (a typed error if it is not there)."""
+    for code in content["codes"]:
+        if code["id"] == key:
+            return code
+    raise CodebookEditError("unknown_code", key)
+
+
+def _retired_keys(store) -> set[str]:
+    return {c.key for c in store.codes(include_retired=True) if c.retired}
+
+
+def _check_known(store, content: dict, key: str) -> None:
+    """``key`` is a code of ``content``; a retired one is said so."""
+    if not any(c["id"] == key for c in content["codes"]):
+        raise CodebookEditError("retired_code" if key in _retired_keys(store) else
+                                "unknown_code", key)
+
+
+def _clean(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Edit values as the codebook holds them: list fields from lines or lists, an empty
+    parent as none; unknown field names refused."""
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name not in EDITABLE:
+            raise CodebookEditError("unknown_field", str(fields.get("id", "?")), name)
+        if name in _LISTS and isinstance(value, str):
+            value = [line.strip() for line in value.splitlines() if line.strip()]
+        elif name in _LISTS and value is not None:
+            value = list(value)
+        if name == "parent" and not value:
+            value = None
+        out[name] = value
+    return out
+
+
+def add_code(store, fields: Mapping[str, Any], *, coder: str | None = None) -> CodebookChange:
+    """Add a code (``fields`` as in a codebook file, ``id`` included) to the active codebook."""
+    key = str(fields.get("id") or "").strip()
+    values = _clean({k: v for k, v in fields.items() if k != "id"})
+
+    def change(content: dict) -> None:
+        if any(c["id"] == key for c in content["codes"]):
+            raise CodebookEditError("id_taken", key)
+        if key and key in _retired_keys(store):
+            raise CodebookEditError("id_retired", key)
+        content["codes"].append({"id": key, **{k: v for k, v in values.items()
+                                               if v is not None}})
+
+    return _edit(store, "add", key, change, coder=coder)
+
+
+def edit_code(store, key: str, fields: Mapping[str, Any], *,
+              coder: str | None = None) -> CodebookChange:
+    """Change fields of a code (any of :data:`EDITABLE`); only the fields that differ count."""
+    values = _clean(fields)
+
+    def change(content: dict) -> dict:
+        _check_known(store, content, key)
+        code = _find(content, key)
+        changed = tuple(k for k, v in values.items() if code.get(k) != v
+                        and not (v in (None, [], "") and code.get(k) in (None, [], "")))
+        if not changed:
+            raise CodebookEditError("nothing_changed", key)
+        for name in changed:
+            if values[name] is None:
+                code.pop(name, None)
+            else:
+                code[name] = values[name]
+        return {"fields": changed}
+
+    return _edit(store, "edit", key, change, coder=coder)
+
+
+def set_parent(store, key: str, parent: str | None, *, coder: str | None = None
+               ) -> CodebookChange:
+    """Make ``parent`` the parent of code ``key`` (None: a top-level code); a cycle is refused
+    by the codebook's validation."""
+    def change(content: dict) -> None:
+        _check_known(store, content, key)
+        if parent:
+            _check_known(store, content, parent)
+        code = _find(content, key)
+        if (code.get("parent") or None) == (parent or None):
+            raise CodebookEditError("nothing_changed", key)
+        code["parent"] = parent or None
+
+    return _edit(store, "parent", key, change, coder=coder)
+
+
+def merge_codes(store, source: str, target: str, *, coder: str | None = None) -> CodebookChange:
+    """Merge code ``source`` into ``target``: its codings move to ``target`` (see
+    ``Store.save_codebook_edit`` for two codings on one place), its sub-codes become
+    ``target``'s, and ``source`` is retired. The history records every moved coding."""
+    def change(content: dict) -> dict:
+        if source == target:
+            raise CodebookEditError("same_code", source)
+        _check_known(store, content, source)
+        _check_known(store, content, target)
+        gone = _find(content, source)
+        children = []
+        for code in content["codes"]:
+            if code.get("parent") == source:
+                # the target itself (a child of the source) takes the source's place
+                code["parent"] = gone.get("parent") if code["id"] == target else target
+                if code["id"] != target:
+                    children.append(code["id"])
+        content["codes"] = [c for c in content["codes"] if c["id"] != source]
+        return {"into": target, "children": tuple(children)}
+
+    return _edit(store, "merge", source, change, coder=coder, merge=(source, target))
+
+
+def retire_code(store, key: str, *, coder: str | None = None) -> CodebookChange:
+    """Retire a code: it leaves the codebook (no new suggestions, not in an export) and its
+    codings are kept. A code with sub-codes is refused (move or merge them first)."""
+    def change(content: dict) -> None:
+        _check_known(store, content, key)
+        children = [c["id"] for c in content["codes"] if c.get("parent") == key]
+        if children:
+            raise CodebookEditError("has_children", key, ", ".join(children))
+        content["codes"] = [c for c in content["codes"] if c["id"] != key]
+
+    return _edit(store, "retire", key, change, coder=coder)
+
+
+def hierarchy(spec: CodebookSpec) -> list[tuple[Code, int]]:
+    """The codebook's codes in tree order (each parent followed by its children), with depth."""
+    return codetree.ordered(spec.codes, lambda c: c.id, lambda c: c.parent)  # type: ignore[return-value]

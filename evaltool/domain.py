@@ -320,6 +320,21 @@ class CodeInfo:
     goals: tuple[str, ...]
     definition: str = ""
     retired: bool = False
+    parent: str | None = None  # the parent code's key (the code hierarchy)
+
+
+@dataclass(frozen=True)
+class CodebookChange:
+    """What one edit of the active codebook did (see :mod:`evaltool.codebook`)."""
+
+    action: str  # add | edit | parent | merge | retire
+    code: str  # the code's key
+    version: int  # the codebook's version after the change
+    into: str | None = None  # merge: the code that took the codings
+    fields: tuple[str, ...] = ()  # edit: the fields that changed
+    moved: int = 0  # merge: codings moved to ``into``
+    combined: int = 0  # merge: codings folded into one already on the same place
+    children: tuple[str, ...] = ()  # merge: sub-codes that moved to ``into``
 
 
 @dataclass(frozen=True)

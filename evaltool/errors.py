@@ -47,6 +47,32 @@ class CodebookError(EvaltoolError):
         return f"{where}:{field} {self.message}"
 
 
+class CodebookEditError(EvaltoolError):
+    """An edit of the stored codebook that cannot be made; ``kind`` says why (the app words
+    it in Danish), ``code`` and ``other`` name the codes involved."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "unknown_code": "no code {code!r} in the active codebook",
+        "retired_code": "code {code!r} is retired",
+        "id_taken": "a code with id {code!r} exists already",
+        "id_retired": "id {code!r} belongs to a retired code (its codings are kept); choose "
+                      "another id",
+        "same_code": "cannot merge code {code!r} into itself",
+        "has_children": "code {code!r} has sub-codes ({other}); give them another parent first",
+        "unknown_field": "{other!r} is not a field a code edit can change",
+        "nothing_changed": "nothing to change on code {code!r}",
+    }
+
+    def __init__(self, kind: str, code: str, other: str | None = None) -> None:
+        self.kind = kind
+        self.code = code
+        self.other = other
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "codebook: " + self.MESSAGES[self.kind].format(code=self.code, other=self.other)
+
+
 class StoreError(EvaltoolError):
     """The database cannot be opened, migrated or written as asked."""
 

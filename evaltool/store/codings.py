@@ -18,6 +18,7 @@ from evaltool.domain import (
     CodingStatus,
     CodingUnit,
     CodingView,
+    HistoryEntry,
     ReviewedLabels,
     Source,
     Suggestion,
@@ -44,6 +45,11 @@ from evaltool.store.models import (
 
 MACHINE = "evaltool"
 SHARED = ""
+# Event actions of codebook edits: one per change, and one per coding a merge moved.
+CODEBOOK_ACTION = "codebook"
+MERGE_ACTION = "merge"
+# How strong a coding's decision is when a merge folds two codings into one.
+_STATUS_STRENGTH = {CodingStatus.accepted.value: 2, CodingStatus.rejected.value: 1}
 
 
 def segment_places(conn: Connection, segment_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -112,6 +118,17 @@ def _state(row: Any) -> dict[str, Any]:
             "confidence": row.confidence, "explanation": row.explanation}
 
 
+def _place(row: Any) -> tuple:
+    """Where a coding is: two codings of one code cannot share a place."""
+    return (row.segment_id, row.layer)
+
+
+def _strength(row: Any) -> tuple[int, int]:
+    """A coding's decision strength: accepted > rejected > suggested; a person's over the
+    machine's."""
+    return (_STATUS_STRENGTH.get(row.status, 0), row.coder_id is not None)
+
+
 class CodingOps:
     """Coding operations of :class:`~evaltool.store.Store` (mixed in)."""
 
@@ -139,36 +156,132 @@ class CodingOps:
                                      .returning(Codebook.id)).scalar_one()
             else:
                 conn.execute(update(Codebook).where(Codebook.id == cb_id).values(**values))
-            cats = self._upsert_categories(conn, cb_id, spec)
-            existing = {k: i for k, i in conn.execute(
-                select(Code.key, Code.id).where(Code.codebook_id == cb_id))}
-            added = updated = 0
-            for pos, code in enumerate(spec.codes):
-                row = {"label": code.label, "definition": code.definition,
-                       "include": code.include, "exclude": code.exclude, "cmo": code.cmo,
-                       "column": code.column, "parent": code.parent,
-                       "target_groups": list(code.target_groups),
-                       "patterns": [p if isinstance(p, str) else list(p) for p in code.patterns],
-                       "examples": list(code.examples), "position": pos, "retired": False}
-                if code.id in existing:
-                    code_pk = existing[code.id]
-                    conn.execute(update(Code).where(Code.id == code_pk).values(**row))
-                    conn.execute(delete(CodeCategory).where(CodeCategory.code_id == code_pk))
-                    updated += 1
-                else:
-                    code_pk = conn.execute(insert(Code).values(codebook_id=cb_id, key=code.id,
-                                                               **row).returning(Code.id)).scalar_one()
-                    added += 1
-                links = [("theme", t) for t in code.themes] + [("goal", g) for g in code.goals]
-                conn.execute(insert(CodeCategory), [
-                    {"code_id": code_pk, "category_id": cats[link]} for link in links])
-            gone = [i for k, i in existing.items() if k not in {c.id for c in spec.codes}]
-            if gone:
-                conn.execute(update(Code).where(Code.id.in_(gone)).values(retired=True))
+            added, updated, gone = self._sync_codes(conn, cb_id, spec)
             kept = conn.scalar(select(func.count()).select_from(Coding)
                                .join(Code, Code.id == Coding.code_id)
                                .where(Code.codebook_id == cb_id)) or 0
-        return CodebookLoad(spec.id, spec.version, added, updated, len(gone), kept)
+        return CodebookLoad(spec.id, spec.version, added, updated, gone, kept)
+
+    def _sync_codes(self, conn: Connection, cb_id: int, spec) -> tuple[int, int, int]:
+        """Make the codes (and their theme and goal links) of codebook ``cb_id`` those of
+        ``spec``: matched by id, updated in place, added, or retired when gone.
+        Returns (added, updated, newly retired)."""
+        cats = self._upsert_categories(conn, cb_id, spec)
+        existing = {k: (i, r) for k, i, r in conn.execute(
+            select(Code.key, Code.id, Code.retired).where(Code.codebook_id == cb_id))}
+        added = updated = 0
+        for pos, code in enumerate(spec.codes):
+            row = {"label": code.label, "definition": code.definition,
+                   "include": code.include, "exclude": code.exclude, "cmo": code.cmo,
+                   "column": code.column, "parent": code.parent,
+                   "target_groups": list(code.target_groups),
+                   "patterns": [p if isinstance(p, str) else list(p) for p in code.patterns],
+                   "examples": list(code.examples), "position": pos, "retired": False}
+            if code.id in existing:
+                code_pk = existing[code.id][0]
+                conn.execute(update(Code).where(Code.id == code_pk).values(**row))
+                conn.execute(delete(CodeCategory).where(CodeCategory.code_id == code_pk))
+                updated += 1
+            else:
+                code_pk = conn.execute(insert(Code).values(codebook_id=cb_id, key=code.id,
+                                                           **row).returning(Code.id)).scalar_one()
+                added += 1
+            links = [("theme", t) for t in code.themes] + [("goal", g) for g in code.goals]
+            conn.execute(insert(CodeCategory), [
+                {"code_id": code_pk, "category_id": cats[link]} for link in links])
+        keep = {c.id for c in spec.codes}
+        gone = [i for k, (i, retired) in existing.items() if k not in keep and not retired]
+        if gone:
+            conn.execute(update(Code).where(Code.id.in_(gone)).values(retired=True))
+        return added, updated, len(gone)
+
+    def save_codebook_edit(self, spec, *, expected_version: int, coder: str | None,
+                           change: dict[str, Any], merge: tuple[str, str] | None = None
+                           ) -> tuple[int, int]:
+        """Store an edited (validated) active codebook as its next version, in one transaction.
+
+        ``expected_version`` is the version the edit was made on; if the codebook changed
+        since, :class:`ConflictError` is raised and nothing is written. The codes are synced
+        as :meth:`load_codebook` does (a code no longer in ``spec`` is retired, its codings
+        kept). ``merge=(source, target)`` moves the source's codings to the target (see
+        :meth:`_merge_codings`). An event with action 'codebook' records ``change``.
+        Returns (codings moved, codings combined) of a merge, else (0, 0).
+        """
+        content = spec.model_dump(mode="json")
+        with self.write() as conn:
+            cb_id = self._active_codebook_id(conn)
+            done = conn.execute(update(Codebook).where(
+                Codebook.id == cb_id, Codebook.version == expected_version,
+                Codebook.key == spec.id).values(version=spec.version, title=spec.title,
+                                                content=content))
+            if done.rowcount != 1:
+                now = conn.scalar(select(Codebook.version).where(Codebook.id == cb_id))
+                raise ConflictError(f"Kodebogen er ændret af en anden (nu version {now}), siden "
+                                    "du åbnede den. Se den aktuelle kodebog og prøv igen.")
+            coder_id = self._coder_id(conn, coder)
+            moved = combined = 0
+            if merge is not None:
+                codes = dict(conn.execute(select(Code.key, Code.id)
+                                          .where(Code.codebook_id == cb_id)).all())
+                moved, combined = self._merge_codings(conn, codes[merge[0]], codes[merge[1]],
+                                                      coder_id)
+            self._sync_codes(conn, cb_id, spec)
+            self._event(conn, CODEBOOK_ACTION, coder_id, None, None,
+                        {"version": expected_version},
+                        {"version": spec.version, **change, "moved": moved,
+                         "combined": combined})
+        return moved, combined
+
+    def _merge_codings(self, conn: Connection, source: int, target: int,
+                       coder_id: int | None) -> tuple[int, int]:
+        """Move code ``source``'s codings (every layer) to ``target``; returns (moved,
+        combined).
+
+        Where the target is already on the same place (segment and layer), one row stays:
+        the one with the stronger decision (accepted over rejected over a suggestion; a
+        person's over the machine's; on a tie the target's), with both memos. The other row
+        is deleted. Each row changed or deleted is a 'merge' event with its state before
+        and after, so the history shows the merge and undoing an earlier decision on it
+        is refused.
+        """
+        rows = conn.execute(select(Coding).where(Coding.code_id == source)
+                            .order_by(Coding.id)).all()
+        theirs: dict[tuple, Any] = {}
+        segs = sorted({r.segment_id for r in rows})
+        for start in range(0, len(segs), 5000):
+            for r in conn.execute(select(Coding).where(
+                    Coding.code_id == target, Coding.segment_id.in_(segs[start:start + 5000]))):
+                theirs[_place(r)] = r
+        now = utcnow()
+        moved = combined = 0
+        for row in rows:
+            other = theirs.get(_place(row))
+            if other is None:
+                values = {"code_id": target, "version": row.version + 1, "updated_at": now}
+                conn.execute(update(Coding).where(Coding.id == row.id).values(**values))
+                self._event(conn, MERGE_ACTION, coder_id, row.id, row.segment_id, _state(row),
+                            {**_state(row), "code_id": target, "version": row.version + 1})
+                moved += 1
+                continue
+            keep, drop = (row, other) if _strength(row) > _strength(other) else (other, row)
+            memo = "\n".join(m for m in dict.fromkeys([keep.memo, drop.memo]) if m)
+            conn.execute(delete(Coding).where(Coding.id == drop.id))
+            self._event(conn, MERGE_ACTION, coder_id, drop.id, drop.segment_id, _state(drop),
+                        None)
+            if keep.code_id != target or memo != keep.memo:
+                values = {"code_id": target, "memo": memo, "version": keep.version + 1,
+                          "updated_at": now}
+                conn.execute(update(Coding).where(Coding.id == keep.id).values(**values))
+                self._event(conn, MERGE_ACTION, coder_id, keep.id, keep.segment_id,
+                            _state(keep), {**_state(keep), "code_id": target, "memo": memo,
+                                           "version": keep.version + 1})
+            combined += 1
+        return moved, combined
+
+    def codebook_history(self) -> list[HistoryEntry]:
+        """Edits of the codebook (add, edit, parent, merge, retire), oldest first: ``after``
+        holds the new version, the action, the code and what the edit changed."""
+        return self._history(Event.action == CODEBOOK_ACTION)
 
     @staticmethod
     def _upsert_categories(conn: Connection, cb_id: int, spec) -> dict[tuple[str, str], int]:
@@ -225,14 +338,15 @@ class CodingOps:
             ):
                 links.setdefault(code_id, {"theme": [], "goal": []})[kind].append(key)
             stmt = (select(Code.id, Code.key, Code.label, Code.cmo, Code.column, Code.definition,
-                           Code.retired)
+                           Code.retired, Code.parent)
                     .where(Code.codebook_id == cb["id"]).order_by(Code.position))
             if not include_retired:
                 stmt = stmt.where(Code.retired.is_(False))
             rows = conn.execute(stmt).all()
         return [CodeInfo(c.id, c.key, c.label, c.cmo, c.column,
                          tuple(links.get(c.id, {}).get("theme", [])),
-                         tuple(links.get(c.id, {}).get("goal", [])), c.definition, c.retired)
+                         tuple(links.get(c.id, {}).get("goal", [])), c.definition, c.retired,
+                         c.parent)
                 for c in rows]
 
     # -- coders --------------------------------------------------------------
