@@ -579,6 +579,50 @@ class SearchHit:
 KWIC_WIDTH = 60  # characters of context on each side of a search hit
 
 
+class MemoKind(enum.StrEnum):
+    """What a memo is about."""
+
+    coding = "coding"  # a coding's own memo (``codings.memo``)
+    segment = "segment"  # a sentence
+    document = "document"  # a whole transcript
+    project = "project"  # the project (no document)
+
+
+MEMO_KINDS: tuple[str, ...] = tuple(k.value for k in MemoKind)
+
+
+@dataclass(frozen=True)
+class MemoView:
+    """A memo of any kind, as listed and exported.
+
+    ``id`` is the memo's id, or for a coding memo the coding's id. A coding memo's
+    ``coder`` and ``at`` are those of the coding's last change (the memo is part of
+    the coding's state); ``code_key``/``code_label`` are set for coding memos only;
+    ``quote`` is the sentence a coding or segment memo is on. ``layer`` is the coding's
+    layer ('' for the shared coding and for memos that are not on a coding).
+    """
+
+    kind: str
+    id: int
+    document_id: int | None
+    document: str | None
+    site: str | None
+    turn: int | None
+    segment_id: int | None
+    quote: str | None
+    code_key: str | None
+    code_label: str | None
+    coder: str | None
+    at: Any
+    text: str
+    layer: str = ""
+
+    @property
+    def editable(self) -> bool:
+        """True for memos written on their own (segment, document, project memos)."""
+        return self.kind != MemoKind.coding.value
+
+
 @dataclass(frozen=True)
 class Matrix:
     """Counts of coded units: codes (rows) against codes or cases (columns).

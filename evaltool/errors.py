@@ -162,6 +162,23 @@ class AttributeInputError(EvaltoolError):
         return f"attribute {self.key[:40]!r}: {self.MESSAGES[self.kind]}"
 
 
+class MemoError(EvaltoolError):
+    """A memo cannot be written as given; ``kind`` says why (the UI words it)."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "empty": "a memo needs some text",
+        "too_long": "a memo holds at most {limit} characters",
+    }
+
+    def __init__(self, kind: str, limit: int = 0) -> None:
+        self.kind = kind
+        self.limit = limit
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "memo: " + self.MESSAGES[self.kind].format(limit=self.limit)
+
+
 class FaultError(StoreError):
     """A fault of the environment (database, disk, file system, a number out of range).
 

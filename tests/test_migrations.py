@@ -57,3 +57,34 @@ def test_upgrade_of_a_coded_database_keeps_every_row(coded_store, db_path: Path,
     assert wrong == 0
     assert "AUTOINCREMENT" in schema  # ids of deleted codings are never reused
     upgraded.close()
+
+
+def test_upgrade_to_project_memos_keeps_memos_and_allows_project_memos(coded_store,
+                                                                      db_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    store = coded_store
+    seg = store.segments(1)[0]
+    store.add_memo(seg.id, "Åse", "Note om sætningen")
+    store.close()
+    before_memos = ScriptDirectory.from_config(alembic_config()).get_revision("0012").down_revision
+    _downgrade(db_path, before_memos)
+    engine = make_engine(f"sqlite:///{db_path}")
+    with engine.connect() as conn:  # the old schema: a memo needs a document
+        columns = {r[1]: r[3] for r in conn.exec_driver_sql("PRAGMA table_info(memos)")}
+        created = conn.exec_driver_sql("SELECT created_at FROM memos").scalar_one()
+    engine.dispose()
+    assert columns["document_id"] == 1 and "updated_at" not in columns
+
+    upgraded = open_store(str(db_path))
+    assert upgraded.schema_version() == head_revision()
+    (old,) = upgraded.memos()
+    assert (old.kind, old.segment_id, old.coder, old.text) == ("segment", seg.id, "Åse",
+                                                              "Note om sætningen")
+    with upgraded.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT updated_at FROM memos").scalar_one() == created
+        schema = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'memos'")).scalar_one()
+    assert "AUTOINCREMENT" in schema
+    upgraded.add_project_memo("Åse", "Tværgående note")
+    assert [m.kind for m in upgraded.memos()] == ["project", "segment"]
+    upgraded.close()

@@ -25,6 +25,7 @@ from evaltool.store.models import (
     Coding,
     Document,
     Event,
+    Memo,
     Pseudonym,
     Segment,
     Speaker,
@@ -54,11 +55,11 @@ class AggregateOps:
 
     def data_version(self) -> tuple:
         """Changes with every write a reader may show (a cache key): documents, codings,
-        decisions, codebooks, assignments and pseudonym mappings.
+        decisions, codebooks, assignments, pseudonym mappings and memos.
 
         Ids never return (``sqlite_autoincrement``, PostgreSQL sequences), so a count
         with the largest id changes on any insert or delete; updates of codings bump
-        their version and append an event.
+        their version and append an event; a memo's edit moves its ``updated_at``.
         """
         with self.engine.connect() as conn:
             codings = conn.execute(select(func.count(Coding.id), func.max(Coding.updated_at),
@@ -72,7 +73,10 @@ class AggregateOps:
                 select(func.count(Assignment.id)).scalar_subquery(),
                 select(func.max(Assignment.id)).scalar_subquery(),
                 select(func.count(Pseudonym.id)).scalar_subquery(),
-                select(func.max(Pseudonym.id)).scalar_subquery())).one()
+                select(func.max(Pseudonym.id)).scalar_subquery(),
+                select(func.count(Memo.id)).scalar_subquery(),
+                select(func.max(Memo.id)).scalar_subquery(),
+                select(func.max(Memo.updated_at)).scalar_subquery())).one()
         return (*codings, events, *docs, *(cb or (None, None, None)), *others)
 
     @staticmethod

@@ -297,18 +297,20 @@ class Coding(Base):
 
 
 class Memo(Base):
-    """A free memo on a document, turn or segment (e.g. a CMO configuration)."""
+    """A free memo on a segment, a document (``segment_id`` NULL) or the whole project
+    (``document_id`` NULL too, migration 0012); a coding's memo is ``codings.memo``."""
 
     __tablename__ = "memos"
     __table_args__ = (NO_REUSE,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
-                                             index=True)
+    document_id: Mapped[int | None] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     segment_id: Mapped[int | None] = mapped_column(ForeignKey("segments.id", ondelete="CASCADE"))
     coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ReviewMark(Base):

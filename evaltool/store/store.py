@@ -20,6 +20,7 @@ from evaltool.store.codings import CodingOps, ModelOps
 from evaltool.store.documents import DocumentWriter, discard_staged, document_text, staged_documents
 from evaltool.store.lifecycle import LifecycleOps
 from evaltool.store.matrices import MatrixOps
+from evaltool.store.memos import MemoOps
 from evaltool.store.models import READY, Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.search import SearchOps
@@ -27,7 +28,7 @@ from evaltool.store.team import TeamOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps, MatrixOps, AttributeOps):
+            SearchOps, MatrixOps, AttributeOps, MemoOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:
