@@ -663,6 +663,75 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
 
 
 @cli.command()
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["coding", "segment", "document", "project"]),
+              help="Only memos of this kind (repeatable; default: every kind).")
+@click.option("--document", help="Only memos on this document (id or file name).")
+@click.option("--coder", help="Only memos written by this coder.")
+@click.option("--code", help="Only coding memos of this code id.")
+@click.option("--contains", help="Only memos whose text contains this (case-insensitive).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True)
+@click.option("--dialect", type=click.Choice(["excel-da"]),
+              help="excel-da: ';'-separated UTF-8 with BOM for Danish Excel.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write the memos (with their text) to this file.")
+@click.option("--pseudonymize", is_flag=True,
+              help="Replace names with pseudonyms in the file (the database is not changed).")
+@click.pass_context
+@user_errors
+def memos(ctx: click.Context, kinds: tuple[str, ...], document: str | None, coder: str | None,
+          code: str | None, contains: str | None, fmt: str, dialect: str | None,
+          out: Path | None, pseudonymize: bool) -> None:
+    """List memos of every kind, or export them (with their text) to CSV or XLSX.
+
+    Without --out, one line per memo: kind, id, document, turn, code, coder, time (the
+    text only goes to a file). Example: evaltool memos --kind project --out memoer.xlsx
+    --format xlsx
+    """
+    from evaltool import export as ex
+
+    store = get_store(ctx)
+    filters = {"kinds": kinds or None, "coder": coder, "code_key": code, "contains": contains,
+               "document_id": store.get_document(document).id if document else None}
+    if out is None:
+        if pseudonymize or dialect:
+            _fail("--pseudonymize and --dialect apply to a file: give --out FILE")
+        rows = [[m.kind, m.id, m.document or "", m.turn, m.code_key or "", m.coder or "",
+                 ex.memo_time(m.at)] for m in store.memos(**filters)]
+        click.echo(table(rows, ["kind", "id", "document", "turn", "code", "coder", "time (UTC)"])
+                   if rows else "no memos")
+        return
+    from evaltool import pseudonymize as ps
+
+    hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
+    n = ex.export_memos(store, out, fmt=fmt, dialect=dialect, pseudonyms=hook, **filters)
+    click.echo(f"{n} memos written to {out}")
+
+
+@cli.command()
+@click.argument("text")
+@click.option("--coder", required=True, help="Who writes the memo.")
+@click.option("--document", help="A memo on this document (id or file name); "
+              "without it, a memo on the whole project.")
+@click.pass_context
+@user_errors
+def memo(ctx: click.Context, text: str, coder: str, document: str | None) -> None:
+    """Write a memo on a document or on the whole project.
+
+    Example: evaltool memo "Kaffen går igen som mekanisme" --coder Åse --document 3
+    """
+    store = get_store(ctx)
+    if document:
+        doc = store.get_document(document)
+        memo_id = store.add_document_memo(doc.id, coder, text)
+        click.echo(f"memo {memo_id} on {doc.name} by {coder}")
+    else:
+        memo_id = store.add_project_memo(coder, text)
+        click.echo(f"memo {memo_id} on the project by {coder}")
+
+
+@cli.command()
 @click.argument("doc")
 @click.option("--coder", "coders", multiple=True, required=True, help="Coder name (repeatable).")
 @click.option("--open", "open_", is_flag=True,

@@ -13,11 +13,15 @@ against CSV injection). In XLSX every string is written as a string cell. Rows e
 CRLF as RFC 4180 says, which also makes the writer quote any cell that contains a
 carriage return. Files are written through :mod:`evaltool.outfile` (complete or not
 at all, never over a device or a FIFO, no temporary file left behind).
+
+Memos (:func:`export_memos`) are exported the same way, with their own columns
+(:data:`MEMO_COLUMNS`).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from contextlib import suppress
@@ -28,7 +32,7 @@ from zipfile import ZIP_DEFLATED, ZipFile
 import pandas as pd
 
 from evaltool import outfile
-from evaltool.domain import CodingView
+from evaltool.domain import CodingView, MemoView
 
 COLUMNS = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
            "end_char", "text", "code_id", "code_label", "cmo", "theme", "goal", "source",
@@ -176,14 +180,18 @@ def _segment_frame(store, rows: list[tuple]) -> pd.DataFrame:
 
 
 def write(frame: pd.DataFrame, out: str | Path, fmt: Format = "csv",
-          dialect: str | None = None) -> int:
-    """Write the table; return the number of rows. The file appears only when complete."""
+          dialect: str | None = None, *, sheet: str | None = None,
+          widths: Sequence[int] | None = None) -> int:
+    """Write the table; return the number of rows. The file appears only when complete.
+
+    ``sheet`` and ``widths`` name the XLSX sheet and set its first columns' widths
+    (default: the coded quotes' sheet)."""
     if fmt != "xlsx" and dialect not in CSV_DIALECTS:
         raise ValueError(f"unknown CSV dialect {dialect!r} (use excel-da)")
     safe = neutralise_frame(frame)
     with outfile.replacing(out) as tmp:
         if fmt == "xlsx":
-            _write_xlsx(safe, tmp)
+            _write_xlsx(safe, tmp, sheet or XLSX_SHEET, XLSX_WIDTHS if widths is None else widths)
         else:
             sep, encoding, decimal = CSV_DIALECTS[dialect]
             safe.to_csv(tmp, index=False, sep=sep, encoding=encoding, decimal=decimal,
@@ -195,7 +203,8 @@ XLSX_SHEET = "Kodede citater"
 XLSX_WIDTHS = [22, 16, 16, 22, 6, 10, 10, 10, 80]  # document … text; the rest keep the default
 
 
-def _write_xlsx(frame: pd.DataFrame, out: Path) -> None:
+def _write_xlsx(frame: pd.DataFrame, out: Path, sheet: str = XLSX_SHEET,
+                widths: Sequence[int] = XLSX_WIDTHS) -> None:
     """The table as one XLSX sheet, written row by row (openpyxl's write-only mode: 2.3×
     faster than building every cell first). Empty values are empty cells; control
     characters are dropped (:func:`clean`; XML 1.0 cannot hold most of them).
@@ -216,8 +225,8 @@ def _write_xlsx(frame: pd.DataFrame, out: Path) -> None:
     from openpyxl.writer.excel import ExcelWriter
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(XLSX_SHEET)
-    for i, width in enumerate(XLSX_WIDTHS[:len(frame.columns)], start=1):
+    ws = wb.create_sheet(sheet)
+    for i, width in enumerate(widths[:len(frame.columns)], start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
     # what WriteOnlyWorksheet._get_writer and create_temporary_file do (openpyxl 3.1),
     # with the buffer beside out instead of in the system's temp folder
@@ -336,3 +345,53 @@ def export_file(store, out: str | Path, *, fmt: Format = "csv", dialect: str | N
     frame = build_frame(store, status=status, theme=theme, site=site, code=code, unit=unit,
                         pseudonyms=pseudonyms)
     return write(frame, out, fmt, dialect)
+
+
+# -- memos -------------------------------------------------------------------------
+
+# Columns of the memo export (a stable contract, extended only at the end). ``id`` is the
+# memo's id, or the coding's for a coding memo; ``time`` is UTC; ``quote`` is the sentence
+# a coding or segment memo is on.
+MEMO_COLUMNS = ["kind", "id", "document", "site", "turn", "segment_id", "code_id", "code_label",
+                "layer", "coder", "time", "quote", "memo"]
+MEMO_SHEET = "Memoer"
+MEMO_WIDTHS = [10, 8, 22, 16, 6, 10, 16, 22, 12, 16, 20, 60, 80]
+
+
+def memo_time(value: Any) -> str:
+    """A memo's time as ``YYYY-MM-DD HH:MM:SS`` in UTC (SQLite hands back naive UTC times)."""
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def memo_frame(memos: Sequence[MemoView],
+               pseudonyms: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """The memo export table (:data:`MEMO_COLUMNS`) of a list of memos (no file I/O).
+
+    ``pseudonyms`` (:func:`evaltool.pseudonymize.export_hook`) rewrites the table first;
+    it sees the internal ``_document_id`` column (empty for project memos).
+    """
+    frame = pd.DataFrame([{
+        "kind": m.kind, "id": m.id, "document": m.document or "", "site": m.site or "",
+        "turn": m.turn, "segment_id": m.segment_id, "code_id": m.code_key or "",
+        "code_label": m.code_label or "", "layer": m.layer, "coder": m.coder or "",
+        "time": memo_time(m.at), "quote": m.quote or "", "memo": m.text,
+        "_document_id": m.document_id,
+    } for m in memos], columns=[*MEMO_COLUMNS, "_document_id"])
+    for col in ("turn", "segment_id", "_document_id"):  # whole numbers, blank where none
+        frame[col] = frame[col].astype("Int64")
+    if pseudonyms is not None:
+        frame = pseudonyms(frame)
+    return frame.drop(columns=["_document_id"])
+
+
+def export_memos(store, out: str | Path, *, fmt: Format = "csv", dialect: str | None = None,
+                 pseudonyms: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+                 **filters: Any) -> int:
+    """Export memos (``filters`` as :meth:`~evaltool.store.Store.memos` takes them) to a
+    file; return the number of rows."""
+    frame = memo_frame(store.memos(**filters), pseudonyms)
+    return write(frame, out, fmt, dialect, sheet=MEMO_SHEET, widths=MEMO_WIDTHS)

@@ -382,17 +382,29 @@ def document_plan(store, document_id: int, nlp_factory: Callable[[], Any]) -> Na
 
 
 def export_hook(store, nlp_factory: Callable[[], Any]) -> Callable[[Any], Any]:
-    """A ``build_frame(pseudonyms=...)`` hook: pseudonymize text, speaker, role, memo and
-    front-matter columns on the way out, without changing the database."""
+    """A ``build_frame(pseudonyms=...)`` (or ``memo_frame``) hook: pseudonymize text, speaker,
+    role, memo and front-matter columns on the way out, without changing the database.
+    Rows without a document (project memos) get every document's pseudonyms in turn."""
     def apply(frame):
         frame = frame.copy()
         columns = [c for c in frame.columns if c not in STRUCTURAL_COLUMNS]
-        for doc_id in frame["_document_id"].unique():
-            plan = document_plan(store, int(doc_id), nlp_factory)
-            rows = frame["_document_id"] == doc_id
+        plans: dict[int, NamePlan] = {}
+
+        def rewrite(rows, doc_id: int) -> None:
+            if doc_id not in plans:
+                plans[doc_id] = document_plan(store, doc_id, nlp_factory)
+            plan = plans[doc_id]
             for col in columns:  # labels too: the front matter's `moderator` names a speaker
                 frame.loc[rows, col] = frame.loc[rows, col].map(
                     lambda v, plan=plan: plan.apply_label(v) if isinstance(v, str) else v)
+
+        ids = frame["_document_id"]
+        for doc_id in ids.dropna().unique():
+            rewrite((ids == doc_id).fillna(False).astype(bool), int(doc_id))
+        loose = ids.isna()
+        if loose.any():  # a project memo belongs to no document: every document's names
+            for doc in store.document_facets():
+                rewrite(loose, doc.id)
         return frame
 
     return apply
