@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from evaltool import autocode
@@ -123,21 +123,36 @@ class QueueItem:
     confidence: float
     uncertainty: float
     version: int
+    document_id: int | None = None
+
+
+def _threshold(store) -> float:
+    """The latest model's threshold (the default before any model is trained)."""
+    stored = store.latest_model(blob=False)  # the threshold only: not the pickled model
+    if stored is not None:
+        return (stored.get("params") or {}).get("threshold", autocode.THRESHOLD)
+    return autocode.THRESHOLD
 
 
 def review_queue(store, *, order: str = "uncertainty", document_id: int | None = None,
-                 limit: int | None = None) -> list[QueueItem]:
+                 limit: int | None = None, offset: int = 0, exclude: Collection[int] = (),
+                 coder: str | None = None) -> list[QueueItem]:
     """Open suggestions, those whose review teaches the model most first
-    (``order="uncertainty"``: confidence closest to the threshold) or in text order."""
-    threshold = autocode.THRESHOLD
-    stored = store.latest_model(blob=False)  # the threshold only: not the pickled model
-    if stored is not None:
-        threshold = (stored.get("params") or {}).get("threshold", threshold)
-    items = [QueueItem(c.id, c.segment_id, c.document, c.turn, c.code_key, c.confidence or 0.0,
-                       autocode.uncertainty(c.confidence or 0.0, threshold), c.version)
-             for c in store.coding_views(status="suggested", document_id=document_id)]
-    if order == "uncertainty":
-        items.sort(key=lambda q: (-q.uncertainty, q.segment_id, q.code_key))
-    elif order != "document":
-        raise ValueError(f"unknown order {order!r}")
-    return items[:limit] if limit else items
+    (``order="uncertainty"``: confidence closest to the threshold) or in text order.
+
+    One query that reads only the page asked for (``limit``/``offset``); ``exclude``
+    leaves out coding ids (skipped ones), ``coder`` what that coder already decided blind.
+    """
+    threshold = _threshold(store)
+    return [QueueItem(r.id, r.segment_id, r.document, r.turn, r.code_key, r.confidence or 0.0,
+                      autocode.uncertainty(r.confidence or 0.0, threshold), r.version,
+                      r.document_id)
+            for r in store.review_queue(threshold, order=order, document_id=document_id,
+                                        coder=coder, exclude=exclude, limit=limit or None,
+                                        offset=offset)]
+
+
+def review_queue_size(store, *, document_id: int | None = None, exclude: Collection[int] = (),
+                      coder: str | None = None) -> int:
+    """How many suggestions :func:`review_queue` holds with the same filters."""
+    return store.review_queue_size(document_id=document_id, exclude=exclude, coder=coder)
