@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from evaltool.attributes import target_group_choices
-from evaltool.domain import CMO, CMO_KINDS, Matrix
+from evaltool.attributes import AttributeFilter, Scope, scope_of, target_group_choices
+from evaltool.domain import CMO, CMO_KINDS, Matrix, attribute_values, quote_target_groups
 
 CMO_LABELS = {CMO.context: "Kontekst", CMO.mechanism: "Mekanisme", CMO.outcome: "Udfald"}
 
@@ -49,13 +49,15 @@ class Dashboard:
 
 def select_documents(store, site: str | None = None, target_group: str | None = None,
                      documents: Sequence | None = None) -> list[int] | None:
-    """Document ids matching a site and/or target group (None = no filter);
-    ``documents`` saves reading them again when the caller has them."""
+    """Document ids with quotes matching a site and/or target group (None = no filter; a
+    quote's target group is its speaker's, else its document's); ``documents`` saves
+    reading them again when the caller has them."""
     if not site and not target_group:
         return None
     docs = store.document_facets() if documents is None else documents
-    return [d.id for d in docs
-            if (not site or d.site == site) and (not target_group or target_group in d.target_groups)]
+    found = scope_of(docs, store.speaker_facets() if target_group else [], site=site,
+                     target_group=target_group)
+    return list(found.documents or ())
 
 
 def filter_options(store) -> dict[str, list[str]]:
@@ -66,27 +68,39 @@ def filter_options(store) -> dict[str, list[str]]:
 
 
 def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | None = None,
-              target_group: str | None = None, quotes_per_theme: int = 3) -> Dashboard:
-    """Build the dashboard for the active codebook."""
+              target_group: str | None = None, filters: Sequence[AttributeFilter] = (),
+              quotes_per_theme: int = 3) -> Dashboard:
+    """Build the dashboard for the active codebook: quotes of ``site``, of ``target_group``
+    (a quote's is its speaker's, else its document's) and matching the attribute
+    ``filters``."""
     statuses = tuple(statuses)
     content = store.active_codebook()["content"]
     docs = {d.id: d for d in store.document_facets()}
-    doc_ids = select_documents(store, site, target_group, list(docs.values()))
+    speakers = {s.id: s for s in store.speaker_facets()}
+    chosen = scope_of(list(docs.values()), list(speakers.values()), site=site,
+                      target_group=target_group, filters=filters)
+    doc_ids, speaker_ids = chosen.documents, chosen.speakers
     all_sites = sorted({d.site for i, d in docs.items() if d.site and (doc_ids is None or i in doc_ids)})
     code_labels = {c.key: c.label for c in store.codes(include_retired=True)}
+    # a speaker's own target groups change whose quotes reach which group
+    by_speaker = any(s.target_groups for s in speakers.values())
 
     # Quotes per (category, document) are exact distinct counts; a segment belongs to one
     # document, so sums over documents (per site or in total) stay exact.
     themes = [t["id"] for t in content["themes"]]
     # independent aggregations, run at the same time (see Store.concurrently)
-    by_doc, by_cmo, candidates, by_column, configs = store.concurrently(
-        lambda: store.count_by_category_document(("theme", "goal"), statuses, doc_ids),
-        lambda: store.count_by_category("theme", statuses, doc_ids),
+    by_doc, by_cmo, candidates, by_column, configs, theme_speakers = store.concurrently(
+        lambda: store.count_by_category_document(("theme", "goal"), statuses, doc_ids,
+                                                 speaker_ids),
+        lambda: store.count_by_category("theme", statuses, doc_ids, speaker_ids),
         # extra candidates: a quote already shown for an earlier theme gives way
         lambda: store.strongest_quotes(themes, statuses, doc_ids,
-                                       limit=quotes_per_theme * (len(themes) + 1)),
-        lambda: store.count_by_column(statuses, doc_ids),
-        lambda: store.cmo_configurations(statuses, doc_ids))
+                                       limit=quotes_per_theme * (len(themes) + 1),
+                                       speaker_ids=speaker_ids),
+        lambda: store.count_by_column(statuses, doc_ids, speaker_ids),
+        lambda: store.cmo_configurations(statuses, doc_ids, speaker_ids=speaker_ids),
+        lambda: store.count_by_category_speaker("theme", statuses, doc_ids, speaker_ids)
+        if by_speaker else [])
     per_doc: dict[str, list[tuple[str, int, int]]] = {"theme": [], "goal": []}
     for kind, key, doc_id, n in by_doc:
         per_doc[kind].append((key, doc_id, n))
@@ -108,7 +122,14 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
         key = theme["id"]
         cmo = theme_cmo.get(key, dict.fromkeys(CMO_KINDS, 0))
         quotes, sites = theme_totals.get(key, (0, set()))
-        groups = sorted({g for k, d, _ in per_doc["theme"] if k == key for g in docs[d].target_groups})
+        if by_speaker:
+            groups = sorted({g for k, sid, _ in theme_speakers if k == key and sid in speakers
+                             for g in quote_target_groups(
+                                 speakers[sid].attributes,
+                                 docs[speakers[sid].document_id].attributes)})
+        else:
+            groups = sorted({g for k, d, _ in per_doc["theme"] if k == key
+                             for g in docs[d].target_groups})
         strongest = [q for q in candidates.get(key, [])
                      if q["segment_id"] not in shown][:quotes_per_theme]
         shown.update(q["segment_id"] for q in strongest)
@@ -163,10 +184,12 @@ def matrix_frame(m: Matrix, normalize: str | None = None) -> pd.DataFrame:
 
 
 def matrix_quotes(store, m: Matrix, row: str, col: str,
-                  statuses: Sequence[str] = ("accepted",)) -> list:
-    """The codings of ``row``'s code behind one cell of ``m`` (its quotes), in text order."""
+                  statuses: Sequence[str] = ("accepted",), scope: Scope | None = None) -> list:
+    """The codings of ``row``'s code behind one cell of ``m`` (its quotes), in text order;
+    ``scope`` (the matrix's filter) leaves out the quotes outside it."""
     def views(code: str) -> list:
-        return [v for s in statuses for v in store.coding_views(status=s, code_key=code)]
+        return [v for s in statuses for v in store.coding_views(status=s, code_key=code)
+                if scope is None or scope.allows(v.document_id, v.speaker)]
 
     mine = views(row)
     if m.col_dim == "code":
@@ -184,6 +207,14 @@ def matrix_quotes(store, m: Matrix, row: str, col: str,
         mine = [v for v in mine if (v.role or "") == col]
     elif m.col_dim == "document":
         mine = [v for v in mine if v.document == col]
+    elif m.col_dim == "target_group" or m.col_dim.startswith("speaker:"):
+        docs = {d.id: d.attributes for d in store.document_facets()}
+        key = m.col_dim.removeprefix("speaker:")
+        ours = {(s.document_id, s.name) for s in store.speaker_facets()
+                if col in (quote_target_groups(s.attributes, docs.get(s.document_id, {}))
+                           if m.col_dim == "target_group" else
+                           attribute_values(s.attributes.get(key)))}
+        mine = [v for v in mine if (v.document_id, v.speaker) in ours]
     else:
         key = m.col_dim.removeprefix("attr:")
         docs = {d.id for d in store.document_facets()

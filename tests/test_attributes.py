@@ -163,3 +163,66 @@ def test_reimport_keeps_attributes_the_file_does_not_set(doc, tmp_path, blank_nl
                                      "title": "Kaffe på biblioteket"}
     assert store.get_document(new).site == "Tønder"
     assert store.attributes(new, "Søren") == {"role": "frivillig", "target_group": ["Frivillige"]}
+
+
+def _quotes(board) -> dict[str, int]:
+    return {card.id: card.quotes for card in board.themes}
+
+
+def test_dashboard_counts_a_quote_for_its_speakers_target_group(grouped) -> None:
+    """T1 = mek_kaffe (B) + udf_nye_brugere (C): sentences 1, 6 and 4; T2 = ctx_strategi (A):
+    0, 1 and 3. Søren (Frivillige) spoke 3 and 4; Mette and Åse (Seniorer, the document's)
+    spoke 0, 1 and 6."""
+    store, _, _, _ = grouped
+    assert _quotes(analysis.dashboard(store)) == {"T1": 3, "T2": 3}
+    assert _quotes(analysis.dashboard(store, target_group="Frivillige")) == {"T1": 1, "T2": 1}
+    assert _quotes(analysis.dashboard(store, target_group="Seniorer")) == {"T1": 2, "T2": 2}
+    assert _quotes(analysis.dashboard(store, target_group="Ingen")) == {"T1": 0, "T2": 0}
+    cards = {card.id: card for card in analysis.dashboard(store).themes}
+    assert cards["T1"].target_groups == ["Frivillige", "Seniorer"]
+    borger = attrs.AttributeFilter("speaker", "role", "borger")
+    assert _quotes(analysis.dashboard(store, filters=[borger])) == {"T1": 1, "T2": 0}
+    site = attrs.AttributeFilter("document", "site", "Tønder")
+    assert _quotes(analysis.dashboard(store, filters=[site], target_group="Frivillige")) == {
+        "T1": 1, "T2": 1}
+    frivillige = analysis.dashboard(store, target_group="Frivillige")
+    assert {q["segment_id"] for card in frivillige.themes for q in card.strongest} <= set(
+        grouped[2][3:5])
+
+
+def test_matrix_of_target_groups_and_speaker_attributes(grouped) -> None:
+    store, doc_id, segs, (a, b, c) = grouped
+    store.set_attributes(doc_id, {"gender": "kvinde"}, speaker="Mette")
+    store.set_attributes(doc_id, {"gender": "kvinde"}, speaker="Åse")
+    m = store.matrix("target_group")
+    assert m.cols == ("Frivillige", "Seniorer")
+    assert [[m.count(k, g) for g in m.cols] for k in (a, b, c)] == [[1, 2], [0, 2], [1, 0]]
+    assert m.col_totals == {"Frivillige": 3, "Seniorer": 7}  # sentences spoken
+    genders = store.matrix("speaker:gender", unit="turn")
+    assert genders.cols == ("kvinde",)
+    assert [genders.count(k, "kvinde") for k in (a, b, c)] == [1, 2, 0]
+    quotes = analysis.matrix_quotes(store, m, a, "Frivillige")
+    assert [q.segment_id for q in quotes] == [segs[3]]
+    sid = {s.name: s.id for s in store.speaker_facets()}
+    only = store.matrix("code", speakers=[sid["Mette"]])
+    assert (only.count(a, a), only.count(a, b), only.count(b, b)) == (2, 1, 1)
+    scoped = attrs.scope(store, target_group="Seniorer")
+    assert [q.segment_id for q in analysis.matrix_quotes(
+        store, store.matrix("site", speakers=scoped.speakers), a, "Tønder",
+        scope=scoped)] == segs[:2]
+
+
+def test_export_target_group_column_and_filter(grouped) -> None:
+    from evaltool import export
+
+    store, _, _, _ = grouped
+    frame = export.build_frame(store)
+    assert list(frame.columns[19:21]) == ["target_group", "target_groups"]
+    assert sorted(zip(frame.speaker, frame.target_group, frame.target_groups, strict=True)) == [
+        *[("Mette", "Seniorer", "Seniorer")] * 3, ("Søren", "Frivillige", "Seniorer"),
+        ("Søren", "Frivillige", "Seniorer"), ("Åse", "Seniorer", "Seniorer")]
+    scoped = export.build_frame(store, scope=attrs.scope(store, target_group="Frivillige"))
+    assert sorted(scoped.text) == ["Kaffen var god.", "Strategien var klar."]
+    turns = export.build_frame(store, unit="turn", scope=attrs.scope(store, filters=[
+        attrs.AttributeFilter("speaker", "target_group", "Frivillige")]))
+    assert set(turns.speaker) == {"Søren"} and set(turns.target_group) == {"Frivillige"}

@@ -14,7 +14,7 @@ from evaltool.cli import cli
 
 EXPECTED_COLUMNS = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
                     "end_char", "text", "code_id", "code_label", "cmo", "theme", "goal",
-                    "source", "confidence", "status", "coder", "memo",
+                    "source", "confidence", "status", "coder", "memo", "target_group",
                     # then the documents' other front-matter keys, sorted
                     "date", "moderator", "target_groups", "title"]
 
@@ -39,7 +39,8 @@ def test_rows_columns_and_values(gold_store) -> None:
         "text": "Socialforvaltningen ringer nu og inviterer os med til deres møder.",
         "code_id": "udf_invitationer", "code_label": "Invitationer fra forvaltninger",
         "cmo": "outcome", "theme": "T2", "goal": "G2", "source": "gold",
-        "status": "accepted", "coder": "guld", "memo": "", "date": "2016-12-06",
+        "status": "accepted", "coder": "guld", "memo": "", "target_group": "",
+        "date": "2016-12-06",
         "moderator": "Ordstyrer", "target_groups": "", "title": "Testinterview Aars"}
 
 
@@ -126,15 +127,24 @@ def test_cli_export(gold_store, db_path: Path, tmp_path: Path, runner) -> None:
 
 @pytest.mark.parametrize("dialect", [None, "excel-da"])
 @pytest.mark.parametrize("filters", [{"status": "all"}, {"status": "all", "theme": "T1"},
-                                     {"status": "accepted", "site": "Morsø"}])
+                                     {"status": "accepted", "site": "Morsø"},
+                                     {"status": "all", "speaker_role": "frivillig"}])
 def test_streamed_csv_equals_the_table_path(coded_store, fixtures: Path, model_nlp, tmp_path: Path,
                                             dialect, filters) -> None:
     """`evaltool export` streams plain CSV from the store; it must write exactly the bytes
-    the DataFrame path writes (formula neutralising, decimal comma, attributes included)."""
+    the DataFrame path writes (formula neutralising, decimal comma, attributes and a
+    speaker's own target groups included, an attribute filter applied)."""
+    from evaltool import attributes
+
     gold.load_gold(coded_store, fixtures / "gold")
     run.run(coded_store, lambda: model_nlp)
     seg = coded_store.segments(1)[2]
     coded_store.add_coding([seg.id], "mek_kaffe", "=HYPERLINK(\"x\")", memo="-minus og @snabel")
+    coded_store.set_attributes(1, {"target_group": "=Unge, Frivillige"}, speaker="Bent")
+    filters = dict(filters)
+    if "speaker_role" in filters:
+        filters["scope"] = attributes.scope(coded_store, filters=[attributes.AttributeFilter(
+            "speaker", "role", filters.pop("speaker_role"))])
     streamed, table = tmp_path / "s.csv", tmp_path / "t.csv"
     n = export.export_file(coded_store, streamed, dialect=dialect, **filters)
     frame = export.build_frame(coded_store, **filters)

@@ -1,7 +1,8 @@
 """Dashboard aggregations, computed in SQL (GROUP BY), never by looping over codings.
 
 Every query counts *quotes*: distinct coded segments of the shared layer whose
-status is in ``statuses`` and whose document is in ``document_ids`` (None = all).
+status is in ``statuses``, whose document is in ``document_ids`` (None = all) and
+whose speaker is in ``speaker_ids`` (None = all; see :func:`evaltool.attributes.scope`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, union_all
+from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, tuple_, union_all
 from sqlalchemy.orm import aliased
 
 from evaltool.domain import CMO
@@ -33,6 +34,12 @@ from evaltool.store.models import (
 )
 
 T = TypeVar("T")
+
+
+def spoken_by(speaker_ids: Sequence[int]):
+    """Codings in the turns of these speakers (a coding carries its document and turn)."""
+    return tuple_(Coding.document_id, Coding.turn_number).in_(
+        select(Turn.document_id, Turn.number).where(Turn.speaker_id.in_(list(speaker_ids))))
 
 
 class AggregateOps:
@@ -80,7 +87,8 @@ class AggregateOps:
         return (*codings, events, *docs, *(cb or (None, None, None)), *others)
 
     @staticmethod
-    def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None) -> Select:
+    def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None,
+               speaker_ids: Sequence[int] | None = None) -> Select:
         """Shared-layer codings of the active codebook with the given statuses, with
         their document, site, turn number and code (no join to segments or turns:
         a coding row carries its segment's document and turn)."""
@@ -95,6 +103,8 @@ class AggregateOps:
         )
         if document_ids is not None:
             stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
+        if speaker_ids is not None:
+            stmt = stmt.where(spoken_by(speaker_ids))
         return stmt
 
     def _rows(self, stmt) -> list[tuple]:
@@ -102,9 +112,10 @@ class AggregateOps:
             return [tuple(r) for r in conn.execute(stmt)]
 
     def count_by_category(self, kind: str, statuses: Sequence[str],
-                          document_ids: Sequence[int] | None = None) -> list[tuple]:
+                          document_ids: Sequence[int] | None = None,
+                          speaker_ids: Sequence[int] | None = None) -> list[tuple]:
         """(category key, cmo, quotes) for themes (``kind='theme'``) or goals."""
-        coded = self._coded(statuses, document_ids).subquery()
+        coded = self._coded(statuses, document_ids, speaker_ids).subquery()
         stmt = (
             select(Category.key, coded.c.cmo, func.count(distinct(coded.c.segment_id)))
             .join(CodeCategory, CodeCategory.code_id == coded.c.code_id)
@@ -114,11 +125,12 @@ class AggregateOps:
         return self._rows(stmt)
 
     def count_by_category_document(self, kinds: Sequence[str], statuses: Sequence[str],
-                                   document_ids: Sequence[int] | None = None) -> list[tuple]:
+                                   document_ids: Sequence[int] | None = None,
+                                   speaker_ids: Sequence[int] | None = None) -> list[tuple]:
         """(category kind, category key, document id, quotes) for the given kinds ('theme',
         'goal'): which documents (and so sites and target groups) each theme or goal
         reached. Sums over documents are exact (a segment belongs to one document)."""
-        coded = self._coded(statuses, document_ids).subquery()
+        coded = self._coded(statuses, document_ids, speaker_ids).subquery()
         stmt = (
             select(Category.kind, Category.key, coded.c.document_id,
                    func.count(distinct(coded.c.segment_id)))
@@ -129,10 +141,27 @@ class AggregateOps:
         )
         return self._rows(stmt)
 
+    def count_by_category_speaker(self, kind: str, statuses: Sequence[str],
+                                  document_ids: Sequence[int] | None = None,
+                                  speaker_ids: Sequence[int] | None = None) -> list[tuple]:
+        """(category key, speaker id, quotes) for themes or goals: whose quotes (and so which
+        target groups, by the quote rule) each one reached."""
+        coded = self._coded(statuses, document_ids, speaker_ids).subquery()
+        stmt = (
+            select(Category.key, Turn.speaker_id, func.count(distinct(coded.c.segment_id)))
+            .join(CodeCategory, CodeCategory.code_id == coded.c.code_id)
+            .join(Category, and_(Category.id == CodeCategory.category_id, Category.kind == kind))
+            .join(Turn, and_(Turn.document_id == coded.c.document_id,
+                             Turn.number == coded.c.turn))
+            .group_by(Category.key, Turn.speaker_id)
+        )
+        return self._rows(stmt)
+
     def count_by_column(self, statuses: Sequence[str],
-                        document_ids: Sequence[int] | None = None) -> list[tuple]:
+                        document_ids: Sequence[int] | None = None,
+                        speaker_ids: Sequence[int] | None = None) -> list[tuple]:
         """(change-theory column, site, quotes)."""
-        coded = self._coded(statuses, document_ids).subquery()
+        coded = self._coded(statuses, document_ids, speaker_ids).subquery()
         stmt = (select(coded.c.column, coded.c.site, func.count(distinct(coded.c.segment_id)))
                 .group_by(coded.c.column, coded.c.site))
         return self._rows(stmt)
@@ -153,7 +182,9 @@ class AggregateOps:
 
     def strongest_quotes(self, themes: Sequence[str], statuses: Sequence[str],
                          document_ids: Sequence[int] | None = None, limit: int = 5,
-                         min_chars: int = 40, max_chars: int = 400) -> dict[str, list[dict[str, Any]]]:
+                         min_chars: int = 40, max_chars: int = 400,
+                         speaker_ids: Sequence[int] | None = None
+                         ) -> dict[str, list[dict[str, Any]]]:
         """The strongest quotes of each theme (theme key → up to ``limit`` quotes), in one query.
 
         Strength, in this order: decided by a person (accepted) before suggested; the
@@ -168,6 +199,8 @@ class AggregateOps:
         shared = and_(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
         if document_ids is not None:
             shared = and_(shared, Coding.document_id.in_(list(document_ids)))
+        if speaker_ids is not None:
+            shared = and_(shared, spoken_by(speaker_ids))
         n_codes = (select(Coding.segment_id, func.count(distinct(Coding.code_id)).label("n"))
                    .where(shared).group_by(Coding.segment_id).cte("n_codes"))
         length = Segment.end_char - Segment.start_char  # = the text's length in characters
@@ -221,7 +254,8 @@ class AggregateOps:
 
     def cmo_configurations(self, statuses: Sequence[str],
                            document_ids: Sequence[int] | None = None, window: int = 1,
-                           limit: int = 200) -> list[dict[str, Any]]:
+                           limit: int = 200, speaker_ids: Sequence[int] | None = None
+                           ) -> list[dict[str, Any]]:
         """Context–mechanism–outcome triples co-occurring within ``window`` turns.
 
         For every outcome coding, the context and mechanism codings of the same
@@ -229,7 +263,7 @@ class AggregateOps:
         a configuration; counted per site as distinct outcome quotes, with the
         lowest-id outcome segment as an example.
         """
-        coded = self._coded(statuses, document_ids).cte("coded")
+        coded = self._coded(statuses, document_ids, speaker_ids).cte("coded")
         o, c, m = aliased(coded, name="o"), aliased(coded, name="c"), aliased(coded, name="m")
         # The window as rows of turn offsets: joining on an exact turn (o.turn + k) lets
         # the database index the join, where a BETWEEN range made SQLite compare every

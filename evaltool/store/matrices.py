@@ -3,7 +3,9 @@
 A unit is a sentence (``segment``) or a turn. Code × code counts the units of the row
 code in which the column code occurs too; with ``window`` N (turn units) the column
 code may occur up to N turns before or after. Code × case counts the row code's units
-per site, speaker role (as at the turn), document or document attribute value.
+per site, speaker role (as at the turn), document, document attribute value
+(``attr:KEY``), speaker attribute value (``speaker:KEY``) or target group (a unit's is
+its speaker's, else its document's: :func:`evaltool.domain.quote_target_groups`).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, func, select
 
-from evaltool.domain import CodingStatus, Matrix
+from evaltool.domain import CodingStatus, Matrix, attribute_values, quote_target_groups
 from evaltool.errors import NotFoundError
+from evaltool.store.aggregates import spoken_by
 from evaltool.store.models import (
     READY,
     Code,
@@ -27,16 +30,16 @@ from evaltool.store.models import (
 )
 
 UNITS = ("segment", "turn")
-CASES = ("site", "role", "document")  # and "attr:KEY"
+CASES = ("site", "role", "document", "target_group")  # and "attr:KEY", "speaker:KEY"
 
 
 def _values(value: Any) -> list[str]:
     """An attribute's values as text (a list gives one value per item)."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, list):
-        return [str(v) for v in value if v is not None and v != ""]
-    return [str(value)]
+    return attribute_values(value)
+
+
+def _keyed(cols: str, prefix: str) -> bool:
+    return cols.startswith(prefix) and len(cols) > len(prefix)
 
 
 class MatrixOps:
@@ -46,22 +49,27 @@ class MatrixOps:
 
     def matrix(self, cols: str, *, unit: str = "segment", window: int = 0,
                statuses: Sequence[str] = (CodingStatus.accepted.value,), layer: str = "",
-               documents: Sequence[int] = ()) -> Matrix:
-        """Codes (rows) against ``cols``: 'code', 'site', 'role', 'document' or 'attr:KEY'.
+               documents: Sequence[int] = (), speakers: Sequence[int] | None = None) -> Matrix:
+        """Codes (rows) against ``cols``: 'code', 'site', 'role', 'document', 'target_group',
+        'attr:KEY' (document attribute) or 'speaker:KEY' (speaker attribute).
 
-        ``window`` (turns, with ``unit='turn'``) widens code × code co-occurrence.
+        ``window`` (turns, with ``unit='turn'``) widens code × code co-occurrence;
+        ``documents`` and ``speakers`` (ids; None: all) limit the units counted.
         :class:`NotFoundError` for an unknown column dimension or unit.
         """
         if unit not in UNITS:
             raise NotFoundError(f"unknown unit {unit!r} (use segment or turn)")
-        if cols not in ("code", *CASES) and not (cols.startswith("attr:") and len(cols) > 5):
-            raise NotFoundError(f"unknown columns {cols!r} (use code, site, role, document or "
-                                "attr:KEY)")
+        if cols not in ("code", *CASES) and not (_keyed(cols, "attr:")
+                                                 or _keyed(cols, "speaker:")):
+            raise NotFoundError(f"unknown columns {cols!r} (use code, site, role, document, "
+                                "target_group, attr:KEY or speaker:KEY)")
         if window and (unit != "turn" or cols != "code"):
             raise NotFoundError("a window of turns needs --unit turn and --cols code")
         where = [Coding.status.in_(list(statuses)), Coding.layer == layer]
         if documents:
             where.append(Coding.document_id.in_(list(documents)))
+        if speakers is not None:
+            where.append(spoken_by(speakers))
         units = (select(Code.key.label("code"), Coding.document_id.label("doc"),
                         Coding.turn_number.label("turn"),
                         (Coding.segment_id if unit == "segment" else Coding.turn_number)
@@ -83,9 +91,13 @@ class MatrixOps:
             if cols == "code":
                 counts, col_totals = self._code_pairs(conn, units, unit, window), row_totals
             elif cols == "role":
-                counts, col_totals = self._by_role(conn, units, unit, documents)
+                counts, col_totals = self._by_role(conn, units, unit, documents, speakers)
+            elif cols == "target_group" or cols.startswith("speaker:"):
+                counts, col_totals = self._by_speaker(conn, units, cols, unit, documents,
+                                                      speakers)
             else:
-                counts, col_totals = self._by_document(conn, per_doc, cols, unit, documents)
+                counts, col_totals = self._by_document(conn, per_doc, cols, unit, documents,
+                                                       speakers)
         rows = tuple(sorted(row_totals, key=lambda k: (order.get(k, len(order)), k)))
         col_keys = rows if cols == "code" else tuple(sorted(col_totals))
         return Matrix("code", cols, unit, window, rows, col_keys, counts, row_totals, col_totals)
@@ -104,8 +116,42 @@ class MatrixOps:
         return {(r.r, r.c): r.n for r in conn.execute(
             select(pairs.c.r, pairs.c.c, func.count().label("n")).group_by(pairs.c.r, pairs.c.c))}
 
+    def _by_speaker(self, conn, units, cols: str, unit: str, documents: Sequence[int],
+                    speakers: Sequence[int] | None
+                    ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+        """The row code's units per speaker attribute value or target group (a speaker's
+        own, else the document's), and each value's units."""
+        coded = (select(units.c.code, Turn.speaker_id, func.count().label("n"))
+                 .join(Turn, and_(Turn.document_id == units.c.doc, Turn.number == units.c.turn))
+                 .group_by(units.c.code, Turn.speaker_id))
+        model = Segment if unit == "segment" else Turn
+        total = (select(model.speaker_id, func.count(model.id).label("n"))
+                 .join(Document, and_(Document.id == model.document_id, Document.status == READY))
+                 .group_by(model.speaker_id))
+        if documents:
+            total = total.where(model.document_id.in_(list(documents)))
+        if speakers is not None:
+            total = total.where(model.speaker_id.in_(list(speakers)))
+        docs = {d.id: d.attributes for d in self.document_facets()}
+        if cols == "target_group":
+            case = {s.id: quote_target_groups(s.attributes, docs.get(s.document_id, {}))
+                    for s in self.speaker_facets()}
+        else:
+            case = {s.id: _values(s.attributes.get(cols.removeprefix("speaker:")))
+                    for s in self.speaker_facets()}
+        counts: dict[tuple[str, str], int] = {}
+        for code, speaker_id, n in conn.execute(coded):
+            for value in case.get(speaker_id, []):
+                counts[(code, value)] = counts.get((code, value), 0) + n
+        totals: dict[str, int] = {}
+        for speaker_id, n in conn.execute(total):
+            for value in case.get(speaker_id, []):
+                totals[value] = totals.get(value, 0) + n
+        return counts, totals
+
     @staticmethod
-    def _by_role(conn, units, unit: str, documents: Sequence[int]
+    def _by_role(conn, units, unit: str, documents: Sequence[int],
+                 speakers: Sequence[int] | None = None
                  ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
         """The row code's units per speaker role, and every role's units."""
         role = func.coalesce(Turn.role, Speaker.role, "")
@@ -123,12 +169,15 @@ class MatrixOps:
                  .group_by(role))
         if documents:
             total = total.where(Turn.document_id.in_(list(documents)))
+        if speakers is not None:
+            total = total.where(Turn.speaker_id.in_(list(speakers)))
         counts = {(r.code, r.role): r.n for r in conn.execute(coded)}
         return counts, {r.role: r.n for r in conn.execute(total)}
 
     @staticmethod
     def _by_document(conn, per_doc: dict[tuple[str, int], int], cols: str, unit: str,
-                     documents: Sequence[int]) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+                     documents: Sequence[int], speakers: Sequence[int] | None = None
+                     ) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
         """The row code's units per document, site or attribute value, and each one's units."""
         model = Segment if unit == "segment" else Turn
         docs = (select(Document.id, Document.name, Document.site,
@@ -138,6 +187,8 @@ class MatrixOps:
                                                           Document.site))
         if documents:
             docs = docs.where(Document.id.in_(list(documents)))
+        if speakers is not None:
+            docs = docs.where(model.speaker_id.in_(list(speakers)))
         rows = conn.execute(docs).all()
         if cols == "document":
             case = {r.id: [r.name] for r in rows}
