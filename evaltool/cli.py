@@ -239,6 +239,51 @@ def show(ctx: click.Context, doc: str, turn: int | None, segments: bool) -> None
             click.echo(f"       {s.sent_index} [{s.start_char}:{s.end_char}] {s.text}")
 
 
+@cli.command()
+@click.argument("doc")
+@click.option("--speaker", help="A speaker of the document (by name) instead of the document.")
+@click.option("--set", "assignments", multiple=True, metavar="KEY=VALUE",
+              help="Set an attribute (repeatable); target_group(s) take a comma-separated list.")
+@click.option("--unset", "unset", multiple=True, metavar="KEY",
+              help="Remove an attribute (repeatable).")
+@click.option("--coder", help="Who changes them (recorded in the history).")
+@click.pass_context
+@user_errors
+def attributes(ctx: click.Context, doc: str, speaker: str | None, assignments: tuple[str, ...],
+               unset: tuple[str, ...], coder: str | None) -> None:
+    """List or change the attributes of a document or of one of its speakers.
+
+    Without --set/--unset it lists the document's attributes and its speakers'. A
+    quote's target group is its speaker's target_group when set, else the document's
+    target_groups.
+
+    Example: evaltool attributes 3 --speaker Karen --set target_group=Senioren --set gender=kvinde
+    """
+    from evaltool.attributes import display, parse_assignment
+
+    store = get_store(ctx)
+    info = store.get_document(doc)
+    if assignments or unset:
+        values = dict(parse_assignment(a) for a in assignments)
+        after = store.set_attributes(info.id, values, unset=unset, speaker=speaker, actor=coder)
+        click.echo(f"updated {'speaker ' + speaker if speaker else 'document'} of document "
+                   f"{info.id}: {len(values)} set, {len(unset)} unset")
+        for key, value in after.items():
+            click.echo(f"  {key}: {display(value)}")
+        return
+    if speaker is None:
+        click.echo(f"document {info.id} ({info.name})")
+        for key, value in store.attributes(info.id).items():
+            click.echo(f"  {key}: {display(value)}")
+    for s in store.speaker_facets(info.id):
+        if speaker is None or s.name == speaker:
+            click.echo(f"speaker {s.name}" + (" (moderator)" if s.is_moderator else ""))
+            for key, value in sorted(s.attributes.items()):
+                click.echo(f"  {key}: {display(value)}")
+    if speaker is not None:
+        store.attributes(info.id, speaker)  # NotFoundError for a speaker who is not there
+
+
 KWIC_SHOWN = 40  # characters of context printed on each side of a search hit
 
 
@@ -282,8 +327,10 @@ def search(ctx: click.Context, query: str, lemma: bool, documents: tuple[str, ..
 @cli.command()
 @click.option("--rows", type=click.Choice(["code"]), default="code", show_default=True,
               help="What the rows are (codes).")
-@click.option("--cols", required=True, metavar="code|site|role|document|attr:KEY",
-              help="What the columns are: codes (co-occurrence) or a case.")
+@click.option("--cols", required=True,
+              metavar="code|site|role|document|target_group|attr:KEY|speaker:KEY",
+              help="What the columns are: codes (co-occurrence) or a case (attr: a document "
+                   "attribute, speaker: a speaker attribute; target_group by the quote rule).")
 @click.option("--unit", type=click.Choice(["segment", "turn"]), default="segment",
               show_default=True, help="Count sentences or turns.")
 @click.option("--window", type=click.IntRange(min=0), default=0, show_default=True,

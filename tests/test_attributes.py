@@ -226,3 +226,31 @@ def test_export_target_group_column_and_filter(grouped) -> None:
     turns = export.build_frame(store, unit="turn", scope=attrs.scope(store, filters=[
         attrs.AttributeFilter("speaker", "target_group", "Frivillige")]))
     assert set(turns.speaker) == {"Søren"} and set(turns.target_group) == {"Frivillige"}
+
+
+def test_cli_lists_sets_and_unsets(doc, team_db, runner) -> None:
+    from evaltool.cli import cli
+
+    store, doc_id = doc
+    out = runner.invoke(cli, ["--db", team_db, "attributes", str(doc_id), "--speaker", "Søren",
+                              "--set", "target_group=Frivillige, Seniorer", "--set",
+                              "gender=mand", "--coder", "Åse"])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines() == [
+        f"updated speaker Søren of document {doc_id}: 2 set, 0 unset", "  gender: mand",
+        "  role: frivillig", "  target_group: Frivillige, Seniorer"]
+    listed = runner.invoke(cli, ["--db", team_db, "attributes", str(doc_id)]).output
+    assert listed.splitlines()[:3] == [f"document {doc_id} (bibliotek_toender.txt)",
+                                       "  site: Tønder", "  title: Kaffe på biblioteket"]
+    assert "speaker Søren\n  gender: mand\n  role: frivillig\n" in listed
+    out = runner.invoke(cli, ["--db", team_db, "attributes", str(doc_id), "--speaker", "Søren",
+                              "--unset", "gender"])
+    assert out.exit_code == 0 and "gender" not in out.output
+    for args, message in [(["--set", "bad key=x"], "attribute 'bad key': a key is"),
+                          (["--set", "gender"], "write KEY=VALUE"),
+                          (["--unset", "alder"], "no attribute 'alder'"),
+                          (["--speaker", "Ukendt"], "no speaker 'Ukendt'")]:
+        bad = runner.invoke(cli, ["--db", team_db, "attributes", str(doc_id), *args])
+        assert bad.exit_code == 1 and message in bad.output and len(bad.output.splitlines()) == 1
+    assert store.attributes(doc_id, "Søren") == {"role": "frivillig",
+                                                 "target_group": ["Frivillige", "Seniorer"]}
