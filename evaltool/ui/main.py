@@ -94,5 +94,6 @@ def _navigate() -> None:
             st.Page(PAGES / "agreement.py", title="Enighed", url_path="enighed"),
         ]
     pages += [st.Page(PAGES / "codebook_page.py", title="Kodebog", url_path="kodebog"),
+              st.Page(PAGES / "memo_page.py", title="Memoer", url_path="memoer"),
               st.Page(PAGES / "export_page.py", title="Eksport", url_path="eksport")]
     st.navigation(pages).run()

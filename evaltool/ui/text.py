@@ -50,6 +50,11 @@ STATUS = {"suggested": "Forslag", "accepted": "Accepteret", "rejected": "Afvist"
 CMO = {Kind.context: "Kontekst", Kind.mechanism: "Mekanisme", Kind.outcome: "Udfald"}
 SOURCE = {"rules": "regler", "model": "model", "combined": "regler + model", "human": "manuel",
           "gold": "guldstandard", "adjudicated": "afgjort"}
+# what a memo is on (MemoView.kind), as a heading and as the memo's own noun
+MEMO_KIND = {"coding": "Kodning", "segment": "Sætning", "document": "Dokument",
+             "project": "Projekt"}
+MEMO_NOUN = {"coding": "Kodningsmemo", "segment": "Sætningsmemo", "document": "Dokumentmemo",
+             "project": "Projektmemo"}
 # what a history event did, as the history popover says it
 ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", "memo": "memo",
           "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
