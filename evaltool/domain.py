@@ -385,7 +385,12 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class CodingView:
-    """A coding with its segment, code and decision, as reviewed and exported."""
+    """A coding with its segment, code and decision, as reviewed and exported.
+
+    ``start_char``/``end_char``/``text`` are what is coded: the sentence for a sentence
+    coding, the span's document offsets and words for a span coding (``is_span``), so
+    ``document_text[start_char:end_char] == text`` either way.
+    """
 
     id: int
     segment_id: int
@@ -411,6 +416,22 @@ class CodingView:
     memo: str
     layer: str
     version: int
+    is_span: bool = False  # a span of words, not the whole sentence (migration 0013)
+
+    @property
+    def start(self) -> int:
+        """Document offset where the coded text starts."""
+        return self.start_char
+
+    @property
+    def end(self) -> int:
+        """Document offset where the coded text ends."""
+        return self.end_char
+
+    @property
+    def quote(self) -> str:
+        """The coded text (the span's words, or the whole sentence)."""
+        return self.text
 
 
 @dataclass(frozen=True)

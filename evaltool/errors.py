@@ -179,6 +179,30 @@ class MemoError(EvaltoolError):
         return "memo: " + self.MESSAGES[self.kind].format(limit=self.limit)
 
 
+class SpanError(EvaltoolError):
+    """A selection of text cannot be coded as a span; ``kind`` says why (the UI words
+    it in Danish), the message names the document and the offsets, never the text."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "empty": "the selection is empty or only whitespace",
+        "out_of_range": "the selection lies outside the document's text",
+        "across_turns": "the selection runs across turns (a span lies within one turn)",
+        "retired_code": "the code is retired (not in the codebook file any more)",
+        "exists": "this span already has this code",
+    }
+
+    def __init__(self, kind: str, document_id: int, start: int, end: int) -> None:
+        self.kind = kind
+        self.document_id = document_id
+        self.start = start
+        self.end = end
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (f"document {self.document_id}, characters {self.start}-{self.end}: "
+                f"{self.MESSAGES[self.kind]}")
+
+
 class FaultError(StoreError):
     """A fault of the environment (database, disk, file system, a number out of range).
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, literal, select, update
+from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select, update
 
 from evaltool.domain import (
     CodeInfo,
@@ -71,6 +71,20 @@ def segment_places(conn: Connection, segment_ids: Iterable[int]) -> dict[int, di
     return out
 
 
+def unit_columns() -> tuple[Any, Any, Any]:
+    """SQL expressions of a coding's coded unit: start, end and text of its span (the
+    span's words cut from its turn's text), or of its sentence (a query joins
+    ``Segment`` and ``Turn``)."""
+    span = Coding.start_char.is_not(None)
+    start = func.coalesce(Coding.start_char, Segment.start_char)
+    end = func.coalesce(Coding.end_char, Segment.end_char)
+    # substr counts characters on both backends (1-based)
+    quote = case((span, func.substr(Turn.text, Coding.start_char - Turn.start_char + 1,
+                                    Coding.end_char - Coding.start_char)),
+                 else_=Segment.text)
+    return start, end, quote
+
+
 @dataclass(frozen=True)
 class CodebookLoad:
     """What loading a codebook changed."""
@@ -110,17 +124,27 @@ def conflict_error(conn: Connection, coding_id: int) -> ConflictError:
                          "Se den aktuelle tilstand og prøv igen.")
 
 
-def _state(row: Any) -> dict[str, Any]:
+def event_state(row: Any) -> dict[str, Any]:
     """The user-visible state of a coding, as stored in events."""
     return {"code_id": row.code_id, "status": row.status, "source": row.source,
             "memo": row.memo, "layer": row.layer, "version": row.version,
             "segment_id": row.segment_id, "coder_id": row.coder_id,
-            "confidence": row.confidence, "explanation": row.explanation}
+            "confidence": row.confidence, "explanation": row.explanation,
+            "start_char": row.start_char, "end_char": row.end_char}
+
+
+def same_unit(start: int | None, end: int | None) -> Any:
+    """SQL condition: a coding of this unit (the whole sentence when ``start`` is None,
+    else the span ``[start, end)``); with segment, code and layer it finds one row."""
+    if start is None:
+        return Coding.start_char.is_(None)
+    return and_(Coding.start_char == start, Coding.end_char == end)
 
 
 def _place(row: Any) -> tuple:
-    """Where a coding is: two codings of one code cannot share a place."""
-    return (row.segment_id, row.layer)
+    """Where a coding is: two codings of one code cannot share a place (a span coding's
+    place includes its offsets)."""
+    return (row.segment_id, row.layer, row.start_char, row.end_char)
 
 
 def _strength(row: Any) -> tuple[int, int]:
@@ -259,22 +283,23 @@ class CodingOps:
             if other is None:
                 values = {"code_id": target, "version": row.version + 1, "updated_at": now}
                 conn.execute(update(Coding).where(Coding.id == row.id).values(**values))
-                self._event(conn, MERGE_ACTION, coder_id, row.id, row.segment_id, _state(row),
-                            {**_state(row), "code_id": target, "version": row.version + 1})
+                self._event(conn, MERGE_ACTION, coder_id, row.id, row.segment_id,
+                            event_state(row),
+                            {**event_state(row), "code_id": target, "version": row.version + 1})
                 moved += 1
                 continue
             keep, drop = (row, other) if _strength(row) > _strength(other) else (other, row)
             memo = "\n".join(m for m in dict.fromkeys([keep.memo, drop.memo]) if m)
             conn.execute(delete(Coding).where(Coding.id == drop.id))
-            self._event(conn, MERGE_ACTION, coder_id, drop.id, drop.segment_id, _state(drop),
-                        None)
+            self._event(conn, MERGE_ACTION, coder_id, drop.id, drop.segment_id,
+                        event_state(drop), None)
             if keep.code_id != target or memo != keep.memo:
                 values = {"code_id": target, "memo": memo, "version": keep.version + 1,
                           "updated_at": now}
                 conn.execute(update(Coding).where(Coding.id == keep.id).values(**values))
                 self._event(conn, MERGE_ACTION, coder_id, keep.id, keep.segment_id,
-                            _state(keep), {**_state(keep), "code_id": target, "memo": memo,
-                                           "version": keep.version + 1})
+                            event_state(keep), {**event_state(keep), "code_id": target,
+                                                "memo": memo, "version": keep.version + 1})
             combined += 1
         return moved, combined
 
@@ -401,7 +426,8 @@ class CodingOps:
 
         One transaction: a crash leaves the previous suggestions in place. Rows a
         human decided (accepted, rejected, added, or any coding with a coder) are
-        never touched; a suggestion that a re-run no longer makes is removed.
+        never touched; a suggestion that a re-run no longer makes is removed. A code a
+        person put on a span is not suggested for the sentences the span overlaps.
         """
         codes = {c.key: c.id for c in self.codes()}
         wanted = {(s.segment_id, codes[s.code_key]): s for s in suggestions if s.code_key in codes}
@@ -414,9 +440,21 @@ class CodingOps:
                 for row in conn.execute(
                     select(Coding.id, Coding.segment_id, Coding.code_id, Coding.status,
                            Coding.coder_id, Coding.confidence, Coding.source, Coding.explanation)
-                    .where(Coding.segment_id.in_(chunk), Coding.layer == SHARED)
+                    .where(Coding.segment_id.in_(chunk), Coding.layer == SHARED,
+                           Coding.start_char.is_(None))
                 ):
                     existing[(row.segment_id, row.code_id)] = row
+                for key in conn.execute(
+                    select(Segment.id, Coding.code_id)
+                    .join(Segment, and_(Segment.document_id == Coding.document_id,
+                                        Segment.start_char < Coding.end_char,
+                                        Segment.end_char > Coding.start_char))
+                    .where(Segment.id.in_(chunk), Coding.layer == SHARED,
+                           Coding.start_char.is_not(None),
+                           Coding.status == CodingStatus.accepted.value)
+                ):
+                    if wanted.pop(tuple(key), None) is not None:  # a person coded these words
+                        human += 1
             inserts, stale = [], []
             now = utcnow()
             places = segment_places(conn, (k[0] for k in wanted if k not in existing))
@@ -480,7 +518,7 @@ class CodingOps:
             if expected_version is not None and row.version != expected_version:
                 raise conflict_error(conn, coding_id)
             coder_id = self._coder_id(conn, coder)
-            before = _state(row)
+            before = event_state(row)
             values: dict[str, Any] = {"coder_id": coder_id, "updated_at": utcnow(),
                                       "version": row.version + 1}
             if action == "accept":
@@ -493,7 +531,8 @@ class CodingOps:
                 new_code = self._code_pk(conn, code_key)
                 clash = conn.execute(select(Coding.id, Coding.status, Coding.coder_id).where(
                     Coding.segment_id == row.segment_id, Coding.code_id == new_code,
-                    Coding.layer == row.layer, Coding.id != row.id)).first()
+                    Coding.layer == row.layer, same_unit(row.start_char, row.end_char),
+                    Coding.id != row.id)).first()
                 if clash is not None and (clash.status != CodingStatus.suggested.value
                                           or clash.coder_id is not None):
                     # somebody decided that code on this sentence: never overwrite their row
@@ -561,8 +600,8 @@ class CodingOps:
             places = segment_places(conn, segment_ids)
             for seg in segment_ids:
                 row = conn.execute(select(Coding).where(
-                    Coding.segment_id == seg, Coding.code_id == code_pk, Coding.layer == layer)
-                ).first()
+                    Coding.segment_id == seg, Coding.code_id == code_pk, Coding.layer == layer,
+                    Coding.start_char.is_(None))).first()
                 now = utcnow()
                 if row is None:
                     cid = conn.execute(insert(Coding).values(
@@ -576,7 +615,7 @@ class CodingOps:
                     self._event(conn, "add", coder_id, cid, seg, None, after)
                 else:
                     cid = row.id
-                    before = _state(row)
+                    before = event_state(row)
                     values = {"status": status, "coder_id": coder_id, "updated_at": now,
                               "version": row.version + 1}
                     if memo:
@@ -591,10 +630,11 @@ class CodingOps:
     # -- reads for review, training and export ------------------------------------
 
     # Columns of :meth:`coding_rows`, in order (the last is the code's primary key).
+    # start_char, end_char and text are the coded unit's: the sentence's, or the span's.
     CODING_COLUMNS = ("id", "segment_id", "document_id", "document", "site", "turn", "speaker",
                       "role", "start_char", "end_char", "text", "code_key", "code_label", "cmo",
                       "status", "source", "confidence", "explanation", "coder", "memo", "layer",
-                      "version", "code_pk")
+                      "version", "is_span", "code_pk")
 
     def coding_rows(self, *, status: str | None = None, document_id: int | None = None,
                     code_key: str | None = None, theme: str | None = None,
@@ -602,11 +642,13 @@ class CodingOps:
                     segment_ids: Sequence[int] | None = None) -> list[tuple]:
         """Codings joined with their segment, speaker, document and code, as plain tuples
         (:attr:`CODING_COLUMNS`), in text order — the fast path for large exports."""
+        start, end, quote = unit_columns()
         stmt = (select(Coding.id, Coding.segment_id, Segment.document_id, Document.name, Document.site,
                    Turn.number, Speaker.name, func.coalesce(Turn.role, Speaker.role),
-                   Segment.start_char, Segment.end_char, Segment.text, Code.key, Code.label,
+                   start, end, quote, Code.key, Code.label,
                    Code.cmo, Coding.status, Coding.source, Coding.confidence, Coding.explanation,
-                   Coder.name, Coding.memo, Coding.layer, Coding.version, Code.id)
+                   Coder.name, Coding.memo, Coding.layer, Coding.version,
+                   Coding.start_char.is_not(None), Code.id)
             .join(Segment, Segment.id == Coding.segment_id)
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
@@ -615,7 +657,7 @@ class CodingOps:
             .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
             .outerjoin(Coder, Coder.id == Coding.coder_id)
             .where(Coding.layer == layer)
-            .order_by(Document.id, Segment.start_char, Code.position)
+            .order_by(Document.id, start, Segment.start_char, end, Code.position)
         )
         if status and status != "all":
             stmt = stmt.where(Coding.status == status)
@@ -644,7 +686,7 @@ class CodingOps:
         for r in self.coding_rows(status=status, document_id=document_id, code_key=code_key,
                                   theme=theme, site=site, layer=layer, segment_ids=segment_ids):
             t, g = themes_goals.get(r[-1], ((), ()))
-            out.append(CodingView(*r[:14], t, g, *r[14:-1]))
+            out.append(CodingView(*r[:14], t, g, *r[14:-2], bool(r[-2])))
         return out
 
     def code_categories(self) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:

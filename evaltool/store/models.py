@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # Deterministic constraint names, so migrations can refer to them on every backend.
@@ -263,11 +264,20 @@ class Coding(Base):
     every change (optimistic locking); every change is also an :class:`Event`.
     ``document_id`` and ``turn_number`` copy the segment's place (a segment never
     moves), so dashboard aggregations read one narrow index without joins.
+
+    ``start_char``/``end_char`` are NULL for a coding of the whole sentence; a span
+    coding (migration 0013) holds the document offsets of the coded words (inside one
+    turn) and ``segment_id`` is the first sentence the span overlaps. A sentence coding
+    is unique per (segment, code, layer), a span coding per (segment, code, layer, span).
     """
 
     __tablename__ = "codings"
     __table_args__ = (
-        UniqueConstraint("segment_id", "code_id", "layer"),
+        Index("uq_codings_sentence", "segment_id", "code_id", "layer", unique=True,
+              sqlite_where=sql_text("start_char IS NULL"),
+              postgresql_where=sql_text("start_char IS NULL")),
+        Index("uq_codings_span", "segment_id", "code_id", "layer", "start_char", "end_char",
+              unique=True),
         Index("ix_codings_status_code", "status", "code_id"),
         # status first: a filter on the layer alone (exports) scans the table in order
         # instead of visiting every row through this index
@@ -283,6 +293,8 @@ class Coding(Base):
     document_id: Mapped[int] = mapped_column(Integer)
     turn_number: Mapped[int] = mapped_column(Integer)
     layer: Mapped[str] = mapped_column(String(200), default="")
+    start_char: Mapped[int | None] = mapped_column(Integer)  # NULL: the whole sentence
+    end_char: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(12))
     source: Mapped[str] = mapped_column(String(12))
     confidence: Mapped[float | None] = mapped_column(Float)

@@ -25,11 +25,12 @@ from evaltool.store.models import READY, Document, DocumentAttribute, Segment, S
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.queue import QueueOps
 from evaltool.store.search import SearchOps
+from evaltool.store.spans import SpanOps
 from evaltool.store.team import TeamOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps):
+            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:

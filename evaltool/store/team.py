@@ -20,7 +20,7 @@ from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
-from evaltool.store.codings import MACHINE, SHARED, conflict_error, segment_places
+from evaltool.store.codings import MACHINE, SHARED, conflict_error, same_unit, segment_places
 from evaltool.store.lifecycle import CARRY_ACTION, DELETE_ACTION, REPLACE_ACTION
 from evaltool.store.models import (
     READY,
@@ -45,7 +45,7 @@ UNDOABLE = ("accept", "reject", "recode", "memo", "add", "adjudicate")
 DECIDING = ("accept", "reject", "recode", "add", "adjudicate")
 # Columns an event's before/after records (the user-visible state of a coding).
 STATE_KEYS = ("code_id", "status", "source", "memo", "layer", "version", "segment_id", "coder_id",
-              "confidence", "explanation")
+              "confidence", "explanation", "start_char", "end_char")
 
 
 def _state(values: Any) -> dict[str, Any]:
@@ -130,10 +130,13 @@ class TeamOps:
         if not self.is_blind(document_id, coder):
             return shared
         own = self.coding_views(status="all", document_id=document_id, layer=coder)
-        taken = {(v.segment_id, v.code_key) for v in own}
+        def unit(v: CodingView) -> tuple:
+            return (v.segment_id, v.code_key, v.is_span and (v.start_char, v.end_char))
+
+        taken = {unit(v) for v in own}
         out = list(own)
         for v in shared:
-            if (v.segment_id, v.code_key) in taken:
+            if unit(v) in taken:
                 continue
             if v.coder == coder:
                 out.append(v)
@@ -188,9 +191,10 @@ class TeamOps:
                       code_key: str | None, memo: str | None) -> Decision:
         with self.write() as conn:
             coder_id = self._coder_id(conn, coder)
+            span = (row.start_char, row.end_char)
             own = conn.execute(select(Coding).where(
                 Coding.segment_id == row.segment_id, Coding.code_id == row.code_id,
-                Coding.layer == coder)).first()
+                Coding.layer == coder, same_unit(*span))).first()
             if row.layer == SHARED and own is not None and expected_version is not None:
                 # the coder decided this suggestion since they looked (another tab, another click)
                 raise ConflictError(
@@ -214,29 +218,32 @@ class TeamOps:
                 values["status"] = CodingStatus.suggested.value  # a memo leaves it open
             first = self._put(conn, row.segment_id, row.code_id, coder,
                               values, "reject" if action == "recode" else action, coder_id,
-                              expected_version=check)
+                              expected_version=check, span=span)
             if action != "recode":
                 return first
             new_code = self._code_pk(conn, code_key)
             return self._put(conn, row.segment_id, new_code, coder,
                              {"status": CodingStatus.accepted.value, "source": Source.human.value,
                               "confidence": None, "explanation": "", "coder_id": coder_id},
-                             "recode", coder_id)
+                             "recode", coder_id, span=span)
 
     def _put(self, conn: Connection, segment_id: int, code_id: int, layer: str,
              values: dict[str, Any], action: str, coder_id: int | None, *,
-             expected_version: int | None = None) -> Decision:
-        """Create or update the row of (segment, code, layer) and record the event."""
+             expected_version: int | None = None,
+             span: tuple[int | None, int | None] = (None, None)) -> Decision:
+        """Create or update the row of (segment, code, layer, span) and record the event
+        (``span``: a span coding's offsets; (None, None) for the whole sentence)."""
         row = conn.execute(select(Coding).where(
-            Coding.segment_id == segment_id, Coding.code_id == code_id, Coding.layer == layer)
-        ).first()
+            Coding.segment_id == segment_id, Coding.code_id == code_id, Coding.layer == layer,
+            same_unit(*span))).first()
         now = utcnow()
         if row is None:
             full = {"segment_id": segment_id, **segment_places(conn, [segment_id])[segment_id],
                     "code_id": code_id, "layer": layer,
                     "status": CodingStatus.accepted.value, "source": Source.human.value,
                     "confidence": None, "explanation": "", "coder_id": coder_id, "memo": "",
-                    "version": 1, "created_at": now, "updated_at": now, **values}
+                    "start_char": span[0], "end_char": span[1], "version": 1, "created_at": now,
+                    "updated_at": now, **values}
             cid = conn.execute(insert(Coding).values(**full).returning(Coding.id)).scalar_one()
             self._event(conn, action, coder_id, cid, segment_id, None, _state(full))
             return Decision(cid, 1, layer)
@@ -458,7 +465,8 @@ class TeamOps:
             values.update(confidence=before["confidence"], explanation=before["explanation"])
         if values["code_id"] != row.code_id and conn.scalar(select(Coding.id).where(
                 Coding.segment_id == row.segment_id, Coding.code_id == values["code_id"],
-                Coding.layer == row.layer, Coding.id != row.id)) is not None:
+                Coding.layer == row.layer, same_unit(row.start_char, row.end_char),
+                Coding.id != row.id)) is not None:
             raise ConflictError("Den oprindelige kode er sat på segmentet igen siden; "
                                 "omkodningen kan ikke fortrydes.")
         result = conn.execute(update(Coding).where(Coding.id == row.id,
