@@ -44,7 +44,7 @@ class QueueOps:
             own = Coding.__table__.alias("own")
             where.append(~exists().where(
                 own.c.layer == coder, own.c.segment_id == Coding.segment_id,
-                own.c.code_id == Coding.code_id,
+                own.c.code_id == Coding.code_id, own.c.start_char.is_(None),
                 own.c.status != CodingStatus.suggested.value,
                 Assignment.document_id == own.c.document_id, Assignment.blind,
                 Coder.id == Assignment.coder_id, Coder.name == coder))
