@@ -2,7 +2,8 @@
 
 For each demo site held out: a database with that site's transcript alone and the
 codebook with its seed minus that site's records (the model a new project runs
-on a transcript it has never seen). Then, for k in :data:`STEPS` (% of turns):
+on a transcript it has never seen); with ``--cold-start`` also without any seed
+(the codebook's examples and the coder's own decisions alone). Then, for k in :data:`STEPS` (% of turns):
 the gold decisions of the first k % of turns are revealed as a coder makes them
 (suggestions accepted when gold has the code and rejected when not, missing gold
 codes added, those turns marked done), the model is retrained and the transcript
@@ -31,7 +32,17 @@ EVAL_FROM = 0.5  # turns after this share of the transcript are scored (never re
 CODER = "kurve"
 
 
-def site_database(path: Path, transcript: Path, seed: list[dict], site: str, nlp) -> None:
+def turn_split(n_turns: int, k: int) -> tuple[set[int], set[int]]:
+    """(revealed, scored) turn numbers: the first ``k`` % of the turns (rounded up) are
+    revealed, the turns after :data:`EVAL_FROM` of the transcript (rounded up, so that a
+    turn revealed at 50 % of an odd number of turns is never scored) are scored."""
+    revealed = set(range(1, math.ceil(n_turns * k / 100) + 1)) if k else set()
+    scored = set(range(math.ceil(n_turns * EVAL_FROM) + 1, n_turns + 1))
+    return revealed, scored
+
+
+def site_database(path: Path, transcript: Path, seed: list[dict], site: str, nlp,
+                  codebook_path: Path = CODEBOOK) -> None:
     """A database holding one transcript, the codebook and the seed without ``site``."""
     from evaltool import codebook
     from evaltool.importer import import_paths
@@ -41,8 +52,8 @@ def site_database(path: Path, transcript: Path, seed: list[dict], site: str, nlp
     try:
         if import_paths([transcript], store, lambda: nlp).failed:
             raise RuntimeError(f"import failed: {transcript.name}")
-        spec = codebook.load(CODEBOOK)
-        store.load_codebook(spec, CODEBOOK.name, [r for r in seed if r["site"] != site])
+        spec = codebook.load(codebook_path)
+        store.load_codebook(spec, codebook_path.name, [r for r in seed if r["site"] != site])
     finally:
         store.close()
 
@@ -69,31 +80,45 @@ def reveal(store, doc_id: int, labels: dict[int, set[str]], turns: set[int],
     return n
 
 
+def reveal_and_retrain(store, doc_id: int, labels: dict[int, set[str]], shown: set[int],
+                       turn_of: dict[int, int], nlp) -> tuple[int, dict[int, set[str]]]:
+    """Reveal the gold decisions of the ``shown`` turns, retrain and code the transcript
+    again: (decisions made, segment id → codes suggested on the turns not shown)."""
+    from evaltool.autocode import run as autocode_run
+
+    decisions = reveal(store, doc_id, labels, shown, turn_of) if shown else 0
+    if shown:
+        autocode_run.run(store, lambda: nlp, retrain=True)
+    predicted: dict[int, set[str]] = {}
+    for view in store.coding_views(status="suggested", document_id=doc_id):
+        if turn_of[view.segment_id] not in shown:
+            predicted.setdefault(view.segment_id, set()).add(view.code_key)
+    return decisions, predicted
+
+
 def score_rest(store, spec, doc_id: int, labels: dict[int, set[str]],
-               rest: set[int]) -> dict:
+               rest: set[int], predicted: dict[int, set[str]]) -> dict:
     """Turn-level kappas and code micro-F1 of the open suggestions on the scored turns."""
     from evaltool.evaluate import SystemResult, _score_fold
 
     units = [u for u in store.coding_units(doc_id) if u.turn in rest]
-    predicted: dict[int, set[str]] = {}
-    for view in store.coding_views(status="suggested", document_id=doc_id):
-        predicted.setdefault(view.segment_id, set()).add(view.code_key)
     result = SystemResult()
     _score_fold(result, spec, units, labels, predicted)
     return result.summary([t.id for t in spec.themes], [g.id for g in spec.goals])
 
 
-def site_curve(workdir: Path, transcript: Path, seed: list[dict], nlp, steps=STEPS) -> dict:
+def site_curve(workdir: Path, transcript: Path, seed: list[dict], nlp, steps=STEPS, *,
+               codebook_path: Path = CODEBOOK, gold_dir: Path = GOLD) -> dict:
     """One held-out site's figures for every k."""
     from evaltool import codebook, gold
     from evaltool.autocode import run as autocode_run
     from evaltool.ingest import read_document
     from evaltool.store import open_store
 
-    spec = codebook.load(CODEBOOK)
+    spec = codebook.load(codebook_path)
     base = workdir / f"{transcript.stem}.db"
     site = read_document(transcript).site or transcript.stem
-    site_database(base, transcript, seed, site, nlp)
+    site_database(base, transcript, seed, site, nlp, codebook_path)
     store = open_store(str(base))
     try:
         autocode_run.run(store, lambda: nlp, retrain=True)
@@ -106,17 +131,14 @@ def site_curve(workdir: Path, transcript: Path, seed: list[dict], nlp, steps=STE
         store = open_store(str(path))
         try:
             doc = store.list_documents()[0]
-            item = gold.stored_documents(store, GOLD, {c.id for c in spec.codes}, {doc.id})[0]
+            item = gold.stored_documents(store, gold_dir, {c.id for c in spec.codes},
+                                         {doc.id})[0]
             labels = item.labels()
             turn_of = {s.id: s.turn for s in item.segments}
-            n_turns = len(item.turns)
-            shown = set(range(1, math.ceil(n_turns * k / 100) + 1)) if k else set()
-            rest = set(range(math.floor(n_turns * EVAL_FROM) + 1, n_turns + 1))
+            shown, rest = turn_split(len(item.turns), k)
             started = time.perf_counter()
-            decisions = reveal(store, doc.id, labels, shown, turn_of) if shown else 0
-            if shown:
-                autocode_run.run(store, lambda: nlp, retrain=True)
-            summary = score_rest(store, spec, doc.id, labels, rest)
+            decisions, predicted = reveal_and_retrain(store, doc.id, labels, shown, turn_of, nlp)
+            summary = score_rest(store, spec, doc.id, labels, rest, predicted)
             out["steps"].append({
                 "k": k, "revealed_turns": len(shown), "decisions": decisions,
                 "scored_turns": len(rest), "cmo_kappa": summary["cmo_kappa"],
@@ -157,9 +179,10 @@ def markdown(result: dict) -> str:
 
 
 def run_curve(transcripts: list[Path], seed: list[dict], workdir: Path, nlp,
-              steps=STEPS) -> dict:
-    """The learning curve over the held-out transcripts (one per site)."""
-    sites = [site_curve(workdir, t, seed, nlp, steps) for t in transcripts]
+              steps=STEPS, **where: Path) -> dict:
+    """The learning curve over the held-out transcripts (one per site); ``where``:
+    ``codebook_path`` and ``gold_dir`` other than the demo's."""
+    sites = [site_curve(workdir, t, seed, nlp, steps, **where) for t in transcripts]
     return {"steps": list(steps), "eval_from": EVAL_FROM, "sites": sites,
             "mean": mean_curve(sites)}
 
@@ -171,6 +194,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="Write the figures as JSON.")
     parser.add_argument("--sites", type=int, default=None, help="Only the first N transcripts.")
+    parser.add_argument("--steps", type=lambda v: tuple(int(k) for k in v.split(",")),
+                        default=STEPS, help="Comma-separated %% of turns to reveal.")
+    parser.add_argument("--cold-start", action="store_true",
+                        help="Also run the curve without seed (codebook examples only).")
     args = parser.parse_args(argv)
     spec = codebook.load(CODEBOOK)
     seed = gold.read_seed(gold.seed_path_for(CODEBOOK), {c.id for c in spec.codes})
@@ -179,10 +206,14 @@ def main(argv: list[str] | None = None) -> int:
     transcripts = transcripts[:args.sites] if args.sites else transcripts
     workdir = Path(tempfile.mkdtemp(prefix="evaltool-curve-"))
     try:
-        result = run_curve(transcripts, seed, workdir, segment_nlp())
+        result = run_curve(transcripts, seed, workdir, segment_nlp(), args.steps)
+        if args.cold_start:
+            result["cold_start"] = run_curve(transcripts, [], workdir, segment_nlp(), args.steps)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     print(markdown(result))
+    if "cold_start" in result:
+        print("\ncold start (no seed):\n" + markdown(result["cold_start"]))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n",
                              encoding="utf-8")
