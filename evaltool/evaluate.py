@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sklearn.metrics import cohen_kappa_score
 
@@ -322,8 +322,18 @@ def evaluate(store, gold_dir: Path, spec: CodebookSpec, nlp, *, seed: list[dict]
                   (params or Params()).as_dict(), curve)
 
 
-def read_dev(path: Path, known_codes: set[str]) -> list[tuple[str, str, set[str]]]:
-    """(quote id, quote, codes) of a development set CSV (``quote_id,source_lines,quote,code``)."""
+class DevQuote(NamedTuple):
+    """One quote of a development set: its id, text, hand-coded codes and kind."""
+
+    quote_id: str
+    quote: str
+    codes: set[str]
+    kind: str = ""  # e.g. 'citat' (a quotation) or 'case' (a project leader's own account)
+
+
+def read_dev(path: Path, known_codes: set[str]) -> list[DevQuote]:
+    """The quotes of a development set CSV (``quote_id,source_lines,quote,code`` and an
+    optional ``kind``), one per quote id with all its codes."""
     import csv
 
     try:
@@ -331,57 +341,73 @@ def read_dev(path: Path, known_codes: set[str]) -> list[tuple[str, str, set[str]
     except (OSError, UnicodeDecodeError) as exc:
         raise EvaltoolError(f"{path}: cannot read development set ({exc.__class__.__name__})"
                             ) from None
-    quotes: dict[str, tuple[str, set[str]]] = {}
+    quotes: dict[str, DevQuote] = {}
     reader = csv.DictReader(text.splitlines())
     if not {"quote_id", "quote", "code"} <= set(reader.fieldnames or ()):
         raise EvaltoolError(f"{path}: header must name quote_id, quote and code")
     for line, row in enumerate(reader, start=2):
         if row["code"] not in known_codes:
             raise EvaltoolError(f"{path}:{line}: unknown code {row['code']!r}")
-        quote, codes = quotes.setdefault(row["quote_id"], (row["quote"], set()))
-        if quote != row["quote"]:
+        item = quotes.setdefault(row["quote_id"], DevQuote(row["quote_id"], row["quote"], set(),
+                                                           row.get("kind") or ""))
+        if item.quote != row["quote"]:
             raise EvaltoolError(f"{path}:{line}: quote {row['quote_id']} has two texts")
-        codes.add(row["code"])
-    return [(qid, quote, codes) for qid, (quote, codes) in quotes.items()]
+        item.codes.add(row["code"])
+    return list(quotes.values())
 
 
-def dev_agreement(spec: CodebookSpec, seed: list[dict], rows: list[tuple[str, str, set[str]]],
+def dev_agreement(spec: CodebookSpec, seed: list[dict], rows: Sequence[DevQuote],
                   nlp, *, threshold: float = autocode.THRESHOLD,
                   params: Params | None = None) -> dict[str, Any]:
-    """Agreement of the model a project runs (codebook examples + the whole seed) with a
-    hand-coded development set, each quote one turn; beside the majority baseline."""
-    records = [{"site": "dev", "document": qid, "role": "", "moderator": False,
-                "sentences": [[sent.text, []] for sent in nlp(quote).sents if sent.text.strip()]}
-               for qid, quote, _ in rows]
+    """Agreement with a hand-coded development set, each quote one turn: the model a
+    project runs (``combined``: codebook examples + the whole seed), the codebook's
+    examples alone (``cold_start``) and the seed's most frequent code on every quote
+    (``majority``); overall and per kind of quote."""
+    records = [{"site": "dev", "document": q.quote_id, "role": "", "moderator": False,
+                "sentences": [[sent.text, []] for sent in nlp(q.quote).sents
+                              if sent.text.strip()]}
+               for q in rows]
     units, _ = autocode.seed_units(records, nlp)
     first: dict[int, int] = {}  # the quote's codes go on its first sentence (turn level only)
     for unit in units:
         first.setdefault(unit.turn_id, unit.segment_id)
-    labels = {first[-(i + 1)]: codes for i, (_, _, codes) in enumerate(rows)}
+    labels = {first[-(i + 1)]: set(q.codes) for i, q in enumerate(rows)}
     train_units, train_labels = autocode.seed_units(seed, nlp)
     coder = autocode.build(spec, train_units, train_labels, nlp, params=params,
                            threshold=threshold)
-    predicted = _above(autocode.score(coder, units), threshold)
+    cold = autocode.build(spec, [], {}, nlp, params=params, threshold=threshold)
     majority = Counter(c for v in train_labels.values() for c in v).most_common(1)
-    systems = {"combined": predicted,
+    systems = {"combined": _above(autocode.score(coder, units), threshold),
+               "cold_start": _above(autocode.score(cold, units), threshold),
                "majority": {first[-(i + 1)]: {majority[0][0]} for i in range(len(rows))}
                if majority else {}}
-    themes = [t.id for t in spec.themes]
-    goals = [g.id for g in spec.goals]
     out: dict[str, Any] = {"quotes": len(rows), "threshold": threshold,
                            "majority_code": majority[0][0] if majority else None}
+    kinds = sorted({q.kind for q in rows if q.kind})
     for name, pred in systems.items():
-        result = SystemResult()
-        _score_fold(result, spec, units, labels, pred)
-        summary = result.summary(themes, goals)
-        agree = [sum(int(g == p) for g, p in zip(*pairs, strict=True)) / len(pairs[0])
-                 for pairs in result.theme_pairs.values()]
-        out[name] = {"theme_agreement": round(sum(agree) / len(agree), 3),
-                     "theme_macro_f1": summary["theme_macro_f1"],
-                     "theme_kappa": summary["theme_kappa"], "cmo_kappa": summary["cmo_kappa"],
-                     "kappa": summary["kappa"],
-                     "code_turn_f1": _turn_code_f1(units, labels, pred)}
+        out[name] = _dev_scores(spec, units, labels, pred)
+    if len(kinds) > 1:
+        out["by_kind"] = {}
+        for kind in kinds:
+            turns = {-(i + 1) for i, q in enumerate(rows) if q.kind == kind}
+            part = [u for u in units if u.turn_id in turns]
+            out["by_kind"][kind] = {"quotes": len(turns), **{
+                name: _dev_scores(spec, part, labels, pred) for name, pred in systems.items()}}
     return out
+
+
+def _dev_scores(spec: CodebookSpec, units: Sequence[CodingUnit], labels: dict[int, set[str]],
+                predicted: dict[int, set[str]]) -> dict[str, Any]:
+    """Turn-level theme and CMO agreement of one system on (part of) a development set."""
+    result = SystemResult()
+    _score_fold(result, spec, units, labels, predicted)
+    summary = result.summary([t.id for t in spec.themes], [g.id for g in spec.goals])
+    agree = [sum(int(g == p) for g, p in zip(*pairs, strict=True)) / len(pairs[0])
+             for pairs in result.theme_pairs.values()]
+    return {"theme_agreement": round(sum(agree) / len(agree), 3) if agree else 0.0,
+            "theme_macro_f1": summary["theme_macro_f1"],
+            "theme_kappa": summary["theme_kappa"], "cmo_kappa": summary["cmo_kappa"],
+            "kappa": summary["kappa"], "code_turn_f1": _turn_code_f1(units, labels, predicted)}
 
 
 def _turn_code_f1(units: Sequence[CodingUnit], labels: dict[int, set[str]],
@@ -406,8 +432,8 @@ def _above(scored, cut: float) -> dict[int, set[str]]:
 
 def format_table(report: Report) -> str:
     """The headline figures as a plain text table."""
-    head = ["system", "theme macro-F1", "goal macro-F1", "CMO kappa", "code micro-F1",
-            "κ context", "κ mechanism", "κ outcome"]
+    head = ["system", "theme macro-F1", "goal macro-F1", "CMO kappa", "theme kappa",
+            "code micro-F1", "κ context", "κ mechanism", "κ outcome"]
     rows = []
     for label, systems in (("", report.systems), ("cold start: ", report.cold_start)):
         for name in SYSTEMS:
@@ -415,7 +441,8 @@ def format_table(report: Report) -> str:
             if s is None:
                 continue
             rows.append([label + name, s["theme_macro_f1"], s["goal_macro_f1"], s["cmo_kappa"],
-                         s["code_micro"]["f1"], *(s["kappa"].get(k, 0.0) for k in CMO_KINDS)])
+                         s["theme_kappa"], s["code_micro"]["f1"],
+                         *(s["kappa"].get(k, 0.0) for k in CMO_KINDS)])
     lines = table(rows, head).split("\n")
     if report.sweep:
         lines.append("")
@@ -425,11 +452,17 @@ def format_table(report: Report) -> str:
 
 
 def format_dev(dev: dict[str, Any]) -> str:
-    """The development set's figures in one line per system."""
+    """The development set's figures: one line per system, then per kind of quote."""
+    names = (("combined", "with seed"), ("cold_start", "cold start"),
+             ("majority", "majority"))
     lines = [f"development set ({dev['quotes']} quotes, threshold {dev['threshold']}):"]
-    for name in ("combined", "majority"):
-        d = dev[name]
-        lines.append(f"  {name}: theme agreement {d['theme_agreement']}, theme macro-F1 "
-                     f"{d['theme_macro_f1']}, theme κ {d['theme_kappa']}, CMO κ {d['cmo_kappa']}, "
-                     f"code F1 (per quote) {d['code_turn_f1']}")
+
+    def line(d: dict[str, Any], label: str, indent: str) -> str:
+        return (f"{indent}{label}: theme macro-F1 {d['theme_macro_f1']}, theme κ "
+                f"{d['theme_kappa']}, CMO κ {d['cmo_kappa']}, theme agreement "
+                f"{d['theme_agreement']}, code F1 (per quote) {d['code_turn_f1']}")
+    lines += [line(dev[key], label, "  ") for key, label in names if key in dev]
+    for kind, part in dev.get("by_kind", {}).items():
+        lines.append(f"  {kind} ({part['quotes']} quotes):")
+        lines += [line(part[key], label, "    ") for key, label in names if key in part]
     return "\n".join(lines)

@@ -130,13 +130,16 @@ def test_cli_evaluate_prints_table_and_json(coded_store, db_path: Path, fixtures
     assert data["protocol"] == "leave-one-site-out"
     assert data["threshold_choice"].startswith("per fold")
     assert data["systems"]["rules"]["theme_macro_f1"] == float(lines[3].split()[1])
+    assert "theme kappa" in lines[0]  # theme κ beside CMO κ, with seed and at cold start
+    assert data["systems"]["rules"]["theme_kappa"] == float(lines[3].split()[4])
+    assert data["cold_start"]["combined"]["theme_kappa"] == float(lines[8].split()[6])
     assert all(f["threshold"] in SWEEP for f in data["folds"])
 
 
-DEV = """quote_id,source_lines,quote,code,note
-q1,1-1,"Vi drak kaffe og spiste kage hver tirsdag, og så begyndte de at fortælle.",mek_kaffe,
-q2,2-2,Kommunens strategi for samskabelse gav os ryg at stå op ad.,ctx_strategi,
-q2,2-2,Kommunens strategi for samskabelse gav os ryg at stå op ad.,udf_invitationer,
+DEV = """quote_id,source_lines,kind,quote,code,note
+q1,1-1,citat,"Vi drak kaffe og spiste kage hver tirsdag, og så begyndte de at fortælle.",mek_kaffe,
+q2,2-2,case,Kommunens strategi for samskabelse gav os ryg at stå op ad.,ctx_strategi,
+q2,2-2,case,Kommunens strategi for samskabelse gav os ryg at stå op ad.,udf_invitationer,
 """
 
 
@@ -145,8 +148,8 @@ def test_development_set_agreement(tmp_path: Path, model_nlp) -> None:
     path = tmp_path / "dev.csv"
     path.write_text(DEV, encoding="utf-8")
     rows = read_dev(path, {c.id for c in spec.codes})
-    assert [(q, sorted(c)) for q, _, c in rows] == [
-        ("q1", ["mek_kaffe"]), ("q2", ["ctx_strategi", "udf_invitationer"])]
+    assert [(q.quote_id, q.kind, sorted(q.codes)) for q in rows] == [
+        ("q1", "citat", ["mek_kaffe"]), ("q2", "case", ["ctx_strategi", "udf_invitationer"])]
     seed = [{"site": "A", "document": "a.txt", "role": "", "moderator": False, "sentences": [
         ["Over en kop kaffe blev stemningen helt afslappet.", ["mek_kaffe"]],
         ["Vi talte om vejret og bussen.", []],
@@ -155,7 +158,14 @@ def test_development_set_agreement(tmp_path: Path, model_nlp) -> None:
     assert dev["quotes"] == 2 and dev["majority_code"] in {"mek_kaffe", "udf_nye_brugere"}
     assert dev["combined"]["code_turn_f1"] > 0  # the coffee quote is caught
     assert 0 <= dev["combined"]["theme_agreement"] <= 1
-    assert "development set (2 quotes" in format_dev(dev)
+    # beside the model a project runs: the codebook's examples alone and the majority guess
+    assert set(dev) >= {"combined", "cold_start", "majority", "by_kind"}
+    assert {k: v["quotes"] for k, v in dev["by_kind"].items()} == {"case": 1, "citat": 1}
+    assert dev["by_kind"]["citat"]["combined"]["code_turn_f1"] > 0  # the coffee quote
+    text = format_dev(dev)
+    assert "development set (2 quotes" in text
+    assert all(w in text for w in ("with seed:", "cold start:", "majority:", "theme κ",
+                                   "citat (1 quotes)"))
     path.write_text(DEV.replace("mek_kaffe,", "mek_te,"), encoding="utf-8")
     with pytest.raises(EvaltoolError, match=r"dev.csv:2: unknown code 'mek_te'"):
         read_dev(path, {c.id for c in spec.codes})
