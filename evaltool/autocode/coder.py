@@ -89,14 +89,26 @@ def masked(text: str, tokens: list, keep: frozenset[str] = frozenset()) -> tuple
 
 
 def examples_of(units: Sequence[CodingUnit], keep: frozenset[str] = frozenset()) -> list[Example]:
-    """The model's view of segments: masked lemmas and text, and the masked lemmas of
-    the rest of their turn (among ``units``) as context."""
+    """The model's view of segments: masked lemmas and text, and (among ``units``) the
+    masked lemmas of the rest of their turn, of the sentences just before and after, and
+    of the previous turn in the same document (often the question the turn answers)."""
     views = [masked(u.text, u.tokens, keep) if u.tokens else (u.lemmas, u.text) for u in units]
     turns: dict[int, list[str]] = {}
+    first: dict[tuple[int, int], int] = {}  # (document, turn number) → turn id
+    place = []  # each unit's position among its turn's units
     for unit, (lemmas, _) in zip(units, views, strict=True):
-        turns.setdefault(unit.turn_id, []).append(lemmas)
-    return [Example(lemmas, text, " ".join(turns[u.turn_id]), u.role or "", u.is_moderator)
-            for u, (lemmas, text) in zip(units, views, strict=True)]
+        place.append(len(turns.setdefault(unit.turn_id, [])))
+        turns[unit.turn_id].append(lemmas)
+        first.setdefault((unit.document_id, unit.turn), unit.turn_id)
+    out = []
+    for unit, (lemmas, text), i in zip(units, views, place, strict=True):
+        own = turns[unit.turn_id]
+        near = " ".join(own[max(0, i - 1):i] + own[i + 1:i + 2])
+        before = first.get((unit.document_id, unit.turn - 1))
+        previous = " ".join(turns[before]) if before is not None else ""
+        out.append(Example(lemmas, text, " ".join(own), unit.role or "", unit.is_moderator,
+                           previous, near))
+    return out
 
 
 def is_codable(unit: CodingUnit) -> bool:
@@ -105,10 +117,15 @@ def is_codable(unit: CodingUnit) -> bool:
     return not unit.is_moderator and words >= MIN_TOKENS
 
 
-def codebook_examples(spec: CodebookSpec, nlp) -> tuple[list[Example], list[set[str]]]:
-    """The codebook's example sentences as labelled training examples."""
+def codebook_examples(spec: CodebookSpec, nlp, *, definitions: bool = False
+                      ) -> tuple[list[Example], list[set[str]]]:
+    """The codebook's example sentences as labelled training examples (with
+    ``definitions``: also each code's label, definition and include text, one example)."""
     keep = codebook_vocabulary(spec)
     items = [(ex, code.id) for code in spec.codes for ex in code.examples]
+    if definitions:
+        items += [(" ".join(t for t in (code.label + ".", code.definition, code.include) if t),
+                   code.id) for code in spec.codes]
     docs = nlp.pipe([text for text, _ in items], batch_size=64)
     out, targets = [], []
     for (text, code_id), doc in zip(items, docs, strict=True):
@@ -131,7 +148,9 @@ def seed_units(seed: list[dict], nlp) -> tuple[list[CodingUnit], dict[int, set[s
     texts = [text for rec in seed for text, _ in rec["sentences"]]
     docs = iter(nlp.pipe(texts, batch_size=128))
     next_id = -1
+    doc_ids: dict[str, int] = {}  # source document → negative id (turns follow each other)
     for turn_no, rec in enumerate(seed, start=1):
+        doc_id = doc_ids.setdefault(rec.get("document") or "", -(len(doc_ids) + 1))
         turn_units = []
         for text, codes in rec["sentences"]:
             doc = next(docs)
@@ -143,7 +162,7 @@ def seed_units(seed: list[dict], nlp) -> tuple[list[CodingUnit], dict[int, set[s
                 labels[next_id] = set(codes)
             next_id -= 1
         context = " ".join(u[2] for u in turn_units)
-        units.extend(CodingUnit(seg_id, 0, None, -turn_no, turn_no, k, "", rec["role"] or None,
+        units.extend(CodingUnit(seg_id, doc_id, None, -turn_no, turn_no, k, "", rec["role"] or None,
                                 rec["moderator"], text, lemmas, tokens, context)
                      for k, (seg_id, text, lemmas, tokens) in enumerate(turn_units))
     return units, labels
@@ -177,9 +196,12 @@ def build(spec: CodebookSpec, train_units: Sequence[CodingUnit], labels: dict[in
     precision = estimate_rule_precision(rules, train_units, labels, unknown)
     model = None
     if use_model:
-        ex, targets = codebook_examples(spec, nlp)
-        kept = [u for u in train_units if not (u.is_moderator and not labels.get(u.segment_id))]
-        ex.extend(examples_of(kept, codebook_vocabulary(spec)))
+        p = params or Params()
+        ex, targets = codebook_examples(spec, nlp, definitions=p.definitions)
+        views = examples_of(train_units, codebook_vocabulary(spec))  # context: every unit
+        keep = [not (u.is_moderator and not labels.get(u.segment_id)) for u in train_units]
+        kept = [u for u, k in zip(train_units, keep, strict=True) if k]
+        ex.extend(v for v, k in zip(views, keep, strict=True) if k)
         masks = [set() for _ in targets]
         targets.extend(labels.get(u.segment_id, set()) for u in kept)
         masks.extend(unknown.get(u.segment_id, set()) for u in kept)

@@ -10,6 +10,7 @@ pooled across the rare codes otherwise). Fixed ``random_state`` everywhere.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import pickle
@@ -24,8 +25,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from spacy.lang.da.stop_words import STOP_WORDS
 
+from evaltool import resources
+
 SEED = 13
 MIN_POSITIVES_CALIBRATED = 8
+MIN_PART = 4  # letters of the shortest compound part the splitter considers
 _WORD = r"(?u)\b\w[\w-]*\b"
 _STOP_ROLE = re.compile(r"[,()]")
 
@@ -39,6 +43,8 @@ class Example:
     context: str = ""
     role: str = ""
     moderator: bool = False
+    previous: str = ""  # lemmas of the turn before (often the question it answers)
+    near: str = ""  # lemmas of the sentences just before and after, in the same turn
 
 
 def _role_text(ex: Example) -> str:
@@ -54,6 +60,11 @@ class Params:
     context_weight: float = 0.35
     char_weight: float = 0.6
     role_weight: float = 0.3
+    previous_weight: float = 0.0  # the previous turn's lemmas (0: not a feature)
+    near_weight: float = 0.0  # the neighbouring sentences' lemmas (0: not a feature)
+    cue_weight: float = 0.0  # negation, hedge and C/M/O discourse cues (0: not a feature)
+    compounds: bool = False  # add the parts of compounds found in the training vocabulary
+    definitions: bool = False  # each code's label, definition and include text as an example
 
     def as_dict(self) -> dict[str, float]:
         """Plain dict for storage."""
@@ -72,19 +83,30 @@ class SuggestionModel:
     calibration: dict[str, tuple[float, float]] = field(default_factory=dict)
     feature_names: np.ndarray | None = None
     n_train: int = 0
+    compound_vocabulary: frozenset[str] = frozenset()
 
     # -- features -----------------------------------------------------------
 
     def _blocks(self, examples: list[Example], fit: bool) -> sparse.csr_matrix:
         p = self.params
+        lemmas = [e.lemmas for e in examples]
+        if p.compounds:
+            if fit:
+                self.compound_vocabulary = compound_vocabulary(lemmas)
+            lemmas = [with_compound_parts(t, self.compound_vocabulary) for t in lemmas]
         columns = {
-            "lemma": ([e.lemmas for e in examples], 1.0),
+            "lemma": (lemmas, 1.0),
             "char": ([e.text.lower() for e in examples], p.char_weight),
             "ctx": ([e.context for e in examples], p.context_weight),
             "role": ([_role_text(e) for e in examples], p.role_weight),
+            "prev": ([e.previous for e in examples], p.previous_weight),
+            "near": ([e.near for e in examples], p.near_weight),
+            "cue": ([cue_text(e) for e in examples], p.cue_weight),
         }
         mats = []
         for name, (texts, weight) in columns.items():
+            if name in ("prev", "near", "cue") and not weight:
+                continue  # a feature switched off adds no columns (older models keep theirs)
             if fit:
                 self.vectorizers[name] = _vectorizer(name)
                 try:
@@ -199,6 +221,69 @@ class SuggestionModel:
             h.update(label.encode())
             h.update(np.round(self.coefs[label], 6).tobytes())
         return h.hexdigest()[:8]
+
+
+def compound_vocabulary(lemma_texts: list[str]) -> frozenset[str]:
+    """Words seen at least twice in training, of at least :data:`MIN_PART` letters: the
+    parts a compound may be split into."""
+    counts: dict[str, int] = {}
+    for text in lemma_texts:
+        for word in set(text.split()):
+            if len(word) >= MIN_PART and word.isalpha():
+                counts[word] = counts.get(word, 0) + 1
+    return frozenset(w for w, n in counts.items() if n >= 2)
+
+
+def split_compound(word: str, vocabulary: frozenset[str]) -> list[str]:
+    """The two known parts of a Danish compound (``samskabelsesmøde`` → ``samskabelse``,
+    ``møde``), joined directly or by the linking ``s`` or ``e``; [] when none is found.
+
+    The longest known head (right part) wins, so ``biblioteksrummet`` is split before
+    its head's own compounds are considered.
+    """
+    if len(word) < 2 * MIN_PART or not word.isalpha():
+        return []
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        head = word[cut:]
+        if head not in vocabulary:
+            continue
+        left = word[:cut]
+        for stem in (left, left[:-1] if left[-1:] in "se" else None):
+            if stem and len(stem) >= MIN_PART and stem in vocabulary:
+                return [stem, head]
+    return []
+
+
+def with_compound_parts(lemmas: str, vocabulary: frozenset[str]) -> str:
+    """The lemmas followed by the parts of every compound among them."""
+    parts = [p for w in lemmas.split() for p in split_compound(w, vocabulary)]
+    return f"{lemmas} {' '.join(parts)}" if parts else lemmas
+
+
+CUE_LISTS = ("negation", "hedge", "context", "mechanism", "outcome")
+
+
+@functools.cache
+def _cue_patterns() -> dict[str, re.Pattern[str]]:
+    """One word-bounded pattern per cue list (``data/cues_<name>.txt``)."""
+    out = {}
+    for name in CUE_LISTS:
+        words = sorted(resources.word_list(f"cues_{name}"), key=len, reverse=True)
+        out[name] = re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, words)) + r")(?!\w)")
+    return out
+
+
+def cue_text(ex: Example) -> str:
+    """The cue categories found in a sentence, one token per hit (``cue_negation`` …).
+
+    Cues are matched on the lower-cased text and the lemmas, so inflected forms count;
+    a negation or hedge says how a claim is made (a plan, a doubt, a failure), the
+    discourse cues hint at C, M or O (codebooks/GUIDE.md section 4). Hints, not rules:
+    the classifier weighs them per code.
+    """
+    hay = f"{ex.text.lower()} | {ex.lemmas}"
+    return " ".join(f"cue_{name}" for name, pattern in _cue_patterns().items()
+                    for _ in pattern.findall(hay))
 
 
 def _classifier(params: Params) -> LogisticRegression:
