@@ -88,6 +88,7 @@ def _navigate() -> None:
         pages = [
             st.Page(PAGES / "coding.py", title="Kodning", url_path="kodning", default=True),
             st.Page(PAGES / "import_page.py", title="Import", url_path="import"),
+            st.Page(PAGES / "attributes_page.py", title="Attributter", url_path="attributter"),
             st.Page(PAGES / "search_page.py", title="Søg", url_path="soeg"),
             st.Page(PAGES / "matrix_page.py", title="Matricer", url_path="matricer"),
             *pages,

@@ -6,9 +6,16 @@ import os
 
 import streamlit as st
 
-from evaltool.errors import AccessError, ConflictError, EvaltoolError, FaultError, NotFoundError
+from evaltool.errors import (
+    AccessError,
+    AttributeInputError,
+    ConflictError,
+    EvaltoolError,
+    FaultError,
+    NotFoundError,
+)
 from evaltool.store import Store, open_store
-from evaltool.ui.text import fault_text, md
+from evaltool.ui.text import ATTRIBUTE_ERRORS, fault_text, md
 
 MODE_ENV = "EVALTOOL_MODE"
 NO_CODEBOOK = ("Der er ikke indlæst nogen kodebog endnu. Indlæs en med "
@@ -31,6 +38,9 @@ def error_text(exc: EvaltoolError) -> str:
     (English, for the CLI) get a Danish sentence, with the technical detail quoted."""
     if isinstance(exc, ConflictError):
         return str(exc)
+    if isinstance(exc, AttributeInputError):
+        return (f"Attributten »{md(exc.key[:40])}« kan ikke gemmes: "
+                f"{ATTRIBUTE_ERRORS.get(exc.kind, md(exc))}. Intet er ændret.")
     if isinstance(exc, FaultError):  # database, disk, file system: one line with the class
         return md(fault_text(exc) or str(exc))
     if isinstance(exc, AccessError):

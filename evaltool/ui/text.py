@@ -61,6 +61,28 @@ ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", 
           "delete_document": "dokument slettet", "replace_document": "dokument erstattet",
           "carry": "overført ved genimport"}
 
+# Danish names of well-known attribute keys (any other key is shown as it is)
+ATTRIBUTE = {"site": "Sted", "date": "Dato", "title": "Titel", "target_groups": "Målgrupper",
+             "target_group": "Målgruppe", "moderator": "Ordstyrer", "role": "Rolle",
+             "gender": "Køn", "age_band": "Aldersgruppe"}
+LEVEL = {"document": "Dokument", "speaker": "Taler"}
+# why an attribute was refused (evaltool.errors.AttributeInputError has the CLI's English)
+ATTRIBUTE_ERRORS = {
+    "bad_key": "en nøgle er 1-40 bogstaver, tal, _ eller - og begynder med et bogstav",
+    "empty_value": "værdien er tom",
+    "long_value": "en værdi er højst 200 tegn",
+    "control": "en værdi må ikke indeholde linjeskift eller kontroltegn",
+    "many_values": "en liste har højst 20 værdier",
+    "bad_value": "en værdi er en tekst eller en liste af tekster",
+    "no_equals": "skriv NØGLE=VÆRDI",
+}
+
+
+def attribute_name(key: str) -> str:
+    """An attribute key as the app shows it: 'Målgruppe (target_group)', or the key itself."""
+    return f"{ATTRIBUTE[key]} ({key})" if key in ATTRIBUTE else key
+
+
 # The app's words for each kind of fault (evaltool.errors.FAULTS has the CLI's English).
 FAULTS = {
     "locked": "Databasen er låst af en anden proces; prøv igen, når den er færdig",

@@ -9,7 +9,7 @@ from evaltool.autocode import run as autocode_run
 from evaltool.domain import CodingView, SegmentView, TurnView
 from evaltool.errors import ConflictError, EvaltoolError, NotFoundError
 from evaltool.texttable import clock
-from evaltool.ui import state
+from evaltool.ui import filters, state
 from evaltool.ui.text import ACTION, CMO, SOURCE, STATUS, count, md, number
 from evaltool.ui.widgets import pick_many, select
 
@@ -236,8 +236,10 @@ def _filters(codes: list) -> dict:
     with c4.popover(f"Koder ({number(len(chosen))} valgt)" if chosen else "Koder (alle)"):
         code = pick_many("Kode", list(labels), format_func=labels.get, key=f"{KEY}code")
     min_conf = c5.slider("Mindste sikkerhed", 0, 100, 0, 5, key=f"{KEY}conf", format="%d %%") / 100
+    a1, a2, _ = st.columns([2.2, 1.8, 3.8])
+    chosen_attr = filters.attribute_filter(KEY, a1, a2)
     return {"statuses": statuses, "kinds": kinds, "themes": theme, "codes": code,
-            "min_conf": min_conf}
+            "min_conf": min_conf, "scope": filters.scope(chosen=chosen_attr)}
 
 
 def _keep(c: CodingView, f: dict) -> bool:
@@ -248,6 +250,8 @@ def _keep(c: CodingView, f: dict) -> bool:
     if f["themes"] and not set(c.themes) & set(f["themes"]):
         return False
     if f["codes"] and c.code_key not in f["codes"]:
+        return False
+    if not f["scope"].allows(c.document_id, c.speaker):  # the attribute filter
         return False
     return not (c.status == "suggested" and (c.confidence or 0) < f["min_conf"])
 
@@ -271,6 +275,9 @@ def document_panel(docs: list) -> None:
     codes = _codes(state.data_version())
     labels = {c.key: c.label for c in codes}
     f = _filters(codes)
+    if f["scope"].documents is not None and doc.id not in f["scope"].documents:
+        st.info("Dokumentet har ingen talere med den valgte attribut; vælg et andet dokument "
+                "eller et andet filter.")
     views = [c for c in store.coder_view(doc.id, state.coder()) if _keep(c, f)]
     by_segment: dict[int, list[CodingView]] = {}
     for c in views:

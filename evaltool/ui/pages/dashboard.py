@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from evaltool.analysis import CMO_LABELS, dashboard, filter_options
-from evaltool.ui import state
+from evaltool.ui import filters, state
 from evaltool.ui.text import count, md, number, percent
 from evaltool.ui.widgets import select
 
@@ -17,22 +17,32 @@ COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _dashboard(version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None):
+def _dashboard(version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None,
+               chosen: tuple = ()):
     """Aggregations (SQL) for the chosen filters, cached per data version (a plain
     parameter: Streamlit leaves ``_``-prefixed parameters out of the cache key)."""
-    return dashboard(state.get_store(), statuses=statuses, site=site, target_group=group)
+    return dashboard(state.get_store(), statuses=statuses, site=site, target_group=group,
+                     filters=filters.as_filters(chosen))
 
 
-def _filters() -> tuple[tuple[str, ...], str | None, str | None]:
-    options = filter_options(state.get_store())
-    c = st.columns([2, 2, 2])
+@st.cache_data(show_spinner=False, max_entries=4)
+def _options(version: tuple) -> dict[str, list[str]]:
+    """Sites, and target groups of documents and speakers, per data version."""
+    return filter_options(state.get_store())
+
+
+def _filters() -> tuple[tuple[str, ...], str | None, str | None, tuple]:
+    options = _options(state.data_version())
+    c = st.columns([2, 2, 2, 2, 2])
     site = select("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
                   where=c[0], key=f"{KEY}site")
     group = select("Målgruppe", [None, *options["target_groups"]], where=c[1],
-                   format_func=lambda g: g or "Alle", key=f"{KEY}group")
-    with_suggestions = c[2].toggle("Medtag forslag (ikke kun accepterede)", key=f"{KEY}sugg")
+                   format_func=lambda g: g or "Alle", key=f"{KEY}group",
+                   help="Et citats målgruppe er talerens, når taleren har en; ellers dokumentets.")
+    chosen = filters.attribute_filter(KEY, c[2], c[3])
+    with_suggestions = c[4].toggle("Medtag forslag (ikke kun accepterede)", key=f"{KEY}sugg")
     statuses = ("accepted", "suggested") if with_suggestions else ("accepted",)
-    return statuses, site, group
+    return statuses, site, group, chosen
 
 
 def _theme_card(card) -> None:
@@ -85,9 +95,9 @@ def page() -> None:
     st.title("Dashboard")
     if not state.has_codebook():
         return
-    statuses, site, group = _filters()
+    statuses, site, group, chosen = _filters()
     with st.spinner("Beregner oversigten…"):  # first view after a change (then cached)
-        d = _dashboard(state.data_version(), statuses, site, group)
+        d = _dashboard(state.data_version(), statuses, site, group, chosen)
     shown = ("Accepterede kodninger" if statuses == ("accepted",) else
              "Accepterede kodninger og forslag")
     st.caption(f"{shown} · {count(len(d.sites), 'sted', 'steder')} i materialet")

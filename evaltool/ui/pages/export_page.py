@@ -9,7 +9,7 @@ import streamlit as st
 
 from evaltool import export, nlp
 from evaltool.analysis import filter_options
-from evaltool.ui import state
+from evaltool.ui import filters, state
 from evaltool.ui.text import STATUS, count
 from evaltool.ui.widgets import select
 
@@ -20,28 +20,29 @@ HEADINGS = {"document": "Dokument", "site": "Sted", "speaker": "Taler", "role": 
             "end_char": "Slut (tegn)", "text": "Tekst", "code_id": "Kode-id",
             "code_label": "Kode", "cmo": "CMO", "theme": "Tema", "goal": "Mål",
             "source": "Kilde", "confidence": "Sikkerhed", "status": "Status", "coder": "Koder",
-            "memo": "Memo"}
+            "memo": "Memo", "target_group": "Citatets målgruppe"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _frame(version: tuple, status: str, theme: str | None, site: str | None, code: str | None,
-           unit: str, pseudonymize: bool):
-    """The export table, cached per data version and filters."""
+           unit: str, pseudonymize: bool, chosen: tuple = ()):
+    """The export table, cached per data version and filters (``chosen``: attribute filter)."""
     store = state.get_store()
     hook = None
     if pseudonymize:
         from evaltool.pseudonymize import export_hook
 
         hook = export_hook(store, lambda: nlp.load("ner"))
+    scope = filters.scope(chosen=chosen) if chosen else None
     return export.build_frame(store, status=status, theme=theme, site=site, code=code, unit=unit,
-                              pseudonyms=hook)
+                              scope=scope, pseudonyms=hook)
 
 
-def _file(filters: tuple, fmt: str, dialect: str | None):
+def _file(options: tuple, fmt: str, dialect: str | None):
     """The download's contents, made when the button is clicked, from the data as it is
     then (decisions made since the page was drawn are in the file; an XLSX of a large
     table takes seconds, and rendering the page must not pay for three files each time)."""
-    return lambda: _bytes(_frame(state.data_version(), *filters), fmt, dialect)
+    return lambda: _bytes(_frame(state.data_version(), *options), fmt, dialect)
 
 
 def _bytes(frame, fmt: str, dialect: str | None) -> bytes:
@@ -74,19 +75,21 @@ def page() -> None:
                   format_func={"segment": "Sætning", "turn": "Tur"}.get, key=f"{KEY}unit")
     pseudo = c[5].toggle("Pseudonymisér", key=f"{KEY}pseudo",
                          help="Erstat navne på talere og personer med pseudonymer i eksporten.")
-    filters = (status, theme, site, code, unit, pseudo)
-    frame = _frame(state.data_version(), *filters)
+    a = st.columns([1.4, 1.4, 3.4])
+    chosen = filters.attribute_filter(KEY, a[0], a[1])
+    chosen_filters = (status, theme, site, code, unit, pseudo, chosen)
+    frame = _frame(state.data_version(), *chosen_filters)
     st.caption(count(len(frame), "række", "rækker"))
     st.caption("Forhåndsvisning af de første 20 rækker; filerne har eksportens kolonnenavne.")
     st.dataframe(frame.head(20), hide_index=True, width="stretch",
                  column_config={k: st.column_config.Column(v) for k, v in HEADINGS.items()
                                 if k in frame.columns})
     d = st.columns(3)
-    d[0].download_button("Hent CSV (UTF-8)", _file(filters, "csv", None), "kodede_citater.csv",
+    d[0].download_button("Hent CSV (UTF-8)", _file(chosen_filters, "csv", None), "kodede_citater.csv",
                          "text/csv", key=f"{KEY}csv")
-    d[1].download_button("Hent CSV til dansk Excel", _file(filters, "csv", "excel-da"),
+    d[1].download_button("Hent CSV til dansk Excel", _file(chosen_filters, "csv", "excel-da"),
                          "kodede_citater_excel.csv", "text/csv", key=f"{KEY}csvda")
-    d[2].download_button("Hent XLSX", _file(filters, "xlsx", None), "kodede_citater.xlsx",
+    d[2].download_button("Hent XLSX", _file(chosen_filters, "xlsx", None), "kodede_citater.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"{KEY}xlsx")
 

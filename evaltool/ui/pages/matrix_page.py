@@ -7,37 +7,46 @@ import streamlit as st
 
 from evaltool import analysis
 from evaltool.export import neutralise_frame
-from evaltool.ui import state
-from evaltool.ui.text import STATUS, count, md
+from evaltool.ui import filters, state
+from evaltool.ui.text import STATUS, attribute_name, count, md
 from evaltool.ui.widgets import pick_many, select
 
 KEY = "mat_"
 COLUMNS = {"code": "Koder (samforekomst)", "site": "Sted", "role": "Rolle",
-           "document": "Dokument"}
+           "document": "Dokument", "target_group": "Målgruppe (talerens, ellers dokumentets)"}
 UNITS = {"segment": "Sætning", "turn": "Tur"}
 
 
 @st.cache_data(show_spinner=False)
-def _matrix(version: tuple, cols: str, unit: str, window: int, statuses: tuple[str, ...]):
-    """The matrix (cached per data version and choice)."""
-    return state.get_store().matrix(cols, unit=unit, window=window, statuses=statuses)
+def _matrix(version: tuple, cols: str, unit: str, window: int, statuses: tuple[str, ...],
+            chosen: tuple = ()):
+    """The matrix (cached per data version and choice; ``chosen``: attribute filter)."""
+    scope = filters.scope(chosen=chosen)
+    return state.get_store().matrix(cols, unit=unit, window=window, statuses=statuses,
+                                    documents=scope.documents or (), speakers=scope.speakers)
 
 
 def _choices() -> dict:
     """The matrix's columns, unit, window, normalisation and statuses."""
     c1, c2, c3, c4 = st.columns(4)
-    keys = sorted({k for d in state.get_store().document_facets() for k in d.attributes})
-    names = {**COLUMNS, **{f"attr:{k}": f"Dokumentattribut: {k}" for k in keys}}
+    found = filters.choices(state.data_version())
+    names = {**COLUMNS,
+             **{f"attr:{k}": f"Dokumentattribut: {attribute_name(k)}"
+                for level, k in found if level == "document"},
+             **{f"speaker:{k}": f"Talerattribut: {attribute_name(k)}"
+                for level, k in found if level == "speaker"}}
     cols = select("Kolonner", list(names), format_func=names.get, key=f"{KEY}cols", where=c1)
     unit = select("Enhed", list(UNITS), format_func=UNITS.get, key=f"{KEY}unit", where=c2)
     window = 0
     if cols == "code" and unit == "turn":
         window = int(c3.number_input("Inden for antal ture", 0, 20, 0, key=f"{KEY}window"))
     jaccard = c4.toggle("Jaccard (andel)", key=f"{KEY}jaccard")
+    f1, f2, f3 = st.columns([2, 1.2, 1.2])
     statuses = pick_many("Status", list(STATUS), default=["accepted"], format_func=STATUS.get,
-                         key=f"{KEY}status") or ["accepted"]
+                         key=f"{KEY}status", where=f1) or ["accepted"]
+    chosen = filters.attribute_filter(KEY, f2, f3)
     return {"cols": cols, "unit": unit, "window": window, "jaccard": jaccard,
-            "statuses": tuple(statuses)}
+            "statuses": tuple(statuses), "chosen": chosen}
 
 
 def _heatmap(frame) -> alt.Chart:
@@ -53,8 +62,12 @@ def page() -> None:
     """The Matricer page."""
     st.title("Matricer")
     chosen = _choices()
+    scope = filters.scope(chosen=chosen["chosen"])
+    if scope.documents == ():
+        st.info("Ingen citater med det valgte attributfilter.")
+        return
     m = _matrix(state.data_version(), chosen["cols"], chosen["unit"], chosen["window"],
-                chosen["statuses"])
+                chosen["statuses"], chosen["chosen"])
     if not m.rows:
         st.info("Ingen kodninger med den valgte status endnu.")
         return
@@ -69,7 +82,8 @@ def page() -> None:
     c1, c2 = st.columns(2)
     row = select("Kode", list(m.rows), key=f"{KEY}row", where=c1)
     col = select("Kolonne", list(m.cols), key=f"{KEY}col", where=c2)
-    quotes = analysis.matrix_quotes(state.get_store(), m, row, col, chosen["statuses"])
+    quotes = analysis.matrix_quotes(state.get_store(), m, row, col, chosen["statuses"],
+                                    scope=scope)
     st.caption(count(len(quotes), "citat", "citater"))
     for q in quotes:
         st.markdown(f"»{md(q.text)}«")
