@@ -796,12 +796,12 @@ class ModelOps:
     def latest_model(self, *, blob: bool = True) -> dict[str, Any] | None:
         """The newest model of the active codebook (None if never trained); ``blob=False``
         leaves out the pickled model (megabytes) when only its version or params are needed."""
-        cb = self.active_codebook()
         with self.engine.connect() as conn:
+            cb_id = self._active_codebook_id(conn)  # not the codebook's content: read per click
             row = conn.execute(select(TrainedModel.version, TrainedModel.params,
                                       TrainedModel.metrics,
                                       TrainedModel.blob if blob else literal(None).label("blob"),
                                       TrainedModel.created_at)
-                               .where(TrainedModel.codebook_id == cb["id"])
+                               .where(TrainedModel.codebook_id == cb_id)
                                .order_by(TrainedModel.id.desc()).limit(1)).first()
         return None if row is None else dict(row._mapping)

@@ -283,6 +283,8 @@ class Coding(Base):
         # instead of visiting every row through this index
         Index("ix_codings_dashboard", "status", "layer", "code_id", "document_id", "segment_id",
               "turn_number", "confidence"),
+        # the review queue: a page is read from each side of the threshold (migration 0014)
+        Index("ix_codings_queue", "layer", "status", "confidence", "segment_id"),
         NO_REUSE,
     )
 

@@ -116,8 +116,9 @@ class TeamOps:
 
     # -- what a coder sees -----------------------------------------------------
 
-    def coder_view(self, document_id: int, coder: str) -> list[CodingView]:
-        """The codings of a document as ``coder`` may see them.
+    def coder_view(self, document_id: int, coder: str, *,
+                   segment_ids: Sequence[int] | None = None) -> list[CodingView]:
+        """The codings of a document (or of some of its segments) as ``coder`` may see them.
 
         Not blind: the shared layer, as :meth:`coding_views`. Blind: the coder's
         own layer, plus each shared machine suggestion the coder has not decided
@@ -126,10 +127,12 @@ class TeamOps:
         decided before the assignment are shown as they are. Other coders' layers
         and other people's human codings are never included.
         """
-        shared = self.coding_views(status="all", document_id=document_id)
+        shared = self.coding_views(status="all", document_id=document_id, segment_ids=segment_ids)
         if not self.is_blind(document_id, coder):
             return shared
-        own = self.coding_views(status="all", document_id=document_id, layer=coder)
+        own = self.coding_views(status="all", document_id=document_id, layer=coder,
+                                segment_ids=segment_ids)
+
         def unit(v: CodingView) -> tuple:
             return (v.segment_id, v.code_key, v.is_span and (v.start_char, v.end_char))
 
