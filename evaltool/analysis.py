@@ -171,6 +171,36 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
 
 
 
+@dataclass(frozen=True)
+class CodeCount:
+    """One code's quotes, on its own and with the codes under it, in tree order."""
+
+    key: str
+    label: str
+    path: str  # Forælder › Barn
+    depth: int
+    cmo: str
+    quotes: int
+    with_children: int
+
+
+def code_counts(store, *, statuses: Sequence[str] = ("accepted",), site: str | None = None,
+                target_group: str | None = None) -> list[CodeCount]:
+    """Quotes per code of the active codebook in tree order, rolled up to parents."""
+    from evaltool import codetree
+
+    codes = store.codes()
+    doc_ids = select_documents(store, site, target_group)
+    counts = {k: (own, total) for k, own, total in
+              store.count_by_code_tree(tuple(statuses), doc_ids)}
+    parents = codetree.parents_of((c.key, c.parent) for c in codes)
+    labels = {c.key: c.label for c in codes}
+    by_key = {c.key: c for c in codes}
+    return [CodeCount(k, labels[k], codetree.path(k, parents, labels), depth, by_key[k].cmo,
+                      *counts.get(k, (0, 0)))
+            for k, depth in codetree.tree_order(parents)]
+
+
 def matrix_frame(m: Matrix, normalize: str | None = None) -> pd.DataFrame:
     """A matrix as a frame: code keys as index, one column per column key; counts, or
     Jaccard shares with ``normalize='jaccard'`` (empty where neither has units)."""

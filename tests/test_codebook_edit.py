@@ -234,3 +234,26 @@ def test_cli_merge_retire_set_parent_and_export(team_store, team_db: str, runner
     assert r.exit_code == 1 and len(r.output.splitlines()) == 1
     assert {(v.segment_id, v.code_key) for v in team_store.coding_views(status="all")} == {
         (2, C)}
+
+
+def test_quotes_roll_up_to_parents_distinctly(team_store) -> None:
+    """N is INV's parent; sentence 1 has N and INV, sentence 2 INV, sentence 3 K."""
+    from evaltool.analysis import code_counts
+
+    s = team_store
+    s.add_coding([1], N, "Anna")
+    s.add_coding([1, 2], INV, "Anna")
+    s.add_coding([3], K, "Anna")
+    s.add_coding([4], C, "Anna", status="rejected")
+    assert sorted(s.count_by_code_tree(("accepted",))) == [(K, 1, 1), (INV, 2, 2), (N, 1, 2)]
+    rows = [(c.path, c.depth, c.quotes, c.with_children) for c in code_counts(s)]
+    assert rows == [("Kommunal strategi", 0, 0, 0), ("Kaffe og uformelt samvær", 0, 1, 1),
+                    ("Nye brugere", 0, 1, 2),
+                    ("Nye brugere › Invitationer fra forvaltninger", 1, 2, 2)]
+    codebook.set_parent(s, K, INV)  # two levels: K under INV under N
+    assert sorted(s.count_by_code_tree(("accepted",))) == [(K, 1, 1), (INV, 2, 3), (N, 1, 3)]
+    assert sorted(s.count_by_code_tree(("accepted", "rejected"))) == [
+        (C, 1, 1), (K, 1, 1), (INV, 2, 3), (N, 1, 3)]
+    own = {k: n for k, _, n in s.count_by_code(("accepted",))}
+    parents = {c.key: c.parent for c in s.codes()}
+    assert codetree.rollup(own, parents) == {C: 0, K: 1, N: 4, INV: 3}

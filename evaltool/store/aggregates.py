@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, tuple_, union_all
@@ -179,6 +180,33 @@ class AggregateOps:
         if document_ids is not None:
             stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
         return self._rows(stmt)
+
+    def count_by_code_tree(self, statuses: Sequence[str],
+                           document_ids: Sequence[int] | None = None) -> list[tuple[str, int, int]]:
+        """(code key, quotes, quotes of the code and every code under it) for each code of
+        the active codebook with a coding; the second count is distinct quotes, so a
+        sentence coded with a parent and its child counts once."""
+        from evaltool import codetree
+
+        parents = codetree.parents_of((c.key, c.parent) for c in self.codes(include_retired=True))
+        depth = max((len(codetree.ancestors(k, parents)) for k in parents), default=0)
+        coded = self._coded(statuses, document_ids).cte("coded")
+        levels = []
+        for level in range(depth + 1):  # level n: the code's n-th ancestor (its key)
+            chain = [aliased(Code, name=f"up{n}") for n in range(level + 1)]
+            stmt = select(chain[-1].key.label("code"), coded.c.segment_id).join(
+                chain[0], chain[0].id == coded.c.code_id)
+            for child, parent in pairwise(chain):
+                stmt = stmt.join(parent, and_(parent.codebook_id == child.codebook_id,
+                                              parent.key == child.parent))
+            levels.append(stmt)
+        tree = union_all(*levels).subquery("tree") if len(levels) > 1 else levels[0].subquery()
+        with self.engine.connect() as conn:
+            own = dict(conn.execute(select(coded.c.code, func.count(distinct(coded.c.segment_id)))
+                                    .group_by(coded.c.code)).all())
+            total = conn.execute(select(tree.c.code, func.count(distinct(tree.c.segment_id)))
+                                 .group_by(tree.c.code)).all()
+        return [(key, own.get(key, 0), n) for key, n in total]
 
     def strongest_quotes(self, themes: Sequence[str], statuses: Sequence[str],
                          document_ids: Sequence[int] | None = None, limit: int = 5,

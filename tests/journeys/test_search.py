@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from evaltool.store import open_store
+from evaltool.ui.codes import code_labels
 from tests.browser_util import act, go_to, pick
 from tests.journeys.journey import TURNS_PER_PAGE, flash, main, open_document, sentence_box, start
 
@@ -41,6 +42,7 @@ def _plan(db: Path) -> Plan:
         text_of = {s.id: s.text for s in segments}
         texts = [s.text for s in segments]
         codes = store.codes()
+        paths = code_labels(codes)  # the Søg page names a code by its path in the hierarchy
         coded = {(v.segment_id, v.code_key) for v in store.coding_views(status="all",
                                                                         document_id=doc.id)}
         for word in WORDS:
@@ -53,7 +55,7 @@ def _plan(db: Path) -> Plan:
                     (n1, h1), (n2, h2) = good[:2]
                     return Plan(word, doc.site or "", (n1, n2),
                                 (text_of[h1.segment_id], text_of[h2.segment_id]),
-                                code.key, f"{code.key} – {code.label}", code.label)
+                                code.key, f"{code.key} – {paths[code.key]}", code.label)
         raise AssertionError(f"no word of {WORDS} has two codable hits in {DOCUMENT}")
     finally:
         store.close()

@@ -10,6 +10,7 @@ from evaltool.domain import CodingView, SegmentView, TurnView
 from evaltool.errors import ConflictError, EvaltoolError, NotFoundError
 from evaltool.texttable import clock
 from evaltool.ui import filters, state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import ACTION, CMO, SOURCE, STATUS, count, md, number
 from evaltool.ui.widgets import pick_many, select
 
@@ -28,7 +29,7 @@ def _codes(version: tuple) -> list:
 
 def _label(code_key: str | None) -> str:
     """A code's label (its id if the code is unknown)."""
-    labels = {c.key: c.label for c in _codes(state.data_version())}
+    labels = code_labels(_codes(state.data_version()))
     return labels.get(code_key or "", code_key or "")
 
 
@@ -114,7 +115,7 @@ def _undo(steps: int = 1, what: str | None = None) -> None:
     if what:
         state.flash("success", f"Fortrudt: {what}")
         return
-    names = {c.key: c.label for c in _codes(state.data_version())}
+    names = code_labels(_codes(state.data_version()))
     labels = ", ".join(dict.fromkeys(f"**{md(names.get(e.code_key or '', e.code_key))}**"
                                      for e in undone))
     state.flash("success", f"Fortrudt: {count(len(undone), 'beslutning', 'beslutninger')}"
@@ -231,7 +232,7 @@ def _filters(codes: list) -> dict:
     kinds = pick_many("CMO", list(CMO), format_func=CMO.get, key=f"{KEY}cmo", where=c2)
     themes = sorted({t for c in codes for t in c.themes})
     theme = pick_many("Tema", themes, key=f"{KEY}theme", where=c3)
-    labels = {c.key: c.label for c in codes}
+    labels = code_labels(codes)
     chosen = st.session_state.get(f"{KEY}code") or []
     with c4.popover(f"Koder ({number(len(chosen))} valgt)" if chosen else "Koder (alle)"):
         code = pick_many("Kode", list(labels), format_func=labels.get, key=f"{KEY}code")
@@ -273,7 +274,7 @@ def document_panel(docs: list) -> None:
     doc = select("Dokument", docs, format_func=lambda d: f"{d.site or '?'} – {d.name}",
                  key=f"{KEY}doc", placeholder="Vælg et dokument")
     codes = _codes(state.data_version())
-    labels = {c.key: c.label for c in codes}
+    labels = code_labels(codes)
     f = _filters(codes)
     if f["scope"].documents is not None and doc.id not in f["scope"].documents:
         st.info("Dokumentet har ingen talere med den valgte attribut; vælg et andet dokument "

@@ -6,8 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from evaltool.analysis import CMO_LABELS, dashboard, filter_options
+from evaltool.analysis import CMO_LABELS, code_counts, dashboard, filter_options
 from evaltool.ui import filters, state
+from evaltool.ui.codes import indented
 from evaltool.ui.text import count, md, number, percent
 from evaltool.ui.widgets import select
 
@@ -23,6 +24,24 @@ def _dashboard(version: tuple, statuses: tuple[str, ...], site: str | None, grou
     parameter: Streamlit leaves ``_``-prefixed parameters out of the cache key)."""
     return dashboard(state.get_store(), statuses=statuses, site=site, target_group=group,
                      filters=filters.as_filters(chosen))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _code_counts(version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None):
+    """Quotes per code, rolled up to parents (cached per data version, like the rest)."""
+    return code_counts(state.get_store(), statuses=statuses, site=site, target_group=group)
+
+
+def _codes_table(rows) -> None:
+    """Quotes per code in the hierarchy: a parent's own and with its sub-codes."""
+    st.subheader("Koder")
+    st.caption("Citater pr. kode; en overordnet kode tæller også citaterne under sine "
+               "underkoder (et citat tælles én gang).")
+    frame = pd.DataFrame(
+        [{"Kode": indented(r.label, r.depth), "CMO": CMO_LABELS.get(r.cmo, r.cmo),
+          "Citater": r.quotes, "Inkl. underkoder": r.with_children} for r in rows],
+        columns=["Kode", "CMO", "Citater", "Inkl. underkoder"])
+    st.dataframe(frame, hide_index=True, width="stretch")
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -113,6 +132,7 @@ def page() -> None:
     st.subheader("Målopfyldelse G1–G4")
     goals = d.goals.assign(Dækning=d.goals["Dækning"].map(percent))
     st.dataframe(goals, hide_index=True, width="stretch")
+    _codes_table(_code_counts(state.data_version(), statuses, site, group))
     st.subheader("CMO-konfigurationer")
     st.caption("Kontekster og mekanismer, der optræder sammen med et udfald i samme tur eller en "
                "nabotur: hvad virker, for hvem og under hvilke omstændigheder.")

@@ -10,6 +10,7 @@ import streamlit as st
 from evaltool import export, nlp
 from evaltool.analysis import filter_options
 from evaltool.ui import filters, state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import STATUS, count
 from evaltool.ui.widgets import select
 
@@ -68,7 +69,7 @@ def page() -> None:
                    key=f"{KEY}theme")
     site = select("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
                   where=c[2], key=f"{KEY}site")
-    labels = {code.key: code.label for code in codes}
+    labels = code_labels(codes)
     code = select("Kode", [None, *labels], format_func=lambda k: labels.get(k, "Alle"),
                   where=c[3], key=f"{KEY}code")
     unit = select("Enhed", ["segment", "turn"], where=c[4],

@@ -7,6 +7,7 @@ import streamlit as st
 from evaltool.domain import SearchHit
 from evaltool.errors import EvaltoolError, SearchSyntaxError
 from evaltool.ui import state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import STATUS, count, md
 from evaltool.ui.widgets import pick_many, select
 
@@ -58,7 +59,7 @@ def _filters() -> dict:
     docs, roles, codes = _facets(state.data_version())
     names = {d.id: d.name for d in docs}
     sites = sorted({d.site for d in docs if d.site})
-    labels = {c.key: f"{c.key} – {c.label}" for c in codes}
+    labels = {k: f"{k} – {path}" for k, path in code_labels(codes).items()}
     c1, c2, c3, c4 = st.columns(4)
     doc = select("Dokument", [ALL, *names], key=f"{KEY}doc", where=c1,
                  format_func=lambda d: "Alle" if d == ALL else names[d])
