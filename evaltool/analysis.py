@@ -185,14 +185,17 @@ class CodeCount:
 
 
 def code_counts(store, *, statuses: Sequence[str] = ("accepted",), site: str | None = None,
-                target_group: str | None = None) -> list[CodeCount]:
-    """Quotes per code of the active codebook in tree order, rolled up to parents."""
+                target_group: str | None = None, filters: Sequence[AttributeFilter] = ()
+                ) -> list[CodeCount]:
+    """Quotes per code of the active codebook in tree order, rolled up to parents (the
+    quotes chosen as :func:`dashboard` chooses them)."""
     from evaltool import codetree
 
     codes = store.codes()
-    doc_ids = select_documents(store, site, target_group)
+    chosen = scope_of(store.document_facets(), store.speaker_facets(), site=site,
+                      target_group=target_group, filters=filters)
     counts = {k: (own, total) for k, own, total in
-              store.count_by_code_tree(tuple(statuses), doc_ids)}
+              store.count_by_code_tree(tuple(statuses), chosen.documents, chosen.speakers)}
     parents = codetree.parents_of((c.key, c.parent) for c in codes)
     labels = {c.key: c.label for c in codes}
     by_key = {c.key: c for c in codes}

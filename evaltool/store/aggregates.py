@@ -182,7 +182,8 @@ class AggregateOps:
         return self._rows(stmt)
 
     def count_by_code_tree(self, statuses: Sequence[str],
-                           document_ids: Sequence[int] | None = None) -> list[tuple[str, int, int]]:
+                           document_ids: Sequence[int] | None = None,
+                           speaker_ids: Sequence[int] | None = None) -> list[tuple[str, int, int]]:
         """(code key, quotes, quotes of the code and every code under it) for each code of
         the active codebook with a coding; the second count is distinct quotes, so a
         sentence coded with a parent and its child counts once."""
@@ -190,7 +191,7 @@ class AggregateOps:
 
         parents = codetree.parents_of((c.key, c.parent) for c in self.codes(include_retired=True))
         depth = max((len(codetree.ancestors(k, parents)) for k in parents), default=0)
-        coded = self._coded(statuses, document_ids).cte("coded")
+        coded = self._coded(statuses, document_ids, speaker_ids).cte("coded")
         levels = []
         for level in range(depth + 1):  # level n: the code's n-th ancestor (its key)
             chain = [aliased(Code, name=f"up{n}") for n in range(level + 1)]
