@@ -27,9 +27,11 @@ def _dashboard(version: tuple, statuses: tuple[str, ...], site: str | None, grou
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _code_counts(version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None):
+def _code_counts(version: tuple, statuses: tuple[str, ...], site: str | None, group: str | None,
+                 chosen: tuple = ()):
     """Quotes per code, rolled up to parents (cached per data version, like the rest)."""
-    return code_counts(state.get_store(), statuses=statuses, site=site, target_group=group)
+    return code_counts(state.get_store(), statuses=statuses, site=site, target_group=group,
+                       filters=filters.as_filters(chosen))
 
 
 def _codes_table(rows) -> None:
@@ -132,7 +134,7 @@ def page() -> None:
     st.subheader("Målopfyldelse G1–G4")
     goals = d.goals.assign(Dækning=d.goals["Dækning"].map(percent))
     st.dataframe(goals, hide_index=True, width="stretch")
-    _codes_table(_code_counts(state.data_version(), statuses, site, group))
+    _codes_table(_code_counts(state.data_version(), statuses, site, group, chosen))
     st.subheader("CMO-konfigurationer")
     st.caption("Kontekster og mekanismer, der optræder sammen med et udfald i samme tur eller en "
                "nabotur: hvad virker, for hvem og under hvilke omstændigheder.")
