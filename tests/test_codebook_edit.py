@@ -257,3 +257,20 @@ def test_quotes_roll_up_to_parents_distinctly(team_store) -> None:
     own = {k: n for k, _, n in s.count_by_code(("accepted",))}
     parents = {c.key: c.parent for c in s.codes()}
     assert codetree.rollup(own, parents) == {C: 0, K: 1, N: 4, INV: 3}
+
+
+def test_merge_of_span_codings_matches_by_span(team_store) -> None:
+    """Span codings meet only on the same words: the same span of A and B becomes one,
+    another span of A moves over."""
+    s = team_store
+    text = s.document_text(1)
+    start = text.index("kaffe")
+    s.code_span(1, start, start + 5, K, coder="Anna")
+    s.code_span(1, start, start + 5, C, coder="Bo", memo="strategi?")
+    other = text.index("Kaffen")
+    s.code_span(1, other, other + 6, K, coder="Anna")
+    change = codebook.merge_codes(s, K, C, coder="Lea")
+    assert (change.moved, change.combined) == (1, 1)
+    spans = sorted((v.start, v.end, v.code_key, v.coder, v.memo)
+                   for v in s.coding_views(status="all") if v.is_span)
+    assert spans == [(start, start + 5, C, "Bo", "strategi?"), (other, other + 6, C, "Anna", "")]
