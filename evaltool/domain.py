@@ -238,6 +238,18 @@ def quote_target_groups(speaker: dict[str, Any], document: dict[str, Any]) -> li
 
 
 @dataclass(frozen=True)
+class AttributeChange:
+    """One change of a document's or a speaker's attribute, from the history."""
+
+    at: Any
+    coder: str | None
+    speaker: str | None  # None: the document's own attribute
+    key: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
 class DocumentInfo:
     """A stored document with its counts, as listed to users."""
 

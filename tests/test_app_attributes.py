@@ -36,6 +36,7 @@ def test_speaker_target_group_edited_in_the_app_reaches_every_filter(app_db) -> 
     assert not at.exception
     assert app_db.attributes(doc_id, "Bent") == {"gender": "mand", "role": "frivillig",
                                                  "target_group": ["Frivillige"]}
+    assert any("Bent" in c.value and "— → Frivillige" in c.value for c in at.caption)  # history
 
     at = open_page(at, "dashboard.py")
     group = at.selectbox(key="dash_group")
@@ -68,3 +69,41 @@ def test_bad_key_is_refused_in_danish_and_nothing_changes(app_db) -> None:
     at.run()
     assert any("kan ikke gemmes" in e.value and "Intet er ændret" in e.value for e in at.error)
     assert app_db.attributes(doc_id) == before
+
+
+def test_lead_cannot_open_the_attributes_page(app_db, monkeypatch) -> None:
+    import pytest
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app_util import PAGES, ROOT
+
+    monkeypatch.setenv("EVALTOOL_MODE", "lead")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    with pytest.raises(ValueError, match=r"not a registered page|Could not find"):
+        at.switch_page(PAGES + "attributes_page.py")
+
+
+def test_kodning_and_matricer_filter_by_a_speaker_attribute(app_db) -> None:
+    doc_id = app_db.get_document("kaffe_morsoe.txt").id
+    app_db.set_attributes(doc_id, {"target_group": "Frivillige"}, speaker="Bent")
+    at = open_page(start("Åse"), "coding.py")
+    docs = at.selectbox(key="kod_doc")
+    docs.select(next(d for d in docs.options if "kaffe_morsoe" in d)).run()
+    at.selectbox(key="kod_attr").select(("speaker", "role")).run()
+    at.selectbox(key="kod_attrval_speaker_role").select("frivillig").run()
+    assert not at.exception
+    views = [v for v in app_db.coder_view(doc_id, "Åse")
+             if v.speaker == "Bent" and v.status in ("suggested", "accepted")]
+    assert views, "Bent has codings to show"
+    assert any(c.value.startswith(f"{len(views)} kodning") for c in at.caption)
+
+    at = open_page(at, "matrix_page.py")
+    at.selectbox(key="mat_cols").select("target_group").run()
+    m = app_db.matrix("target_group")
+    frame = at.dataframe[0].value
+    assert "Frivillige" in frame.columns and "Senioren" in frame.columns
+    assert [int(frame.loc[r, "Frivillige"]) for r in m.rows] == [
+        m.count(r, "Frivillige") for r in m.rows]
+    at.selectbox(key="mat_attr").select(("speaker", "target_group")).run()
+    at.selectbox(key="mat_attrval_speaker_target_group").select("Frivillige").run()
+    assert list(at.dataframe[0].value.columns) == ["Frivillige"]

@@ -57,6 +57,11 @@ def test_speaker_attributes_and_role(doc) -> None:
     assert speakers["Søren"].target_groups == ["Frivillige"]
     assert speakers["Mette"].attributes == {"role": "bibliotekar"}
     assert [e.after["speaker_id"] for e in _events(store)] == [speakers["Søren"].id] * 3
+    history = store.attribute_history(doc_id)
+    assert [(h.coder, h.speaker, h.key, h.before, h.after) for h in history] == [
+        ("Åse", "Søren", "role", "frivillig", "foreningsformand"),
+        ("Åse", "Søren", "gender", None, "mand"),
+        ("Åse", "Søren", "target_group", None, ["Frivillige"])]  # newest first
     store.set_attributes(doc_id, unset=["gender"], speaker="Søren")
     assert "gender" not in store.attributes(doc_id, "Søren")
 

@@ -17,13 +17,15 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from evaltool import attributes as attrs
-from evaltool.domain import DOCUMENT_COLUMNS, SpeakerInfo
+from evaltool.domain import DOCUMENT_COLUMNS, AttributeChange, SpeakerInfo
 from evaltool.errors import NotFoundError
 from evaltool.store.documents import fit
 from evaltool.store.models import (
     READY,
+    Coder,
     Document,
     DocumentAttribute,
+    Event,
     Speaker,
     SpeakerAttribute,
     Turn,
@@ -108,6 +110,30 @@ class AttributeOps:
                 if speaker_id is None:
                     raise NotFoundError(f"document {document_id} has no speaker {speaker!r}")
             return self._attributes(conn, document_id, speaker_id)
+
+    def attribute_history(self, document_id: int, limit: int = 50) -> list[AttributeChange]:
+        """The latest changes of a document's and its speakers' attributes, newest first."""
+        with self.engine.connect() as conn:
+            names = dict(conn.execute(select(Speaker.id, Speaker.name)
+                                      .where(Speaker.document_id == document_id)).all())
+            # the place is inside the JSON: read the attribute events newest first and keep
+            # this document's (there are few: one per changed key)
+            rows = conn.execute(select(Event.at, Coder.name, Event.before, Event.after)
+                                .outerjoin(Coder, Coder.id == Event.coder_id)
+                                .where(Event.action == ATTRIBUTE_ACTION)
+                                .order_by(Event.id.desc()))
+            out = []
+            for at, coder, before, after in rows:
+                if (before or {}).get("document_id") != document_id:
+                    continue
+                speaker_id = before.get("speaker_id")
+                out.append(AttributeChange(at, coder, None if speaker_id is None else
+                                           names.get(speaker_id, f"#{speaker_id}"),
+                                           before.get("key", ""), before.get("value"),
+                                           (after or {}).get("value")))
+                if len(out) == limit:
+                    break
+        return out
 
     @staticmethod
     def _attributes(conn: Connection, document_id: int, speaker_id: int | None) -> dict[str, Any]:

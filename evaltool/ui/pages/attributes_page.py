@@ -107,6 +107,20 @@ def page() -> None:
     name = select("Taler", names, key=f"{KEY}speaker{doc.id}")
     chosen = next(s for s in speakers if s.name == name)
     _form(doc.id, name, chosen.attributes, SPEAKER_KEYS, read_only)
+    _history(doc.id)
+
+
+def _history(document_id: int) -> None:
+    """Who changed which attribute of the document and its speakers, newest first."""
+    changes = state.get_store().attribute_history(document_id, limit=30)
+    with st.expander(f"Ændringer ({count(len(changes), 'seneste', 'seneste')})"):
+        if not changes:
+            st.caption("Ingen ændringer endnu.")
+        for c in changes:
+            who = md(c.speaker) if c.speaker else "dokumentet"
+            st.caption(f"{c.at:%d.%m.%Y %H:%M} · {md(c.coder or 'ukendt')} · {who} · "
+                       f"{md(attribute_name(c.key))}: {md(display(c.before) or '—')} → "
+                       f"{md(display(c.after) or '—')}")
 
 
 if __name__ == "__main__":  # run as a page script by st.navigation
