@@ -121,6 +121,19 @@ class AttributeFilter:
         return self.value in attribute_values(attributes.get(self.key))
 
 
+def parse_filter(text: str) -> AttributeFilter:
+    """``KEY=VALUE`` (a document attribute) or ``speaker:KEY=VALUE`` as a filter."""
+    key, value = parse_assignment(text)
+    level = "document"
+    if key.startswith("speaker:"):
+        level, key = "speaker", key.removeprefix("speaker:")
+    key = check_key(key)
+    value = value.strip()
+    if not value:
+        raise AttributeInputError("empty_value", key)
+    return AttributeFilter(level, key, value)
+
+
 @dataclass(frozen=True)
 class Scope:
     """Which quotes a filter leaves: those of ``documents`` (None: all) spoken by

@@ -239,6 +239,25 @@ def show(ctx: click.Context, doc: str, turn: int | None, segments: bool) -> None
             click.echo(f"       {s.sent_index} [{s.start_char}:{s.end_char}] {s.text}")
 
 
+def attribute_options(func: Callable) -> Callable:
+    """``--target-group`` and ``--where`` (attribute filters), shared by export and matrix."""
+    func = click.option("--where", "where", multiple=True, metavar="[speaker:]KEY=VALUE",
+                        help="Only quotes whose document (or speaker:) has this attribute "
+                             "value (repeatable, all must hold).")(func)
+    return click.option("--target-group", help="Only quotes of this target group (the "
+                        "speaker's, else the document's).")(func)
+
+
+def _scope(store: Store, target_group: str | None, where: tuple[str, ...]) -> Any:
+    """The attribute filters as a scope (None when there are none)."""
+    from evaltool import attributes
+
+    if not target_group and not where:
+        return None
+    return attributes.scope(store, target_group=target_group,
+                            filters=[attributes.parse_filter(w) for w in where])
+
+
 @cli.command()
 @click.argument("doc")
 @click.option("--speaker", help="A speaker of the document (by name) instead of the document.")
@@ -341,17 +360,25 @@ def search(ctx: click.Context, query: str, lemma: bool, documents: tuple[str, ..
               type=click.Choice(["suggested", "accepted", "rejected"]),
               help="Codings in these statuses (repeatable).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the matrix as CSV here.")
+@attribute_options
 @click.pass_context
 @user_errors
 def matrix(ctx: click.Context, rows: str, cols: str, unit: str, window: int,
-           normalize: str | None, statuses: tuple[str, ...], out: Path | None) -> None:
+           normalize: str | None, statuses: tuple[str, ...], out: Path | None,
+           target_group: str | None, where: tuple[str, ...]) -> None:
     """Codes against codes (co-occurrence) or cases (site, role, document, attribute).
 
     Example: evaltool matrix --rows code --cols site --normalize jaccard --out m.csv
     """
     from evaltool import analysis
 
-    m = get_store(ctx).matrix(cols, unit=unit, window=window, statuses=statuses)
+    store = get_store(ctx)
+    scope = _scope(store, target_group, where)
+    if scope is not None and not scope.documents:
+        _fail("no quotes match --target-group/--where")
+    m = store.matrix(cols, unit=unit, window=window, statuses=statuses,
+                     documents=scope.documents if scope else (),
+                     speakers=scope.speakers if scope else None)
     frame = analysis.matrix_frame(m, normalize)
     if out is not None:
         from evaltool import export
@@ -693,19 +720,24 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
 @click.option("--pseudonymize", is_flag=True,
               help="Replace names with pseudonyms in the file (the database is not changed).")
+@attribute_options
 @click.pass_context
 @user_errors
 def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: str | None,
            code: str | None, unit: str, dialect: str | None, out: Path,
-           pseudonymize: bool) -> None:
-    """Export coded quotes to CSV or XLSX."""
+           pseudonymize: bool, target_group: str | None, where: tuple[str, ...]) -> None:
+    """Export coded quotes to CSV or XLSX.
+
+    Example: evaltool export --out frivillige.csv --where speaker:role=frivillig
+    """
     from evaltool import export as ex
     from evaltool import pseudonymize as ps
 
     store = get_store(ctx)
+    scope = _scope(store, target_group, where)
     hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
     n = ex.export_file(store, out, fmt=fmt, dialect=dialect, status=status, theme=theme,
-                       site=site, code=code, unit=unit, pseudonyms=hook)
+                       site=site, code=code, unit=unit, scope=scope, pseudonyms=hook)
     click.echo(f"{n} rows written to {out}")
 
 

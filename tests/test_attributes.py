@@ -259,3 +259,32 @@ def test_cli_lists_sets_and_unsets(doc, team_db, runner) -> None:
         assert bad.exit_code == 1 and message in bad.output and len(bad.output.splitlines()) == 1
     assert store.attributes(doc_id, "Søren") == {"role": "frivillig",
                                                  "target_group": ["Frivillige", "Seniorer"]}
+
+
+def test_cli_export_and_matrix_filter_by_attributes(grouped, team_db, runner, tmp_path) -> None:
+    import pandas as pd
+
+    from evaltool.cli import cli
+
+    assert grouped  # Seniorer on the document, Frivillige on Søren
+    out = tmp_path / "frivillige.csv"
+    done = runner.invoke(cli, ["--db", team_db, "export", "--status", "all", "--out", str(out),
+                               "--target-group", "Frivillige"])
+    assert done.exit_code == 0, done.output
+    back = pd.read_csv(out, keep_default_na=False)
+    assert sorted(back.text) == ["Kaffen var god.", "Strategien var klar."]
+    assert set(back.target_group) == {"Frivillige"}
+    done = runner.invoke(cli, ["--db", team_db, "export", "--status", "all", "--out", str(out),
+                               "--where", "speaker:role=bibliotekar", "--where", "site=Tønder"])
+    assert done.exit_code == 0, done.output
+    assert set(pd.read_csv(out, keep_default_na=False).speaker) == {"Mette"}
+    m = runner.invoke(cli, ["--db", team_db, "matrix", "--cols", "target_group",
+                            "--target-group", "Seniorer"])
+    assert m.exit_code == 0, m.output
+    lines = m.output.splitlines()
+    assert "Seniorer" in lines[0] and "Frivillige" not in lines[0]
+    bad = runner.invoke(cli, ["--db", team_db, "export", "--out", str(out), "--where", "site"])
+    assert bad.exit_code == 1 and "write KEY=VALUE" in bad.output
+    none = runner.invoke(cli, ["--db", team_db, "matrix", "--cols", "site",
+                               "--where", "site=Ingensteds"])
+    assert none.exit_code == 1 and "no quotes match" in none.output
