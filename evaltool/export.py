@@ -2,9 +2,12 @@
 
 Columns (a stable contract, extended only at the end): ``document, site, speaker, role,
 turn, segment_id, start_char, end_char, text, code_id, code_label, cmo, theme, goal,
-source, confidence, status, coder, memo, target_group``, then one column per document
-attribute from the front matter. ``target_group`` is the quote's: its speaker's target
-groups when the speaker has any, else its document's. Several themes, goals or target
+source, confidence, status, coder, memo, target_group, unit``, then one column per
+document attribute from the front matter. ``target_group`` is the quote's: its speaker's
+target groups when the speaker has any, else its document's. ``unit`` says what is coded:
+``sentence`` (a whole sentence), ``span`` (any words of a turn; ``start_char``/``end_char``
+are the span's and ``text`` is its words, so ``document_text[start_char:end_char] == text``)
+or ``turn`` (the turn-level export). Several themes, goals or target
 groups are joined with ``|``. Every text cell, header cells included, is first cleaned
 (control characters other than tab, LF and CR are dropped: the XLSX writer would drop them
 anyway, and a cell like ``"\x01=1+1"`` would then become a live formula), then
@@ -38,7 +41,8 @@ from evaltool.domain import CodingView, MemoView, quote_target_groups
 
 COLUMNS = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
            "end_char", "text", "code_id", "code_label", "cmo", "theme", "goal", "source",
-           "confidence", "status", "coder", "memo", "target_group"]
+           "confidence", "status", "coder", "memo", "target_group", "unit"]
+UNITS = ("sentence", "span")  # the ``unit`` column of a coding: is_span False, True
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # C0 controls but tab, LF, CR; DEL; C1 controls (XML 1.0 cannot hold most of them)
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -109,7 +113,7 @@ def segment_rows(codings: Sequence[CodingView],
         "confidence": None if c.confidence is None else round(c.confidence, 4),
         "status": c.status, "coder": c.coder or "", "memo": c.memo or "",
         "target_group": groups.get((c.document_id, c.speaker), ""),
-        "_document_id": c.document_id,
+        "unit": UNITS[c.is_span], "_document_id": c.document_id,
     } for c in codings]
 
 
@@ -132,6 +136,7 @@ def turn_rows(codings: Sequence[CodingView], turns: dict[tuple[int, int], Any],
             "source": _join(sorted({c.source for c in items})),
             "coder": _join(sorted({c.coder for c in items if c.coder})),
             "memo": " / ".join(dict.fromkeys(c.memo for c in items if c.memo)),
+            "unit": "turn",
         })
         rows.append(row)
     return rows
@@ -204,6 +209,7 @@ def _segment_frame(store, rows: list[tuple], groups: dict[tuple[int, str], str])
         "status": raw["status"], "coder": raw["coder"].fillna(""), "memo": raw["memo"].fillna(""),
         "target_group": pd.Series([groups.get(p, "") for p in places], index=raw.index,
                                   dtype=object),
+        "unit": raw["is_span"].astype(bool).map({False: UNITS[0], True: UNITS[1]}),
         "_document_id": raw["document_id"],
     }, columns=[*COLUMNS, "_document_id"])
     return frame
@@ -343,7 +349,7 @@ def _stream_csv(store, out: Path, dialect: str | None, scope: Scope | None = Non
         i_pk, i_conf, i_doc = idx["code_pk"], idx["confidence"], idx["document_id"]
         i_source, i_status, i_coder, i_memo = (idx["source"], idx["status"], idx["coder"],
                                                idx["memo"])
-        i_speaker = idx["speaker"]
+        i_speaker, i_span = idx["speaker"], idx["is_span"]
         joined = {pk: (_join(t), _join(g)) for pk, (t, g) in categories.items()}
         for r in rows:
             themes, goals = joined.get(r[i_pk], ("", ""))
@@ -351,7 +357,7 @@ def _stream_csv(store, out: Path, dialect: str | None, scope: Scope | None = Non
             row = [*("" if r[i] is None else r[i] for i in head), themes, goals, r[i_source],
                    "" if conf is None else repr(round(float(conf), 4)).replace(".", decimal),
                    r[i_status], r[i_coder] or "", r[i_memo] or "",
-                   groups.get((r[i_doc], r[i_speaker]), "")]
+                   groups.get((r[i_doc], r[i_speaker]), ""), UNITS[bool(r[i_span])]]
             # inline neutralise(): one comprehension per row instead of a call per cell;
             # only a text with a character that is not printable goes through clean()
             # (CPU time per 50 k rows as before: 0.36 s, measured in isolation)

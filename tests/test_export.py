@@ -14,7 +14,7 @@ from evaltool.cli import cli
 
 EXPECTED_COLUMNS = ["document", "site", "speaker", "role", "turn", "segment_id", "start_char",
                     "end_char", "text", "code_id", "code_label", "cmo", "theme", "goal",
-                    "source", "confidence", "status", "coder", "memo", "target_group",
+                    "source", "confidence", "status", "coder", "memo", "target_group", "unit",
                     # then the documents' other front-matter keys, sorted
                     "date", "moderator", "target_groups", "title"]
 
@@ -39,7 +39,7 @@ def test_rows_columns_and_values(gold_store) -> None:
         "text": "Socialforvaltningen ringer nu og inviterer os med til deres møder.",
         "code_id": "udf_invitationer", "code_label": "Invitationer fra forvaltninger",
         "cmo": "outcome", "theme": "T2", "goal": "G2", "source": "gold",
-        "status": "accepted", "coder": "guld", "memo": "", "target_group": "",
+        "status": "accepted", "coder": "guld", "memo": "", "target_group": "", "unit": "sentence",
         "date": "2016-12-06",
         "moderator": "Ordstyrer", "target_groups": "", "title": "Testinterview Aars"}
 
@@ -141,6 +141,7 @@ def test_streamed_csv_equals_the_table_path(coded_store, fixtures: Path, model_n
     seg = coded_store.segments(1)[2]
     coded_store.add_coding([seg.id], "mek_kaffe", "=HYPERLINK(\"x\")", memo="-minus og @snabel")
     coded_store.set_attributes(1, {"target_group": "=Unge, Frivillige"}, speaker="Bent")
+    coded_store.code_span(1, seg.start_char + 2, seg.end_char - 3, "mek_kaffe", coder="Åse")
     filters = dict(filters)
     if "speaker_role" in filters:
         filters["scope"] = attributes.scope(coded_store, filters=[attributes.AttributeFilter(

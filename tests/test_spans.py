@@ -170,3 +170,30 @@ def test_a_blind_coder_codes_spans_in_their_own_layer(team_store) -> None:
     # coded again: the rejected row is accepted again, not duplicated
     again = store.code_span(1, start, end, "udf_nye_brugere", coder="Åse")
     assert again.id == mine.id and again.status == "accepted"
+
+
+def test_export_gives_a_span_its_offsets_and_words(team_store, tmp_path) -> None:
+    from evaltool import export
+
+    store = team_store
+    text = store.document_text(1)
+    start, end = _span(text, "Strategien var klar. Det var")
+    store.code_span(1, start, end, "ctx_strategi", coder="Åse")
+    sentence = next(s for s in store.segments(1) if s.text == "Kaffen var god.")
+    store.add_coding([sentence.id], "mek_kaffe", "Åse")
+    frame = export.build_frame(store)
+    rows = frame[["start_char", "end_char", "text", "code_id", "unit", "turn"]].to_dict("records")
+    assert rows == [
+        {"start_char": sentence.start_char, "end_char": sentence.end_char,
+         "text": "Kaffen var god.", "code_id": "mek_kaffe", "unit": "sentence", "turn": 2},
+        {"start_char": start, "end_char": end, "text": "Strategien var klar. Det var",
+         "code_id": "ctx_strategi", "unit": "span", "turn": 2}]
+    for r in rows:
+        assert text[r["start_char"]:r["end_char"]] == r["text"]
+    # the streamed CSV writes the same bytes
+    streamed, table = tmp_path / "s.csv", tmp_path / "t.csv"
+    assert export.export_file(store, streamed) == export.write(frame, table) == 2
+    assert streamed.read_bytes() == table.read_bytes()
+    # the turn-level export quotes the turn, once per code
+    turns = export.build_frame(store, unit="turn")
+    assert set(turns["unit"]) == {"turn"} and len(turns) == 2
