@@ -889,6 +889,14 @@ def reliability(ctx: click.Context, coders: tuple[str, str], unit: str, document
                f"agreement {_fmt(report.agreement)}, kappa {_fmt(report.kappa)}, "
                f"alpha {_fmt(report.alpha)}")
     click.echo(f"({report.note})")
+    if report.span_codings:  # spans coded: how exactly the coded characters agree
+        click.echo("")
+        click.echo(table([[o.code, o.chars_a, o.chars_b, o.chars_both, _fmt(o.overlap)]
+                          for o in report.overlap],
+                         ["code", f"{coders[0]} chars", f"{coders[1]} chars", "both",
+                          "overlap"]))
+        click.echo(f"character overlap {_fmt(report.char_overlap)} ({report.span_codings} span "
+                   "codings; characters both coded / characters either coded, per code)")
     if report.sparse:
         click.echo(_sparse_warning(report.sparse, unit, (coders[0], report.reviewed_a),
                                    (coders[1], report.reviewed_b), report.units))
@@ -999,6 +1007,29 @@ def decide(ctx: click.Context, coding_id: int | None, segment_id: int | None, ac
     click.echo(f"coding {d.coding_id}: {done} by {coder} (version {d.version}{layer})")
 
 
+@cli.command("code-span")
+@click.argument("doc")
+@click.option("--start", type=int, required=True,
+              help="First character (document offset, as `show --segments` prints them).")
+@click.option("--end", type=int, required=True, help="Character after the last one.")
+@click.option("--code", "code_key", required=True, help="Code id.")
+@click.option("--coder", required=True, help="Who codes (their own layer if assigned blind).")
+@click.option("--memo", default="", help="A memo on the coding.")
+@click.pass_context
+@user_errors
+def code_span(ctx: click.Context, doc: str, start: int, end: int, code_key: str, coder: str,
+              memo: str) -> None:
+    """Code any words of one turn: characters START to END of a document (document offsets).
+
+    Example: evaltool code-span 02_morsoe.md --start 1204 --end 1237 --code mek_kaffe --coder ana
+    """
+    store = get_store(ctx)
+    v = store.code_span(store.get_document(doc).id, start, end, code_key, coder=coder, memo=memo)
+    layer = f", layer {v.layer}" if v.layer else ""
+    click.echo(f"coding {v.id}: {v.code_key} on characters {v.start}-{v.end} of {v.document} "
+               f"(turn {v.turn}, segment {v.segment_id}) by {coder}{layer}")
+
+
 @cli.command()
 @click.option("--done", "doc", required=True, metavar="DOC",
               help="The document (id or file name) reviewed.")
@@ -1063,9 +1094,18 @@ def history(ctx: click.Context, segment_id: int | None, documents: bool) -> None
     rows = [[e.id, e.at.strftime("%Y-%m-%d %H:%M:%S"), e.coder or "-", e.action,
              e.code_key or "-", e.layer or "shared", _change(e),
              f"undoes {e.undoes}" if e.undoes else (f"undone by {e.undone_by}" if e.undone_by
-                                                     else "")] for e in entries]
+                                                     else ""), _span(e)] for e in entries]
     click.echo(table(rows, ["event", "at (UTC)", "coder", "action", "code", "layer", "change",
-                            "note"]) if rows else f"no history for segment {segment_id}")
+                            "note", "span"]) if rows else f"no history for segment {segment_id}")
+
+
+def _span(entry) -> str:
+    """A span coding's offsets and words (cut at 40 characters); '' for a whole sentence."""
+    if entry.start_char is None:
+        return ""
+    quote = entry.quote or ""
+    quote = quote if len(quote) <= 40 else quote[:39] + "…"
+    return f"{entry.start_char}-{entry.end_char} \"{quote}\"".replace("\n", " ")
 
 
 @cli.command()

@@ -481,6 +481,10 @@ class HistoryEntry:
     after: dict[str, Any] | None
     undoes: int | None
     undone_by: int | None = None
+    # a span coding's document offsets and words (None for a whole-sentence coding)
+    start_char: int | None = None
+    end_char: int | None = None
+    quote: str | None = None
 
 
 @dataclass(frozen=True)

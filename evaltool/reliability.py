@@ -25,6 +25,15 @@ On those units:
   ``krippendorff`` package) take each unit's set of codes as one nominal value;
 - per-code Cohen's kappa takes the presence of that code on each unit (binary).
 Kappa and alpha are ``None`` where they are undefined (all units alike).
+
+Span codings (any words of a turn) take part in two ways. For the figures above,
+a span counts as its code on every sentence it overlaps (by one character or more).
+And per code, *character overlap* compares exactly what was coded: the characters
+each coder covered with the code (spans and whole sentences alike, in the turns both
+reviewed), as the share of the characters either covered that both covered
+(``both / (a + b - both)``, Jaccard's index; :class:`CodeOverlap`). Two coders who
+coded "satte kaffe på bordet" and "kaffe på bordet. Der" (15 characters in common,
+21 + 20 - 15 = 26 covered) agree on that sentence and overlap 15/26 = 0.58.
 """
 
 from __future__ import annotations
@@ -80,6 +89,17 @@ class CodeAgreement:
 
 
 @dataclass(frozen=True)
+class CodeOverlap:
+    """Character overlap of two coders on one code (see the module docstring)."""
+
+    code: str
+    chars_a: int  # characters coder A covered with the code
+    chars_b: int
+    chars_both: int
+    overlap: float | None  # chars_both / characters either covered (None: neither did)
+
+
+@dataclass(frozen=True)
 class ReliabilityReport:
     """Percent agreement, Cohen's kappa and Krippendorff's alpha of two coders."""
 
@@ -98,6 +118,9 @@ class ReliabilityReport:
     sparse: tuple[str, ...] = ()  # coders who reviewed too few units (see sparse_coders)
     min_reviewed: int = MIN_REVIEWED
     min_share: float = MIN_SHARE
+    overlap: list[CodeOverlap] = field(default_factory=list)  # per code, characters
+    char_overlap: float | None = None  # all codes: characters both / characters either
+    span_codings: int = 0  # span codings of either coder in the turns both reviewed
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -150,6 +173,8 @@ class Comparison:
     units: list[Unit]  # both reviewed, at least one coded; in text order
     reviewed_a: int
     reviewed_b: int
+    overlap: tuple[CodeOverlap, ...] = ()  # per code, in codebook order
+    span_codings: int = 0
 
     @property
     def sparse(self) -> tuple[str, ...]:
@@ -196,7 +221,57 @@ def compare(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
                             tuple(s.id for s in segs), " ".join(s.text for s in segs),
                             tuple(sorted(a, key=lambda k: (order.get(k, len(order)), k))),
                             tuple(sorted(b, key=lambda k: (order.get(k, len(order)), k)))))
-    return Comparison(coder_a, coder_b, unit, out, reviewed_a, reviewed_b)
+    both = turns_a & turns_b
+    ranges_a = [r for r in store.coder_ranges(coder_a, document_id) if r[:2] in both]
+    ranges_b = [r for r in store.coder_ranges(coder_b, document_id) if r[:2] in both]
+    overlap = tuple(code_overlaps(ranges_a, ranges_b, order))
+    spans = sum(r[5] for r in (*ranges_a, *ranges_b))
+    return Comparison(coder_a, coder_b, unit, out, reviewed_a, reviewed_b, overlap, spans)
+
+
+def _union(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Character ranges merged where they touch or overlap, in order."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _common(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:
+    """Characters in both of two merged range lists."""
+    i = j = n = 0
+    while i < len(a) and j < len(b):
+        n += max(0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return n
+
+
+def code_overlaps(ranges_a: Sequence[tuple], ranges_b: Sequence[tuple],
+                  order: dict[str, int] | None = None) -> list[CodeOverlap]:
+    """Character overlap per code of two coders' coded ranges (``(document id, turn,
+    code, start, end, ...)`` as :meth:`Store.coder_ranges` gives them)."""
+    order = order or {}
+    per: dict[str, dict[int, tuple[list, list]]] = {}
+    for side, ranges in ((0, ranges_a), (1, ranges_b)):
+        for doc, _turn, code, start, end, *_ in ranges:
+            per.setdefault(code, {}).setdefault(doc, ([], []))[side].append((start, end))
+    out = []
+    for code in sorted(per, key=lambda k: (order.get(k, len(order)), k)):
+        n_a = n_b = n_both = 0
+        for a, b in per[code].values():
+            ua, ub = _union(a), _union(b)
+            n_a += sum(e - s for s, e in ua)
+            n_b += sum(e - s for s, e in ub)
+            n_both += _common(ua, ub)
+        either = n_a + n_b - n_both
+        out.append(CodeOverlap(code, n_a, n_b, n_both, n_both / either if either else None))
+    return out
 
 
 def compared_units(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",
@@ -233,7 +308,17 @@ def report(store: Store, compared: Comparison) -> ReliabilityReport:
     return ReliabilityReport(coder_a, coder_b, unit, list(dict.fromkeys(u.document for u in units)),
                              len(units), percent_agreement(a, b), cohen_kappa(a, b),
                              nominal_alpha(a, b), per_code, reviewed_a=compared.reviewed_a,
-                             reviewed_b=compared.reviewed_b, sparse=compared.sparse)
+                             reviewed_b=compared.reviewed_b, sparse=compared.sparse,
+                             overlap=list(compared.overlap),
+                             char_overlap=_overall(compared.overlap),
+                             span_codings=compared.span_codings)
+
+
+def _overall(overlap: Sequence[CodeOverlap]) -> float | None:
+    """Characters both covered / characters either covered, summed over the codes."""
+    both = sum(o.chars_both for o in overlap)
+    either = sum(o.chars_a + o.chars_b - o.chars_both for o in overlap)
+    return both / either if either else None
 
 
 def disagreements(store: Store, coder_a: str, coder_b: str, *, unit: str = "segment",

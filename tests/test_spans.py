@@ -197,3 +197,91 @@ def test_export_gives_a_span_its_offsets_and_words(team_store, tmp_path) -> None
     # the turn-level export quotes the turn, once per code
     turns = export.build_frame(store, unit="turn")
     assert set(turns["unit"]) == {"turn"} and len(turns) == 2
+
+
+def test_cli_codes_a_span_and_history_quotes_it(team_store, team_db, runner) -> None:
+    from evaltool.cli import cli
+
+    text = team_store.document_text(1)
+    start, end = _span(text, "Jeg fik lånerkort")
+    args = ["--db", team_db, "code-span", "bibliotek_toender.txt", "--start", str(start),
+            "--end", str(end), "--code", "udf_nye_brugere", "--coder", "Åse"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"udf_nye_brugere on characters {start}-{end} of bibliotek_toender.txt" in result.output
+    (view,) = team_store.coding_views(document_id=1)
+    assert view.quote == "Jeg fik lånerkort"
+    history = runner.invoke(cli, ["--db", team_db, "history", "--segment", str(view.segment_id)])
+    assert f'{start}-{end} "Jeg fik lånerkort"' in history.output
+    # refused: one line, nothing written
+    again = runner.invoke(cli, args)
+    assert again.exit_code != 0
+    assert again.output.strip().count("\n") == 0 and "already has this code" in again.output
+    gap = runner.invoke(cli, [*args[:5], str(end), "--end", str(end), *args[8:]])
+    assert gap.exit_code != 0 and "empty" in gap.output
+    assert len(team_store.coding_views(status="all", document_id=1)) == 1
+
+
+def test_reliability_counts_spans_on_their_sentences_and_by_character_overlap(team_store) -> None:
+    """Worked by hand (see README 'Span codings'): Ane codes "satte kaffe på bordet" (21
+    characters) and the whole sentence "Strategien var klar." (20); Bo codes "kaffe på
+    bordet. Der" (20, into the next sentence) and "Strategien" (10)."""
+    from evaltool import reliability as rel
+
+    store = team_store
+    store.assign(1, ["Ane", "Bo"], blind=True)
+    text = store.document_text(1)
+    store.code_span(1, *_span(text, "satte kaffe på bordet"), "mek_kaffe", coder="Ane")
+    strategi = next(s for s in store.segments(1) if s.text == "Strategien var klar.")
+    store.add_as("Ane", [strategi.id], "ctx_strategi")
+    store.code_span(1, *_span(text, "kaffe på bordet. Der"), "mek_kaffe", coder="Bo")
+    store.code_span(1, *_span(text, "Strategien"), "ctx_strategi", coder="Bo")
+    report = rel.reliability(store, "Ane", "Bo")
+    # sentences: "Vi satte kaffe på bordet." both {mek_kaffe}; "Der kom nye brugere."
+    # Ane {} / Bo {mek_kaffe}; "Strategien var klar." both {ctx_strategi}
+    assert report.units == 3
+    assert report.agreement == pytest.approx(2 / 3)
+    assert report.kappa == pytest.approx(0.5)  # p_o 2/3, p_e (1·2 + 1·0 + 1·1)/9 = 1/3
+    kaffe = next(c for c in report.per_code if c.code == "mek_kaffe")
+    assert (kaffe.n_a, kaffe.n_b, kaffe.both) == (1, 2, 1)
+    assert kaffe.kappa == pytest.approx(0.4)  # p_o 2/3, p_e (1·2 + 2·1)/9 = 4/9
+    overlap = {o.code: o for o in report.overlap}
+    assert (overlap["mek_kaffe"].chars_a, overlap["mek_kaffe"].chars_b,
+            overlap["mek_kaffe"].chars_both) == (21, 20, 15)  # "kaffe på bordet"
+    assert overlap["mek_kaffe"].overlap == pytest.approx(15 / 26)
+    assert (overlap["ctx_strategi"].chars_a, overlap["ctx_strategi"].chars_b,
+            overlap["ctx_strategi"].chars_both) == (20, 10, 10)
+    assert overlap["ctx_strategi"].overlap == pytest.approx(0.5)
+    assert report.char_overlap == pytest.approx(25 / 46)
+    assert report.span_codings == 3
+    (disagreement,) = rel.disagreements(store, "Ane", "Bo")
+    assert disagreement.text == "Der kom nye brugere." and disagreement.codes_b == ("mek_kaffe",)
+
+
+def test_training_and_autocoding_respect_span_codings(team_store, blank_nlp) -> None:
+    from evaltool.autocode import run
+    from evaltool.domain import Suggestion
+
+    store = team_store
+    text = store.document_text(1)
+    span = store.code_span(1, *_span(text, "kaffe på bordet. Der"), "mek_kaffe", coder="Åse")
+    segs = {s.text: s.id for s in store.segments(1)}
+    kaffe, nye, strategi = (segs["Vi satte kaffe på bordet."], segs["Der kom nye brugere."],
+                            segs["Kommunens strategi gav os ryg."])
+    # a positive of both sentences it overlaps, not of the others
+    labels = store.reviewed_labels()
+    assert labels.accepted == {kaffe: {"mek_kaffe"}, nye: {"mek_kaffe"}}
+    assert store.accepted_labels() == labels.accepted
+    assert (1, 1) in labels.turns
+    # the machine does not suggest the code on those sentences, and never touches the span
+    wrote = store.write_suggestions(
+        [Suggestion(kaffe, "mek_kaffe", "rules", 0.9, "kaffe"),
+         Suggestion(nye, "udf_nye_brugere", "rules", 0.8, "nye brugere"),
+         Suggestion(strategi, "ctx_strategi", "rules", 0.7, "strategi")],
+        segment_ids=list(segs.values()), model_version="t", codebook_version=1)
+    assert (wrote.added, wrote.human_kept) == (2, 1)
+    run.run(store, lambda: blank_nlp)
+    views = store.coding_views(status="all", document_id=1)
+    assert [v for v in views if v.is_span] == [span]
+    assert not [v for v in views if v.code_key == "mek_kaffe" and v.segment_id in (kaffe, nye)
+                and not v.is_span]

@@ -85,6 +85,19 @@ def unit_columns() -> tuple[Any, Any, Any]:
     return start, end, quote
 
 
+def accepted_spans(conn: Connection, layer: str) -> list[tuple[int, str]]:
+    """(segment id, code key) of every sentence an accepted span coding of ``layer``
+    overlaps (by one character or more)."""
+    return [tuple(r) for r in conn.execute(
+        select(Segment.id, Code.key).select_from(Coding)
+        .join(Segment, and_(Segment.document_id == Coding.document_id,
+                            Segment.start_char < Coding.end_char,
+                            Segment.end_char > Coding.start_char))
+        .join(Code, Code.id == Coding.code_id)
+        .where(Coding.layer == layer, Coding.start_char.is_not(None),
+               Coding.status == CodingStatus.accepted.value))]
+
+
 @dataclass(frozen=True)
 class CodebookLoad:
     """What loading a codebook changed."""
@@ -445,7 +458,7 @@ class CodingOps:
                 ):
                     existing[(row.segment_id, row.code_id)] = row
                 for key in conn.execute(
-                    select(Segment.id, Coding.code_id)
+                    select(Segment.id, Coding.code_id).select_from(Coding)
                     .join(Segment, and_(Segment.document_id == Coding.document_id,
                                         Segment.start_char < Coding.end_char,
                                         Segment.end_char > Coding.start_char))
@@ -703,13 +716,17 @@ class CodingOps:
         return {k: (tuple(v[0]), tuple(v[1])) for k, v in out.items()}
 
     def accepted_labels(self, layer: str = SHARED) -> dict[int, set[str]]:
-        """Segment id → accepted code keys (training targets)."""
+        """Segment id → accepted code keys (training targets; a span coding labels every
+        sentence it overlaps)."""
         out: dict[int, set[str]] = {}
         with self.engine.connect() as conn:
             for seg, key in conn.execute(
                 select(Coding.segment_id, Code.key).join(Code, Code.id == Coding.code_id)
-                .where(Coding.status == CodingStatus.accepted.value, Coding.layer == layer)
+                .where(Coding.status == CodingStatus.accepted.value, Coding.layer == layer,
+                       Coding.start_char.is_(None))
             ):
+                out.setdefault(seg, set()).add(key)
+            for seg, key in accepted_spans(conn, layer):
                 out.setdefault(seg, set()).add(key)
         return out
 
@@ -736,13 +753,15 @@ class CodingOps:
             for seg, doc, turn, status, key in conn.execute(
                 select(Coding.segment_id, Coding.document_id, Coding.turn_number, Coding.status,
                        Code.key).join(Code, Code.id == Coding.code_id)
-                .where(Coding.layer == layer,
+                .where(Coding.layer == layer, Coding.start_char.is_(None),
                        Coding.status != CodingStatus.rejected.value)):
                 if status == CodingStatus.accepted.value:
                     accepted.setdefault(seg, set()).add(key)
                 elif ((doc, turn) in turns and doc not in done_docs
                       and (doc, turn) not in done_turns):
                     still_open.setdefault(seg, set()).add(key)
+            for seg, key in accepted_spans(conn, layer):  # positives of the sentences overlapped
+                accepted.setdefault(seg, set()).add(key)
         return ReviewedLabels(frozenset(turns), accepted, still_open)
 
     def mark_done(self, document_id: int, coder: str, *, turn: int | None = None,

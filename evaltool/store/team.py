@@ -16,11 +16,18 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
 from evaltool.errors import AccessError, ConflictError, NotFoundError
-from evaltool.store.codings import MACHINE, SHARED, conflict_error, same_unit, segment_places
+from evaltool.store.codings import (
+    MACHINE,
+    SHARED,
+    conflict_error,
+    same_unit,
+    segment_places,
+    unit_columns,
+)
 from evaltool.store.lifecycle import CARRY_ACTION, DELETE_ACTION, REPLACE_ACTION
 from evaltool.store.models import (
     READY,
@@ -283,20 +290,49 @@ class TeamOps:
 
     def coder_codes(self, coder: str, document_id: int | None = None) -> dict[int, set[str]]:
         """Segment id → code keys ``coder`` accepted: their own layer, plus shared-layer
-        codings whose coder they are (work done without a blind assignment)."""
-        stmt = (select(Coding.segment_id, Code.key)
-                .join(Code, Code.id == Coding.code_id)
-                .join(Segment, Segment.id == Coding.segment_id)
-                .join(Coder, Coder.id == Coding.coder_id, isouter=True)
-                .where(Coding.status == CodingStatus.accepted.value,
-                       (Coding.layer == coder) | ((Coding.layer == SHARED) & (Coder.name == coder))))
+        codings whose coder they are (work done without a blind assignment). A span
+        coding counts on every sentence it overlaps."""
+        mine = ((Coding.status == CodingStatus.accepted.value)
+                & ((Coding.layer == coder) | ((Coding.layer == SHARED) & (Coder.name == coder))))
+        sentences = (select(Coding.segment_id, Code.key)
+                     .join(Code, Code.id == Coding.code_id)
+                     .join(Coder, Coder.id == Coding.coder_id, isouter=True)
+                     .where(mine, Coding.start_char.is_(None)))
+        spans = (select(Segment.id, Code.key).select_from(Coding)
+                 .join(Segment, and_(Segment.document_id == Coding.document_id,
+                                     Segment.start_char < Coding.end_char,
+                                     Segment.end_char > Coding.start_char))
+                 .join(Code, Code.id == Coding.code_id)
+                 .join(Coder, Coder.id == Coding.coder_id, isouter=True)
+                 .where(mine, Coding.start_char.is_not(None)))
         if document_id is not None:
-            stmt = stmt.where(Segment.document_id == document_id)
+            sentences = sentences.where(Coding.document_id == document_id)
+            spans = spans.where(Coding.document_id == document_id)
         out: dict[int, set[str]] = {}
         with self.engine.connect() as conn:
-            for seg, key in conn.execute(stmt):
-                out.setdefault(seg, set()).add(key)
+            for stmt in (sentences, spans):
+                for seg, key in conn.execute(stmt):
+                    out.setdefault(seg, set()).add(key)
         return out
+
+    def coder_ranges(self, coder: str, document_id: int | None = None
+                     ) -> list[tuple[int, int, str, int, int, bool]]:
+        """(document id, turn number, code key, start, end, is span) of every coding
+        ``coder`` accepted (the codings of :meth:`coder_codes`): a span's offsets, or the
+        whole sentence's, in document offsets; for character-overlap agreement."""
+        start, end, _ = unit_columns()
+        stmt = (select(Coding.document_id, Coding.turn_number, Code.key, start, end,
+                       Coding.start_char.is_not(None))
+                .join(Segment, Segment.id == Coding.segment_id)
+                .join(Code, Code.id == Coding.code_id)
+                .join(Coder, Coder.id == Coding.coder_id, isouter=True)
+                .where(Coding.status == CodingStatus.accepted.value,
+                       (Coding.layer == coder) | ((Coding.layer == SHARED) & (Coder.name == coder)))
+                .order_by(Coding.document_id, start))
+        if document_id is not None:
+            stmt = stmt.where(Coding.document_id == document_id)
+        with self.engine.connect() as conn:
+            return [(*r[:5], bool(r[5])) for r in conn.execute(stmt)]
 
     def reviewed_turns(self, coder: str, document_id: int | None = None) -> set[tuple[int, int]]:
         """(document id, turn number) of every turn ``coder`` has reviewed.
@@ -399,12 +435,25 @@ class TeamOps:
             ids = [r.id for r in rows]
             undone = dict(conn.execute(select(Event.undoes, Event.id)
                                        .where(Event.undoes.in_(ids))).all()) if ids else {}
+            # span codings: the turn (its start and text) each lies in, for the quote
+            segs = {st.get("segment_id") for st in (r.after or r.before or {} for r in rows)
+                    if st.get("start_char") is not None}
+            turns = {seg: (at, text) for seg, at, text in conn.execute(
+                select(Segment.id, Turn.start_char, Turn.text)
+                .join(Turn, Turn.id == Segment.turn_id).where(Segment.id.in_(segs)))
+            } if segs else {}
         out = []
         for r in rows:
             state = r.after or r.before or {}
+            start, end = state.get("start_char"), state.get("end_char")
+            quote = None
+            if start is not None and state.get("segment_id") in turns:
+                at, text = turns[state["segment_id"]]
+                quote = text[start - at:end - at]
             out.append(HistoryEntry(r.id, r.at, r.coder_name, r.action, r.coding_id, r.segment_id,
                                     keys.get(state.get("code_id")), state.get("layer", SHARED),
-                                    r.before, r.after, r.undoes, undone.get(r.id)))
+                                    r.before, r.after, r.undoes, undone.get(r.id),
+                                    start, end, quote))
         return out
 
     def undo_last(self, coder: str, n: int = 1) -> list[HistoryEntry]:
