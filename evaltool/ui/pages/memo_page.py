@@ -208,7 +208,7 @@ def _writing(docs: dict[int, str]) -> None:
     left, right = st.columns(2)
     with left.container(border=True):
         st.markdown("**Nyt dokumentmemo**")
-        select("Dokument", list(docs), key=f"{KEY}new_doc", index=None,
+        select("Memoets dokument", list(docs), key=f"{KEY}new_doc", index=None,
                format_func=lambda d: docs[d], placeholder="Vælg et dokument")
         st.text_area("Dokumentmemo", key=f"{KEY}new_doc_text",
                      placeholder="Hvad viser dokumentet? Fx en CMO-konfiguration …")
