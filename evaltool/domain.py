@@ -635,7 +635,8 @@ class MemoView:
     ``id`` is the memo's id, or for a coding memo the coding's id. A coding memo's
     ``coder`` and ``at`` are those of the coding's last change (the memo is part of
     the coding's state); ``code_key``/``code_label`` are set for coding memos only;
-    ``quote`` is the sentence a coding or segment memo is on. ``layer`` is the coding's
+    ``quote`` is what a coding memo's coding codes (a span's words or the sentence) or the
+    sentence a segment memo is on. ``layer`` is the coding's
     layer ('' for the shared coding and for memos that are not on a coding).
     """
 

@@ -391,8 +391,8 @@ def export_file(store, out: str | Path, *, fmt: Format = "csv", dialect: str | N
 # -- memos -------------------------------------------------------------------------
 
 # Columns of the memo export (a stable contract, extended only at the end). ``id`` is the
-# memo's id, or the coding's for a coding memo; ``time`` is UTC; ``quote`` is the sentence
-# a coding or segment memo is on.
+# memo's id, or the coding's for a coding memo; ``time`` is UTC; ``quote`` is what a
+# coding memo's coding codes (a span's words or the sentence) or a segment memo's sentence.
 MEMO_COLUMNS = ["kind", "id", "document", "site", "turn", "segment_id", "code_id", "code_label",
                 "layer", "coder", "time", "quote", "memo"]
 MEMO_SHEET = "Memoer"

@@ -128,3 +128,12 @@ def test_a_blind_coder_sees_only_their_own_memos_on_the_document(team_store) -> 
     seen_by_bo = {m.text for m in team_store.memos(visible_to="Bo")}
     assert seen_by_bo == {"Sætningen om strategien", "Bos blinde note",
                           "=Mekanisme går igen på tværs"}
+
+
+def test_a_span_codings_memo_quotes_the_span(team_store) -> None:
+    text = team_store.document_text(1)
+    start = text.index("satte kaffe")
+    team_store.code_span(1, start, start + len("satte kaffe"), "mek_kaffe", coder="Åse",
+                         memo="Kaffen som handling")
+    (memo,) = team_store.memos()
+    assert (memo.kind, memo.quote, memo.text) == ("coding", "satte kaffe", "Kaffen som handling")

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
 from evaltool.domain import MEMO_KINDS, MemoKind, MemoView
 from evaltool.errors import AccessError, MemoError, NotFoundError
-from evaltool.store.codings import SHARED, CodingOps
+from evaltool.store.codings import SHARED, CodingOps, unit_columns
 from evaltool.store.models import (
     READY,
     Assignment,
@@ -102,13 +102,16 @@ class MemoOps:
     @staticmethod
     def _coding_memos(conn: Connection, document_id: int | None, coder: str | None,
                       code_key: str | None) -> list[MemoView]:
-        """Codings with a memo (every layer and codebook: a note outlives a codebook switch)."""
+        """Codings with a memo (every layer and codebook: a note outlives a codebook switch);
+        the quote is the coded unit (a span's words, or the sentence)."""
+        _, _, quote = unit_columns()
         stmt = (select(Coding.id, Coding.document_id, Document.name, Document.site,
-                       Coding.turn_number, Coding.segment_id, Segment.text, Code.key, Code.label,
-                       Coder.name, Coding.updated_at, Coding.memo, Coding.layer)
+                       Coding.turn_number, Coding.segment_id, quote.label("quote"), Code.key,
+                       Code.label, Coder.name, Coding.updated_at, Coding.memo, Coding.layer)
                 .join(Document, and_(Document.id == Coding.document_id,
                                      Document.status == READY))
                 .join(Segment, Segment.id == Coding.segment_id)
+                .join(Turn, Turn.id == Segment.turn_id)
                 .join(Code, Code.id == Coding.code_id)
                 .outerjoin(Coder, Coder.id == Coding.coder_id)
                 .where(Coding.memo != ""))
@@ -119,7 +122,7 @@ class MemoOps:
         if code_key:
             stmt = stmt.where(Code.key == code_key)
         return [MemoView(MemoKind.coding.value, r.id, r.document_id, r.name, r.site,
-                         r.turn_number, r.segment_id, r.text, r.key, r.label, r[9],
+                         r.turn_number, r.segment_id, r.quote, r.key, r.label, r[9],
                          r.updated_at, r.memo, r.layer) for r in conn.execute(stmt)]
 
     @staticmethod
