@@ -7,7 +7,15 @@ import numpy as np
 from spacy.lang.da.stop_words import STOP_WORDS
 
 from evaltool.autocode import NAME, examples_of, masked
-from evaltool.autocode.model import MIN_POSITIVES_CALIBRATED, Example, train
+from evaltool.autocode.model import (
+    MIN_POSITIVES_CALIBRATED,
+    Example,
+    compound_vocabulary,
+    cue_text,
+    split_compound,
+    train,
+    with_compound_parts,
+)
 from evaltool.domain import CodingUnit
 
 KAFFE = "kaffe"
@@ -107,3 +115,39 @@ def test_masking_replaces_people_and_keeps_codebook_names() -> None:
     assert shown == f"{NAME} fra MindLab og Røde Kors kom"
     lemmas, shown = masked(text, tokens)
     assert shown == f"{NAME} fra {NAME} og {NAME} {NAME} kom"
+
+
+def test_views_carry_the_previous_turn_and_the_neighbouring_sentences() -> None:
+    def unit(seg: int, doc: int, turn: int, lemma: str, moderator: bool = False) -> CodingUnit:
+        return CodingUnit(seg, doc, "Morsø", doc * 100 + turn, turn, 0, "Karen", None, moderator,
+                          lemma, lemma, [], lemma)
+
+    units = [unit(1, 1, 1, "hvem komme", True), unit(2, 1, 2, "mødre"), unit(3, 1, 2, "fædre"),
+             unit(4, 1, 2, "børn"), unit(5, 2, 3, "kaffe")]
+    views = examples_of(units)
+    assert [v.previous for v in views] == ["", "hvem komme", "hvem komme", "hvem komme", ""]
+    assert [v.near for v in views] == ["", "fædre", "mødre børn", "fædre", ""]
+    # turn 3 of document 2 is not preceded by turn 2 of document 1
+    assert views[4].context == "kaffe"
+
+
+def test_compounds_split_into_known_parts() -> None:
+    vocabulary = compound_vocabulary(["samskabelse møde", "samskabelse kaffe møde",
+                                      "bibliotek kaffe", "bibliotek"])
+    assert vocabulary == {"samskabelse", "møde", "kaffe", "bibliotek"}
+    assert split_compound("samskabelsesmøde", vocabulary) == ["samskabelse", "møde"]
+    assert split_compound("kaffemøde", vocabulary) == ["kaffe", "møde"]
+    assert split_compound("kaffe", vocabulary) == []  # too short to be two parts
+    assert split_compound("mødested", vocabulary) == []  # 'sted' is not known
+    assert with_compound_parts("et kaffemøde i dag", vocabulary) == "et kaffemøde i dag kaffe møde"
+
+
+def test_cues_of_negation_hedges_and_cmo_kinds() -> None:
+    def cues(text: str) -> list[str]:
+        return cue_text(Example(text.lower(), text)).split()
+
+    assert cues("Der kom ingen.") == ["cue_negation", "cue_outcome"]
+    assert "cue_hedge" in cues("Vi håber, at de kommer igen.")
+    assert "cue_context" in cues("Herude er der langt til alting.")
+    assert "cue_mechanism" in cues("Når vi tog kaffe med, så turde de godt.")
+    assert cues("En nuance af blåt.") == []  # whole words only: 'nu' is not in 'nuance'

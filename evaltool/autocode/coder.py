@@ -203,10 +203,14 @@ def build(spec: CodebookSpec, train_units: Sequence[CodingUnit], labels: dict[in
         kept = [u for u, k in zip(train_units, keep, strict=True) if k]
         ex.extend(v for v, k in zip(views, keep, strict=True) if k)
         masks = [set() for _ in targets]
+        weights = [1.0] * len(targets)
         targets.extend(labels.get(u.segment_id, set()) for u in kept)
         masks.extend(unknown.get(u.segment_id, set()) for u in kept)
-        model = train(ex, targets, [c.id for c in spec.codes], params,
-                      masks if any(masks) else None)
+        # the project's own decisions (stored segments) may count more than the seed's
+        weights.extend(p.own_weight if u.segment_id > 0 else 1.0 for u in kept)
+        model = train(ex, targets, [c.id for c in spec.codes], p,
+                      masks if any(masks) else None,
+                      weights if p.own_weight != 1.0 else None)
     version = f"m-{model.fingerprint()}" if model else "rules-only"
     return Coder(spec, rules, model, precision, threshold, version)
 

@@ -64,6 +64,7 @@ class Params:
     near_weight: float = 0.0  # the neighbouring sentences' lemmas (0: not a feature)
     cue_weight: float = 0.0  # negation, hedge and C/M/O discourse cues (0: not a feature)
     compounds: bool = False  # add the parts of compounds found in the training vocabulary
+    own_weight: float = 1.0  # sample weight of the project's own decisions (seed: 1)
     definitions: bool = False  # each code's label, definition and include text as an example
 
     def as_dict(self) -> dict[str, float]:
@@ -120,38 +121,42 @@ class SuggestionModel:
         return sparse.hstack(mats).tocsr()
 
     def fit(self, examples: list[Example], targets: list[set[str]],
-            unknown: list[set[str]] | None = None) -> SuggestionModel:
+            unknown: list[set[str]] | None = None,
+            weights: list[float] | None = None) -> SuggestionModel:
         """Train on examples with their sets of code ids.
 
         Per code: a logistic regression on the examples whose label for that code is
         known (``unknown[i]``: codes example ``i`` is neither positive nor negative
         for), and Platt scaling fitted on out-of-fold decision scores (3-fold);
         codes with fewer than :data:`MIN_POSITIVES_CALIBRATED` positives share one
-        pooled calibration.
+        pooled calibration. ``weights``: per example, its sample weight (default 1).
         """
+        w_all = None if weights is None else np.asarray(weights, dtype=float)
         X_all = self._blocks(examples, fit=True)
         names = []
         for name, vec in self.vectorizers.items():
             names.extend(f"{name}:{f}" for f in vec.get_feature_names_out())
         self.feature_names = np.array(names, dtype=object)
         self.n_train = len(examples)
-        oof: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        oof: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray | None]] = {}
         for label in self.labels:
             rows = np.array([i for i in range(len(targets))
                              if unknown is None or label not in unknown[i]], dtype=int)
             X = X_all[rows] if unknown is not None else X_all
             y = np.array([label in targets[i] for i in rows], dtype=int)
+            w = None if w_all is None else w_all[rows]
             pos = int(y.sum())
             if pos == 0 or pos == len(y):
                 continue
-            clf = _classifier(self.params).fit(X, y)
+            clf = _classifier(self.params).fit(X, y, sample_weight=w)
             self.classifiers[label] = clf
             self.coefs[label] = clf.coef_[0]
             if pos >= 3:
-                oof[label] = (_out_of_fold(X, y, self.params), y)
-        pooled_x = [s for k, (s, y) in oof.items() if int(y.sum()) < MIN_POSITIVES_CALIBRATED]
-        pooled_y = [y for k, (s, y) in oof.items() if int(y.sum()) < MIN_POSITIVES_CALIBRATED]
-        pooled = _platt(np.concatenate(pooled_x), np.concatenate(pooled_y)) if pooled_x else None
+                oof[label] = (_out_of_fold(X, y, w, self.params), y, w)
+        rare = [v for v in oof.values() if int(v[1].sum()) < MIN_POSITIVES_CALIBRATED]
+        pooled = _platt(np.concatenate([v[0] for v in rare]), np.concatenate([v[1] for v in rare]),
+                        None if w_all is None else np.concatenate([v[2] for v in rare])) \
+            if rare else None
         for label in self.classifiers:
             if label in oof and int(oof[label][1].sum()) >= MIN_POSITIVES_CALIBRATED:
                 self.calibration[label] = _platt(*oof[label])
@@ -274,7 +279,7 @@ def _cue_patterns() -> dict[str, re.Pattern[str]]:
 
 
 def cue_text(ex: Example) -> str:
-    """The cue categories found in a sentence, one token per hit (``cue_negation`` …).
+    """The cue categories present in a sentence (``cue_negation`` …), in list order.
 
     Cues are matched on the lower-cased text and the lemmas, so inflected forms count;
     a negation or hedge says how a claim is made (a plan, a doubt, a failure), the
@@ -283,7 +288,7 @@ def cue_text(ex: Example) -> str:
     """
     hay = f"{ex.text.lower()} | {ex.lemmas}"
     return " ".join(f"cue_{name}" for name, pattern in _cue_patterns().items()
-                    for _ in pattern.findall(hay))
+                    if pattern.search(hay))
 
 
 def _classifier(params: Params) -> LogisticRegression:
@@ -293,19 +298,23 @@ def _classifier(params: Params) -> LogisticRegression:
                               max_iter=5000, random_state=SEED)
 
 
-def _out_of_fold(X: sparse.csr_matrix, y: np.ndarray, params: Params) -> np.ndarray:
+def _out_of_fold(X: sparse.csr_matrix, y: np.ndarray, w: np.ndarray | None,
+                 params: Params) -> np.ndarray:
     """Decision scores of each example from a model that did not see it (3 folds)."""
     scores = np.zeros(len(y))
     folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=SEED)
     for train_idx, test_idx in folds.split(np.zeros(len(y)), y):
-        clf = _classifier(params).fit(X[train_idx], y[train_idx])
+        clf = _classifier(params).fit(X[train_idx], y[train_idx],
+                                      sample_weight=None if w is None else w[train_idx])
         scores[test_idx] = clf.decision_function(X[test_idx])
     return scores
 
 
-def _platt(scores: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+def _platt(scores: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+           ) -> tuple[float, float]:
     """Platt scaling: the sigmoid ``1 / (1 + exp(-(a*s + b)))`` that fits the scores."""
-    lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000).fit(scores.reshape(-1, 1), y)
+    lr = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000).fit(
+        scores.reshape(-1, 1), y, sample_weight=w)
     return float(lr.coef_[0][0]), float(lr.intercept_[0])
 
 
@@ -322,7 +331,9 @@ def _vectorizer(name: str, allow_empty: bool = False) -> TfidfVectorizer:
 
 
 def train(examples: list[Example], targets: list[set[str]], labels: list[str],
-          params: Params | None = None, unknown: list[set[str]] | None = None
-          ) -> SuggestionModel:
-    """Train a suggestion model (``unknown``: per example, codes it is no example of)."""
-    return SuggestionModel(params or Params(), list(labels)).fit(examples, targets, unknown)
+          params: Params | None = None, unknown: list[set[str]] | None = None,
+          weights: list[float] | None = None) -> SuggestionModel:
+    """Train a suggestion model (``unknown``: per example, codes it is no example of;
+    ``weights``: per example, its sample weight)."""
+    return SuggestionModel(params or Params(), list(labels)).fit(examples, targets, unknown,
+                                                                 weights)
