@@ -82,8 +82,11 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
     doc_ids, speaker_ids = chosen.documents, chosen.speakers
     all_sites = sorted({d.site for i, d in docs.items() if d.site and (doc_ids is None or i in doc_ids)})
     code_labels = {c.key: c.label for c in store.codes(include_retired=True)}
-    # a speaker's own target groups change whose quotes reach which group
-    by_speaker = any(s.target_groups for s in speakers.values())
+    # a speaker's own target groups change whose quotes reach which group: in the documents
+    # where a speaker has some, the theme cards' groups are found per speaker
+    split = sorted({s.document_id for s in speakers.values() if s.target_groups}
+                   & (set(docs) if doc_ids is None else set(doc_ids)))
+    split_docs = set(split)
 
     # Quotes per (category, document) are exact distinct counts; a segment belongs to one
     # document, so sums over documents (per site or in total) stay exact.
@@ -99,8 +102,8 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
                                        speaker_ids=speaker_ids),
         lambda: store.count_by_column(statuses, doc_ids, speaker_ids),
         lambda: store.cmo_configurations(statuses, doc_ids, speaker_ids=speaker_ids),
-        lambda: store.count_by_category_speaker("theme", statuses, doc_ids, speaker_ids)
-        if by_speaker else [])
+        lambda: store.count_by_category_speaker("theme", statuses, split, speaker_ids)
+        if split else [])
     per_doc: dict[str, list[tuple[str, int, int]]] = {"theme": [], "goal": []}
     for kind, key, doc_id, n in by_doc:
         per_doc[kind].append((key, doc_id, n))
@@ -122,14 +125,12 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
         key = theme["id"]
         cmo = theme_cmo.get(key, dict.fromkeys(CMO_KINDS, 0))
         quotes, sites = theme_totals.get(key, (0, set()))
-        if by_speaker:
-            groups = sorted({g for k, sid, _ in theme_speakers if k == key and sid in speakers
-                             for g in quote_target_groups(
-                                 speakers[sid].attributes,
-                                 docs[speakers[sid].document_id].attributes)})
-        else:
-            groups = sorted({g for k, d, _ in per_doc["theme"] if k == key
-                             for g in docs[d].target_groups})
+        groups = sorted({g for k, d, _ in per_doc["theme"] if k == key and d not in split_docs
+                         for g in docs[d].target_groups}
+                        | {g for k, sid, _ in theme_speakers if k == key and sid in speakers
+                           for g in quote_target_groups(
+                               speakers[sid].attributes,
+                               docs[speakers[sid].document_id].attributes)})
         strongest = [q for q in candidates.get(key, [])
                      if q["segment_id"] not in shown][:quotes_per_theme]
         shown.update(q["segment_id"] for q in strongest)
