@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from evaltool import nlp
 from evaltool.autocode import run as autocode_run
-from evaltool.domain import CodingView, SegmentView, TurnView
+from evaltool.domain import CodingView, Decision, SegmentView, TurnView
 from evaltool.errors import ConflictError, EvaltoolError, NotFoundError
 from evaltool.texttable import clock
 from evaltool.ui import filters, state
@@ -40,7 +42,7 @@ def _done(message: str, undo_steps: int = 1) -> None:
 
 
 def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str | None = None
-         ) -> None:
+         ) -> Decision | None:
     """Record a decision; say what it did, or, on a conflict, the current state."""
     store, who = state.get_store(), state.coder()
     where = f"i tur {coding.turn}"
@@ -54,10 +56,10 @@ def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str
         current = (f" Nu: {STATUS.get(now[0].status, now[0].status)} af {now[0].coder or 'maskinen'}."
                    if now else "")
         state.flash("error", f"{exc}{current}")
-        return
+        return None
     except EvaltoolError as exc:
         state.flash("error", state.error_text(exc))
-        return
+        return None
     if action == "recode":
         # a blind recode is two events (the suggestion rejected, the new code accepted)
         _done(f"Koden er ændret fra **{label}** til **{md(_label(code_key))}** {where}.",
@@ -67,11 +69,19 @@ def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str
               else f"Memoet på **{label}** {where} er fjernet.")
     else:
         _done(f"{VERB[action]}: **{label}** {where}.")
+    return decision
 
 
 def _save_memo(coding: CodingView, key: str) -> None:
-    """Save the memo as typed now (read when clicked, with or without Enter first)."""
-    _act(coding, "memo", memo=(st.session_state.get(key) or "").strip())
+    """Save the memo as typed now (read when clicked, with or without Enter first); the
+    message goes to the memo box, which is all that reruns."""
+    written = st.session_state.get(f"{key}at")  # the row as this box last saved it
+    if written:
+        coding = dataclasses.replace(coding, id=written[0], version=written[1])
+    decision = _act(coding, "memo", memo=(st.session_state.get(f"{key}memo") or "").strip())
+    if decision is not None:
+        st.session_state[f"{key}at"] = (decision.coding_id, decision.version)
+        st.session_state[DONE]["box"] = key  # said in the box when only the box reruns
 
 
 def _recode(coding: CodingView, key: str) -> None:
@@ -157,8 +167,19 @@ def _coding_row(c: CodingView, labels: dict[str, str], key: str) -> None:
                key=f"{key}code", index=None, placeholder="Vælg den nye kode")
         st.button("Gem", key=f"{key}recode", on_click=_recode, args=(c, f"{key}code"))
     with cols[4].popover("Memo"):
-        st.text_area("Memo", value=c.memo, key=f"{key}memo", placeholder="Skriv et memo …")
-        st.button("Gem memo", key=f"{key}savememo", on_click=_save_memo, args=(c, f"{key}memo"))
+        _memo_box(c, key)
+
+
+@st.fragment
+def _memo_box(c: CodingView, key: str) -> None:
+    """A coding's memo and its 'Gem memo' button. A fragment: saving reruns this box, not
+    the document's view (whose 'Memo:' line shows the new memo at its next run)."""
+    # What the last save did (a whole-page run has shown it at the top already, with undo)
+    state.show_flash()
+    if (st.session_state.get(DONE) or {}).get("box") == key:
+        st.success(st.session_state.pop(DONE)["message"])
+    st.text_area("Memo", value=c.memo, key=f"{key}memo", placeholder="Skriv et memo …")
+    st.button("Gem memo", key=f"{key}savememo", on_click=_save_memo, args=(c, key))
 
 
 def _history(segment: SegmentView, key: str, labels: dict[str, str]) -> None:
@@ -307,39 +328,53 @@ def document_panel(docs: list) -> None:
               None in marks or turn.number in marks)
 
 
+def _next_open(scope_id: int | None, skipped: set[int]) -> tuple[int, CodingView] | None:
+    """The first suggestion of the queue that this coder still sees open: its id in the
+    queue (what 'Spring over' skips) and the coding as the coder sees it.
+
+    Reads the queue a few items at a time (one query each, skipped ones left out in
+    SQL); the first item nearly always is the one, so a click reads one short page.
+    """
+    store, who = state.get_store(), state.coder()
+    offset, size = 0, 5
+    while True:
+        page = autocode_run.review_queue(store, order="uncertainty", document_id=scope_id,
+                                         exclude=skipped, coder=who, limit=size, offset=offset)
+        for item in page:
+            seen = [v for v in store.coder_view(item.document_id, who,
+                                                segment_ids=[item.segment_id])
+                    if v.code_key == item.code_key and not v.is_span]
+            if seen and seen[0].status == "suggested":
+                return item.coding_id, seen[0]
+        if len(page) < size:
+            return None
+        offset, size = offset + size, min(size * 4, 500)
+
+
 @st.fragment
 def queue_panel(docs: list) -> None:
     """'Næste usikre': one suggestion at a time, the most useful to review first.
 
     A fragment: a decision here reruns only this panel, which keeps the round
-    trip short however long the document view is. Its keyboard shortcuts exist
-    only while this panel is shown (see :func:`page`).
+    trip short however long the document view is; it reads the suggestion shown and
+    the queue's length, not the queue. Its keyboard shortcuts exist only while this
+    panel is shown (see :func:`page`).
     """
     show_done()
     store, who = state.get_store(), state.coder()
     scope = select("Dokumenter", [None, *docs], key=f"{KEY}qdoc",
                    format_func=lambda d: "Alle dokumenter" if d is None else f"{d.site} – {d.name}")
     skipped: set[int] = st.session_state.setdefault(f"{KEY}skipped", set())
-    queue = [q for q in autocode_run.review_queue(store, order="uncertainty",
-                                                  document_id=scope.id if scope else None)
-             if q.coding_id not in skipped]
-    views: dict[str, dict] = {}  # document → {(segment, code): what this coder sees}
-    view = None
-    for item in queue:
-        if item.document not in views:
-            doc_id = store.get_document(item.document).id
-            views[item.document] = {(v.segment_id, v.code_key): v
-                                    for v in store.coder_view(doc_id, who)}
-        candidate = views[item.document].get((item.segment_id, item.code_key))
-        if candidate is not None and candidate.status == "suggested":
-            view = candidate
-            break
-    if view is None:
+    scope_id = scope.id if scope else None
+    found = _next_open(scope_id, skipped)
+    if found is None:
         st.success("Ingen åbne forslag. Godt gået!")
         return
-    labels = {c.key: c for c in _codes(state.data_version())}
-    code = labels.get(view.code_key)
-    st.caption(f"{count(len(queue), 'forslag', 'forslag')} tilbage · {md(view.document)} · "
+    queued_id, view = found
+    left = autocode_run.review_queue_size(store, document_id=scope_id, exclude=skipped,
+                                          coder=who)
+    code = {c.key: c for c in _codes(state.data_version())}.get(view.code_key)
+    st.caption(f"{count(left, 'forslag', 'forslag')} tilbage · {md(view.document)} · "
                f"tur {view.turn}")
     turn = store.turns(view.document_id, view.turn)[0]
     start, end = view.start_char - turn.start_char, view.end_char - turn.start_char
@@ -359,14 +394,14 @@ def queue_panel(docs: list) -> None:
     b[1].button("Afvis", key=f"{KEY}qr", shortcut="x", on_click=_act, args=(view, "reject"),
                 help="Tast X")
     b[2].button("Spring over", key=f"{KEY}qs", shortcut="s", help="Tast S",
-                on_click=_skip, args=(view,))
+                on_click=_skip, args=(queued_id, view))
     b[3].button("Fortryd min seneste", key=f"{KEY}qu", shortcut="z", help="Tast Z",
                 on_click=_undo)
 
 
-def _skip(view: CodingView) -> None:
+def _skip(queued_id: int, view: CodingView) -> None:
     """Leave a suggestion for later (this session) and say which."""
-    st.session_state.setdefault(f"{KEY}skipped", set()).add(view.id)
+    st.session_state.setdefault(f"{KEY}skipped", set()).add(queued_id)
     state.flash("info", f"Sprunget over: **{md(view.code_label)}** i tur {view.turn}.")
 
 
