@@ -143,17 +143,19 @@ def wait_idle(page: Page, timeout: int = LOAD_TIMEOUT_MS) -> None:
         " && !document.querySelector('[data-stale=true]'); }", timeout=timeout)
 
 
-# Counts the script runs a page has seen: each time Streamlit's app element switches to
+# Counts the script runs a page has seen: each time Streamlit's app element leaves
 # 'running' (a full rerun or a fragment's). Installed into a browser context with
 # :func:`count_runs`, so that :func:`act` can wait for the run an action caused to finish
-# (waiting for 'not running' alone can pass before that run has even started).
+# (waiting for 'not running' alone can pass before that run has even started). Read from
+# each change's old value: a short run can start and end before the observer is called,
+# and the attribute's value then no longer says 'running'.
 RUN_COUNTER_JS = """
 window.__evaltoolRuns = 0;
 new MutationObserver((changes) => {
   for (const c of changes) {
-    if (c.target.getAttribute('data-test-script-state') === 'running') window.__evaltoolRuns++;
+    if (c.oldValue === 'running') window.__evaltoolRuns++;
   }
-}).observe(document, {subtree: true, attributes: true,
+}).observe(document, {subtree: true, attributes: true, attributeOldValue: true,
                       attributeFilter: ['data-test-script-state']});
 """
 SETTLED_JS = """(since) => {
