@@ -142,11 +142,14 @@ def _memo_saves(page, timer: Timer, repeats: int, db: Path, document: str) -> li
     target = find_suggestion(db, document, lonely=False)
     open_document(page, target.document, target.site)
     out = []
+    memo_box = page.locator("textarea[aria-label='Memo']:visible")
     for i in range(repeats):
-        # its key changes with each save: the popover is drawn closed again
-        coding_row(page, target).get_by_role("button", name="Memo").click()
+        # saving reruns only the memo box: its popover stays open (a whole-page run, as
+        # before, draws it closed again)
+        if not memo_box.count():
+            coding_row(page, target).get_by_role("button", name="Memo").click()
         text = f"Måling {i + 1}: memo gemt fra browseren"
-        page.get_by_role("textbox", name="Memo").last.fill(text)
+        memo_box.last.fill(text)
         done = f"({ALERT_JS}).includes({json.dumps(f'Måling {i + 1}:')})"
         out.append(timer.click(page.get_by_role("button", name="Gem memo"), done))
     return out
