@@ -222,7 +222,7 @@ def test_export_target_group_column_and_filter(grouped) -> None:
 
     store, _, _, _ = grouped
     frame = export.build_frame(store)
-    assert list(frame.columns[19:21]) == ["target_group", "target_groups"]
+    assert frame.columns[19] == "target_group" and "target_groups" in frame.columns[20:]
     assert sorted(zip(frame.speaker, frame.target_group, frame.target_groups, strict=True)) == [
         *[("Mette", "Seniorer", "Seniorer")] * 3, ("Søren", "Frivillige", "Seniorer"),
         ("Søren", "Frivillige", "Seniorer"), ("Åse", "Seniorer", "Seniorer")]
