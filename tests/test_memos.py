@@ -137,3 +137,25 @@ def test_a_span_codings_memo_quotes_the_span(team_store) -> None:
                          memo="Kaffen som handling")
     (memo,) = team_store.memos()
     assert (memo.kind, memo.quote, memo.text) == ("coding", "satte kaffe", "Kaffen som handling")
+
+
+def test_a_reimport_keeps_the_documents_memos(team_store, tmp_path, blank_nlp) -> None:
+    from evaltool.importer import import_paths
+    from tests.test_replace import EDITED
+
+    segs = {s.text: s.id for s in team_store.segments(1)}
+    team_store.add_document_memo(1, "Åse", "Om hele dokumentet")
+    team_store.add_memo(segs["Vi satte kaffe på bordet."], "Åse", "Om kaffen")
+    team_store.add_memo(segs["Strategien var klar."], "Åse", "Om strategien")  # reworded
+    team_store.add_project_memo("Åse", "Om projektet")
+    path = tmp_path / "bibliotek_toender.txt"
+    path.write_text(EDITED, encoding="utf-8")
+    [result] = import_paths([path], team_store, lambda: blank_nlp, replace=True).results
+    assert result.status == "imported", result.message
+    new = {s.id: s.text for s in team_store.segments(result.document_id)}
+    got = {m.text: (m.kind, m.document_id, new.get(m.segment_id)) for m in team_store.memos()}
+    assert got == {
+        "Om hele dokumentet": ("document", result.document_id, None),
+        "Om kaffen": ("segment", result.document_id, "Vi satte kaffe på bordet."),
+        "Om strategien": ("document", result.document_id, None),  # its sentence is gone
+        "Om projektet": ("project", None, None)}

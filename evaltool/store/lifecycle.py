@@ -33,6 +33,7 @@ from evaltool.store.models import (
     Document,
     DocumentAttribute,
     Event,
+    Memo,
     ReviewMark,
     Segment,
     Speaker,
@@ -194,9 +195,31 @@ def _carry_marks(conn: Connection, old_ids: Sequence[int], new_id: int) -> tuple
     return moved, dropped
 
 
+def _carry_memos(conn: Connection, old_ids: Sequence[int], new_id: int, new: Sequence[Any]
+                 ) -> int:
+    """Move the memos of the old documents to the new one: a document memo as it is, a
+    sentence's memo to the identical sentence (as codings go), else onto the new document
+    as a whole (the sentence changed; the note is kept). Returns how many moved."""
+    rows = conn.execute(select(Memo.id, Memo.document_id, Memo.segment_id)
+                        .where(Memo.document_id.in_(list(old_ids)))).all()
+    if not rows:
+        return 0
+    targets: dict[int, int | None] = {}
+    for old_id in old_ids:
+        wanted = {r.segment_id for r in rows if r.document_id == old_id and r.segment_id}
+        if wanted:
+            matched = match_segments(_segments(conn, old_id), new, wanted)
+            targets.update({seg: matched[seg][0].id if seg in matched else None
+                            for seg in wanted})
+    for r in rows:
+        conn.execute(update(Memo).where(Memo.id == r.id).values(
+            document_id=new_id, segment_id=targets.get(r.segment_id) if r.segment_id else None))
+    return len(rows)
+
+
 def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
                discard_decisions: bool = False, coder_id: int | None = None) -> CarryOver:
-    """Move the codings (every layer), assignments and 'done' marks of the documents
+    """Move the codings (every layer), assignments, 'done' marks and memos of the documents
     ``old_ids`` to the identical sentences (turns) of document ``new_id``, then delete the
     old documents.
 
@@ -267,6 +290,7 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
             had.add(a.coder_id)
             assignments += 1
     marks, marks_dropped = _carry_marks(conn, old_ids, new_id)
+    _carry_memos(conn, old_ids, new_id, new)
     _carry_attributes(conn, old_ids, new_id)
     summary = [{"document_id": old_id,
                 "document": conn.scalar(select(Document.name).where(Document.id == old_id)),
