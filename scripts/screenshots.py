@@ -56,6 +56,29 @@ def add_double_coding(db: Path) -> None:
         store.close()
 
 
+# Memos for the Memoer page (the demo has the gold codings' memos; these add the other kinds)
+PROJECT_MEMO = "Før rapporten: sammenlign mekanismerne på tværs af de fem fokusgrupper."
+DOCUMENT_MEMO = ("Læs interviewet igen med fokus på konteksten: hvem taler om kommunens "
+                 "strategi?")
+
+
+def add_memos(db: Path) -> None:
+    """A project memo and a document memo by the first coder, for the Memoer page."""
+    store = open_store(str(db))
+    try:
+        store.add_project_memo(CODERS[0], PROJECT_MEMO)
+        store.add_document_memo(store.get_document(DOUBLE_CODED).id, CODERS[0], DOCUMENT_MEMO)
+    finally:
+        store.close()
+
+
+def memo_page(page: Page, out: Path) -> None:
+    """Memoer as a coder: the forms, the filters and the first memos."""
+    go_to(page, "Memoer")
+    page.get_by_text("memoer", exact=False).first.wait_for()
+    shoot(page, out / "memoer.png", max_height=1600)
+
+
 def shoot(page: Page, path: Path, *, full: bool = True, max_height: int = MAX_HEIGHT) -> None:
     """Save a PNG of the page; ``full`` grows the viewport to the scrolled content first."""
     wait_idle(page)
@@ -73,7 +96,8 @@ def shoot(page: Page, path: Path, *, full: bool = True, max_height: int = MAX_HE
 
 
 def evaluator_pages(page: Page, url: str, out: Path) -> None:
-    """Kodning (document, queue), Import, Dashboard, Enighed, Kodebog, Eksport as a coder."""
+    """Kodning (document, queue), Import, Dashboard, Enighed, Kodebog, Eksport, Memoer as a
+    coder."""
     open_app(page, url, "Kodning")
     choose_coder(page, CODERS[0])
     page.get_by_role("tab", name="Dokument").wait_for()
@@ -98,6 +122,7 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     go_to(page, "Eksport")
     page.get_by_text("rækker").wait_for()
     shoot(page, out / "eksport.png", full=False)
+    memo_page(page, out)
 
 
 def lead_pages(page: Page, url: str, out: Path) -> None:
@@ -116,6 +141,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="evaltool-shots-") as tmp:
         db = build_demo_db(Path(tmp) / "demo.db")
         add_double_coding(db)
+        add_memos(db)
         with sync_playwright() as p:
             browser = launch_chromium(p)
             try:
