@@ -285,3 +285,22 @@ def test_training_and_autocoding_respect_span_codings(team_store, blank_nlp) -> 
     assert [v for v in views if v.is_span] == [span]
     assert not [v for v in views if v.code_key == "mek_kaffe" and v.segment_id in (kaffe, nye)
                 and not v.is_span]
+
+
+def test_dashboards_and_matrices_count_a_span_and_quote_its_words(team_store) -> None:
+    from evaltool import analysis
+
+    store = team_store
+    text = store.document_text(1)
+    # long enough for a dashboard quote (40 characters or more)
+    words = "Kommunens strategi gav os ryg. Vi satte kaffe"
+    store.code_span(1, *_span(text, words), "ctx_strategi", coder="Åse")
+    counts = {key: (own, total) for key, own, total in store.count_by_code_tree(["accepted"])}
+    assert counts["ctx_strategi"] == (1, 1)
+    assert store.count_by_category("theme", ["accepted"]) == [("T2", "context", 1)]
+    quotes = store.strongest_quotes(["T2"], ["accepted"])
+    assert [q["text"] for q in quotes["T2"]] == [words]
+    m = store.matrix("site")
+    assert m.count("ctx_strategi", "Tønder") == 1
+    (quote,) = analysis.matrix_quotes(store, m, "ctx_strategi", "Tønder")
+    assert (quote.quote, quote.is_span) == (words, True)

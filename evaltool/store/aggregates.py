@@ -232,7 +232,9 @@ class AggregateOps:
             shared = and_(shared, spoken_by(speaker_ids))
         n_codes = (select(Coding.segment_id, func.count(distinct(Coding.code_id)).label("n"))
                    .where(shared).group_by(Coding.segment_id).cte("n_codes"))
-        length = Segment.end_char - Segment.start_char  # = the text's length in characters
+        # the quote's length in characters: a span coding's words, else its sentence
+        length = (func.coalesce(Coding.end_char, Segment.end_char)
+                  - func.coalesce(Coding.start_char, Segment.start_char))
         decided = case((Coding.status == "accepted", 1), else_=0)
         confidence = func.coalesce(Coding.confidence, literal(1.0))
         per_theme = []
@@ -241,7 +243,8 @@ class AggregateOps:
                 select(literal(theme).label("theme"), Coding.segment_id, Coding.document_id,
                        Coding.turn_number, Code.key.label("code"), Code.label, Code.cmo,
                        Coding.status, Coding.confidence, n_codes.c.n, decided.label("decided"),
-                       confidence.label("strength"), length.label("length"), Code.id.label("code_pk"))
+                       confidence.label("strength"), length.label("length"), Code.id.label("code_pk"),
+                       Coding.start_char.label("span_start"), Coding.end_char.label("span_end"))
                 .join(Code, Code.id == Coding.code_id)
                 .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
                 .join(n_codes, n_codes.c.segment_id == Coding.segment_id)
@@ -257,7 +260,12 @@ class AggregateOps:
                 .subquery()))
         top = union_all(*per_theme).subquery("top") if len(per_theme) > 1 else per_theme[0].subquery()
         stmt = (
-            select(top.c.theme, top.c.segment_id, Segment.text, Document.site, Document.name,
+            select(top.c.theme, top.c.segment_id,
+                   case((top.c.span_start.is_not(None),  # a span coding quotes its words
+                         func.substr(Turn.text, top.c.span_start - Turn.start_char + 1,
+                                     top.c.span_end - top.c.span_start)),
+                        else_=Segment.text),
+                   Document.site, Document.name,
                    top.c.turn_number, func.coalesce(Turn.role, Speaker.role), top.c.code,
                    top.c.label, top.c.cmo, top.c.status, top.c.confidence, top.c.n)
             .join(Segment, Segment.id == top.c.segment_id)
