@@ -166,8 +166,10 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool, discard_d
             click.echo(f"imported: {result.message}")
             for c in result.carry.not_carried if result.carry else ():
                 kind = "human decision" if c.human else "suggestion"
+                where = (f"characters {c.span[0]}-{c.span[1]}" if c.span
+                         else f"sentence {c.sent_index + 1}")
                 click.echo(f"  not carried over: document {c.document_id} turn {c.turn} "
-                           f"sentence {c.sent_index + 1} {c.code_key} ({kind}, {c.status}"
+                           f"{where} {c.code_key} ({kind}, {c.status}"
                            f"{', layer ' + c.layer if c.layer else ''})")
 
     if discard_decisions and not replace:

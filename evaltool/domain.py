@@ -140,6 +140,7 @@ class UncarriedCoding:
     layer: str
     status: str
     human: bool  # a person made or decided it (it has a coder)
+    span: tuple[int, int] | None = None  # a span coding's offsets in the replaced document
 
 
 @dataclass(frozen=True)

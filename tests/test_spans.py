@@ -304,3 +304,67 @@ def test_dashboards_and_matrices_count_a_span_and_quote_its_words(team_store) ->
     assert m.count("ctx_strategi", "Tønder") == 1
     (quote,) = analysis.matrix_quotes(store, m, "ctx_strategi", "Tønder")
     assert (quote.quote, quote.is_span) == (words, True)
+
+
+# The fixture transcript edited: a turn added at the start (every turn number moves up by
+# one), Søren's turn reworded; Mette's and Åse's turns unchanged.
+EDITED = """---
+title: Kaffe på biblioteket
+site: Tønder
+---
+[00:00:01] Mette (bibliotekar): Velkommen til.
+[00:00:05] Mette (bibliotekar): Kommunens strategi gav os ryg. Vi satte kaffe på bordet. Der kom nye brugere.
+[00:00:30] Søren (frivillig): Kaffen var god. Strategien var ny. Det var hyggeligt.
+[00:01:00] Åse (borger): Jeg fik lånerkort. Kagen var lækker. Vi talte længe. Tak for i dag.
+"""
+
+
+def test_reimport_carries_spans_of_unchanged_turns_and_reports_the_rest(team_store, tmp_path,
+                                                                        blank_nlp) -> None:
+    from evaltool.importer import import_paths
+
+    store = team_store
+    text = store.document_text(1)
+    kept = store.code_span(1, *_span(text, "fik lånerkort. Kagen"), "udf_nye_brugere",
+                           coder="Åse", memo="to sætninger")
+    first = store.code_span(1, *_span(text, "Kommunens strategi"), "ctx_strategi", coder="Bo")
+    changed = store.code_span(1, *_span(text, "Strategien var klar"), "ctx_strategi", coder="Bo")
+    path = tmp_path / "bibliotek_toender.txt"
+    path.write_text(EDITED, encoding="utf-8")
+    before = _counts(store)
+    [refused] = import_paths([path], store, lambda: blank_nlp, replace=True).results
+    assert refused.status == "failed" and "\n" not in refused.message
+    assert (f"turn 2 characters {changed.start}-{changed.end} ctx_strategi"
+            in refused.message)
+    assert "Strategien" not in refused.message and _counts(store) == before
+    [done] = import_paths([path], store, lambda: blank_nlp, replace=True,
+                          discard_decisions=True).results
+    assert done.status == "imported", done.message
+    new_id = done.document_id
+    new_text = store.document_text(new_id)
+    views = {v.id: v for v in store.coding_views(status="all", document_id=new_id)}
+    assert set(views) == {kept.id, first.id}  # the same rows, moved
+    for old, turn in ((kept, 4), (first, 2)):
+        v = views[old.id]
+        assert (v.quote, v.is_span, v.turn, v.memo, v.coder) == (
+            old.quote, True, turn, old.memo, old.coder)
+        assert new_text[v.start:v.end] == old.quote
+        sentence = next(s for s in store.segments(new_id) if s.id == v.segment_id)
+        assert sentence.start_char <= v.start < sentence.end_char  # its first sentence
+    (lost,) = done.carry.not_carried
+    assert (lost.span, lost.code_key, lost.human) == ((changed.start, changed.end),
+                                                      "ctx_strategi", True)
+    # the carried span's history comes along and shows its new place
+    entries = store.history(views[kept.id].segment_id)
+    assert [e.action for e in entries] == ["add", "carry"]
+    assert entries[-1].quote == kept.quote and entries[-1].start_char == views[kept.id].start
+
+
+def test_deleting_a_document_removes_its_span_codings(team_store) -> None:
+    store = team_store
+    store.code_span(1, *_span(store.document_text(1), "nye brugere"), "udf_nye_brugere",
+                    coder="Åse")
+    deletion = store.delete_document(1, actor="Bo")
+    assert (deletion.codings, deletion.human_decisions) == (1, 1)
+    with store.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Coding)) == 0

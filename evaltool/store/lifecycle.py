@@ -1,8 +1,9 @@
 """Removing and replacing documents without losing human work unnoticed.
 
 Replacing a document (``ingest --replace``) carries its codings over to the new
-document's sentences whose text is identical (:func:`carry_over`), inside the
-import's transaction: a coding row keeps its id, version, layer, coder, memo and
+document's sentences whose text is identical (:func:`carry_over`), and its span codings
+to the turn whose text is identical (same place in the turn), inside the import's
+transaction: a coding row keeps its id, version, layer, coder, memo and
 decision and is pointed at the new segment (offsets come from the new document);
 one ``carry`` event per coding records the old and the new segment. If a human
 decision would be lost, nothing is changed unless the caller discards them.
@@ -156,7 +157,27 @@ def match_segments(old: Sequence[Any], new: Sequence[Any], wanted: set[int]
 
 
 def _uncarried_line(c: UncarriedCoding) -> str:
+    if c.span is not None:
+        return f"turn {c.turn} characters {c.span[0]}-{c.span[1]} {c.code_key}"
     return f"turn {c.turn} sentence {c.sent_index + 1} {c.code_key}"
+
+
+def matching_turns(conn: Connection, old_id: int, new_turns: Sequence[Any]
+                   ) -> dict[int, tuple[Any, bool]]:
+    """Old turn number → (the new turn, moved): the row of ``new_turns`` (number, text, ...)
+    whose text is identical, aligned in order first; a turn left over takes the first
+    identical one (moved)."""
+    old_turns = conn.execute(select(Turn.number, Turn.text).where(Turn.document_id == old_id)
+                             .order_by(Turn.number)).all()
+    by_text: dict[str, Any] = {}
+    for t in new_turns:
+        by_text.setdefault(t.text, t)
+    pairs = common_order([t.text for t in old_turns], [t.text for t in new_turns])
+    out = {old_turns[i].number: (new_turns[j], False) for i, j in pairs}
+    for number, text in old_turns:
+        if number not in out and text in by_text:
+            out[number] = (by_text[text], True)
+    return out
 
 
 def _carry_marks(conn: Connection, old_ids: Sequence[int], new_id: int) -> tuple[int, int]:
@@ -169,18 +190,10 @@ def _carry_marks(conn: Connection, old_ids: Sequence[int], new_id: int) -> tuple
         return 0, 0
     new_turns = conn.execute(select(Turn.number, Turn.text).where(Turn.document_id == new_id)
                              .order_by(Turn.number)).all()
-    by_text: dict[str, int] = {}
-    for number, text in new_turns:
-        by_text.setdefault(text, number)
     turn_map: dict[tuple[int, int], int] = {}
     for old_id in old_ids:
-        old_turns = conn.execute(select(Turn.number, Turn.text).where(Turn.document_id == old_id)
-                                 .order_by(Turn.number)).all()
-        pairs = common_order([t.text for t in old_turns], [t.text for t in new_turns])
-        turn_map.update({(old_id, old_turns[i].number): new_turns[j].number for i, j in pairs})
-        for number, text in old_turns:  # a turn that moved: the first identical one
-            if (old_id, number) not in turn_map and text in by_text:
-                turn_map[(old_id, number)] = by_text[text]
+        turn_map.update({(old_id, n): t.number
+                         for n, (t, _) in matching_turns(conn, old_id, new_turns).items()})
     seen: set[tuple[int | None, str]] = set()
     moved = dropped = 0
     for m in rows:
@@ -229,12 +242,18 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
     none are dropped and listed. Returns what was carried and what was not.
     """
     new = _segments(conn, new_id)
+    new_turns = conn.execute(select(Turn.number, Turn.text, Turn.start_char, Turn.id)
+                             .where(Turn.document_id == new_id).order_by(Turn.number)).all()
+    new_segs = conn.execute(select(Segment.id, Segment.turn_id, Segment.start_char,
+                                   Segment.end_char).where(Segment.document_id == new_id)
+                            .order_by(Segment.start_char)).all()
+    new_by_id = {s.id: s for s in new}
     keys = dict(conn.execute(select(Code.id, Code.key)).all())
     moves: list[dict[str, Any]] = []  # coding id → new place
     events: list[dict[str, Any]] = []
     lost: list[UncarriedCoding] = []
     carried = carried_human = moved = 0
-    claimed: set[tuple[int, int, str]] = set()  # (new segment, code, layer) already carried to
+    claimed: set[tuple] = set()  # (new segment, code, layer, span) already carried to
     now = utcnow()
     for old_id in old_ids:
         codings = conn.execute(select(Coding).where(Coding.document_id == old_id)
@@ -243,26 +262,35 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
             continue
         old = _segments(conn, old_id)
         place = {s.id: s for s in old}
-        matched = match_segments(old, new, {c.segment_id for c in codings})
+        matched = match_segments(old, new, {c.segment_id for c in codings
+                                            if c.start_char is None})
+        spans = _carry_spans(conn, old_id, [c for c in codings if c.start_char is not None],
+                             matching_turns(conn, old_id, new_turns), new_segs, new_by_id)
         for c in codings:
-            target = matched.get(c.segment_id)
-            key = (target[0].id, c.code_id, c.layer) if target else None
+            target = matched.get(c.segment_id) if c.start_char is None else spans.get(c.id)
+            span = (None, None) if target is None or c.start_char is None else target[2:]
+            key = (target[0].id, c.code_id, c.layer, *span) if target else None
             if target is None or key in claimed:
                 seg = place[c.segment_id]
                 lost.append(UncarriedCoding(old_id, c.segment_id, seg.turn, seg.sent_index,
                                             keys.get(c.code_id, "?"), c.layer, c.status,
-                                            c.coder_id is not None))
+                                            c.coder_id is not None,
+                                            None if c.start_char is None
+                                            else (c.start_char, c.end_char)))
                 continue
             claimed.add(key)
-            seg, was_moved = target
-            moves.append({"cid": c.id, "seg": seg.id, "doc": new_id, "turn": seg.turn})
+            seg, was_moved = target[:2]
+            moves.append({"cid": c.id, "seg": seg.id, "doc": new_id, "turn": seg.turn,
+                          "start": span[0], "end": span[1]})
             state = {"code_id": c.code_id, "status": c.status, "source": c.source, "memo": c.memo,
                      "layer": c.layer, "version": c.version, "coder_id": c.coder_id,
                      "confidence": c.confidence, "explanation": c.explanation}
             events.append({"at": now, "action": CARRY_ACTION, "coder_id": coder_id,
                            "coding_id": c.id, "segment_id": seg.id, "undoes": None,
-                           "before": {**state, "segment_id": c.segment_id},
-                           "after": {**state, "segment_id": seg.id}})
+                           "before": {**state, "segment_id": c.segment_id,
+                                      "start_char": c.start_char, "end_char": c.end_char},
+                           "after": {**state, "segment_id": seg.id,
+                                     "start_char": span[0], "end_char": span[1]}})
             carried += 1
             carried_human += c.coder_id is not None
             moved += was_moved
@@ -278,7 +306,8 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
     if moves:
         conn.execute(update(Coding).where(Coding.id == bindparam("cid")).values(
             segment_id=bindparam("seg"), document_id=bindparam("doc"),
-            turn_number=bindparam("turn")), moves)
+            turn_number=bindparam("turn"), start_char=bindparam("start"),
+            end_char=bindparam("end")), moves)
         conn.execute(insert(Event), events)
     had = set(conn.scalars(select(Assignment.coder_id).where(Assignment.document_id == new_id)))
     assignments = 0
@@ -306,6 +335,31 @@ def carry_over(conn: Connection, old_ids: Sequence[int], new_id: int, *,
                "moved": moved, "not_carried": len(lost), "human_lost": carry.human_lost},
         undoes=None))
     return carry
+
+
+def _carry_spans(conn: Connection, old_id: int, codings: Sequence[Any],
+                 turns: dict[int, tuple[Any, bool]], new_segs: Sequence[Any],
+                 new_by_id: dict[int, Any]) -> dict[int, tuple]:
+    """Coding id → (new segment, moved, start, end) of the span codings whose turn has an
+    identical turn in the new document (``turns``, see :func:`matching_turns`): the same
+    place in that turn; the first sentence it overlaps there is its segment."""
+    if not codings:
+        return {}
+    starts = dict(conn.execute(select(Turn.number, Turn.start_char)
+                               .where(Turn.document_id == old_id)).all())
+    out: dict[int, tuple] = {}
+    for c in codings:
+        if c.turn_number not in turns:
+            continue  # the turn's text changed: the span's words may have too
+        turn, moved = turns[c.turn_number]
+        shift = turn.start_char - starts[c.turn_number]
+        start, end = c.start_char + shift, c.end_char + shift
+        seg = next((s for s in new_segs if s.turn_id == turn.id and s.start_char < end
+                    and s.end_char > start), None)
+        if seg is None:
+            continue
+        out[c.id] = (new_by_id[seg.id], moved, start, end)
+    return out
 
 
 def _carry_attributes(conn: Connection, old_ids: Sequence[int], new_id: int) -> None:
