@@ -497,11 +497,13 @@ def codebook_show(ctx: click.Context, file: Path | None) -> None:
     click.echo(f"{spec.title} ({spec.id} v{spec.version})")
     for theme in spec.themes:
         click.echo(f"  {theme.id} {theme.label} (mål: {', '.join(theme.goals)})")
+    tree = cb.hierarchy(spec)  # sub-codes indented under their parent
     for column in spec.columns:
-        codes = [c for c in spec.codes if c.column == column]
+        codes = [(c, depth) for c, depth in tree if c.column == column]
         click.echo(f"\n{column}")
-        for c in codes:
-            click.echo(f"  {c.id:<34} {c.cmo:<9} {'|'.join(c.themes):<6} "
+        for c, depth in codes:
+            name = "  " * depth + c.id
+            click.echo(f"  {name:<34} {c.cmo:<9} {'|'.join(c.themes):<6} "
                        f"{'|'.join(c.goals):<8} {c.label}")
 
 

@@ -274,3 +274,14 @@ def test_merge_of_span_codings_matches_by_span(team_store) -> None:
     spans = sorted((v.start, v.end, v.code_key, v.coder, v.memo)
                    for v in s.coding_views(status="all") if v.is_span)
     assert spans == [(start, start + 5, C, "Bo", "strategi?"), (other, other + 6, C, "Anna", "")]
+
+
+def test_cli_show_indents_sub_codes_under_their_parent(team_store, team_db: str,
+                                                       runner) -> None:
+    from evaltool.cli import cli
+
+    codebook.set_parent(team_store, C, INV)  # listed in its own column, two levels deep
+    out = runner.invoke(cli, ["--db", team_db, "codebook", "show"]).output.splitlines()
+    effekter = out[out.index("Effekter") + 1:]
+    assert effekter[0].startswith(f"  {N} ") and effekter[1].startswith(f"    {INV} ")
+    assert any(line.startswith(f"      {C} ") for line in out)  # two levels down

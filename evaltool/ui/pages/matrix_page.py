@@ -8,6 +8,7 @@ import streamlit as st
 from evaltool import analysis
 from evaltool.export import neutralise_frame
 from evaltool.ui import filters, state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import STATUS, attribute_name, count, md
 from evaltool.ui.widgets import pick_many, select
 
@@ -80,7 +81,9 @@ def page() -> None:
                        .encode("utf-8"))
     st.subheader("Citater bag en celle")
     c1, c2 = st.columns(2)
-    row = select("Kode", list(m.rows), key=f"{KEY}row", where=c1)
+    labels = code_labels(state.get_store().codes())  # Forælder › Barn
+    row = select("Kode", list(m.rows), key=f"{KEY}row", where=c1,
+                 format_func=lambda k: labels.get(k, k))
     col = select("Kolonne", list(m.cols), key=f"{KEY}col", where=c2)
     quotes = analysis.matrix_quotes(state.get_store(), m, row, col, chosen["statuses"],
                                     scope=scope)
