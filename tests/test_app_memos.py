@@ -103,3 +103,12 @@ def test_the_lead_reads_every_memo_and_writes_none(app_db, monkeypatch) -> None:
                    "memo_page.py")
     assert at.caption[0].value == "5 memoer"
     assert not at.text_area and not [b for b in at.button if b.label.startswith(("Gem", "Slet"))]
+
+
+def test_memo_text_is_shown_literally(app_db) -> None:
+    evil = "<script>alert(1)</script> **fed** [link](http://x)"
+    app_db.add_project_memo("Bo", evil)
+    at = open_page(start("Åse"), "memo_page.py")
+    at.pills(key="memo_kinds").set_value(["project"]).run()
+    assert md(evil) in [m.value for m in at.markdown]
+    assert not [m for m in at.markdown if "<script>" in m.value]
