@@ -551,6 +551,7 @@ class DocumentContent:
     speakers: tuple[SpeakerRecord, ...]  # in order of first appearance
     turns: tuple[TurnRecord, ...]  # in document order
     segments: tuple[SegmentRecord, ...]  # in text order
+    spans: tuple[tuple[int, int, int], ...] = ()  # span codings: (coding id, start, end)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ name gets the same pseudonym everywhere in a document, also where the NER missed
 it. Pseudonyms: the moderator becomes "Moderator", other speakers "Deltager 1",
 "Deltager 2", ... and other persons "Person 1", ... in order of first appearance.
 
-The rewrite keeps every offset invariant (``text[start:end]`` is each turn and
-segment) and is exactly reversible from the mapping, which stores where each
+The rewrite keeps every offset invariant (``text[start:end]`` is each turn, segment
+and span coding's quote; a span that began or ended inside a name now covers the whole
+pseudonym) and is exactly reversible from the mapping, which stores where each
 pseudonym now stands (and token boundaries inside multi-token names). Lemmas are
 left as they are: they are internal features, never shown or exported, and
 keeping them makes reversal exact.
@@ -238,6 +239,19 @@ class _Mapper:
             return offset + self.shift_after[i]
         raise StoreError("a segment boundary falls inside a name; document left unchanged")
 
+    def span_point(self, offset: int, *, end: bool) -> int:
+        """A coded span's start or end: one inside a name moves out to the edge of the
+        name's replacement, so a span never keeps part of a name."""
+        i = bisect.bisect_right(self.starts, offset) - 1
+        if i < 0:
+            return offset
+        e = self.edits[i]
+        if offset == e.start:
+            return self.new_spans[i][0]
+        if offset >= e.end:
+            return offset + self.shift_after[i]
+        return self.new_spans[i][1 if end else 0]
+
     def token_point(self, offset: int) -> int:
         """A token boundary: may fall inside a multi-token name."""
         i = bisect.bisect_right(self.starts, offset) - 1
@@ -258,6 +272,16 @@ class _Mapper:
         return new_end
 
 
+def _edited(text: str, edits: list[Edit]) -> str:
+    """``text`` with sorted, non-overlapping edits applied."""
+    pieces, pos = [], 0
+    for e in edits:
+        pieces += [text[pos:e.start], e.new]
+        pos = e.end
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
 def rewrite(content: DocumentContent, edits: list[Edit], speaker_names: dict[int, str], *,
             restore: bool = False) -> tuple[DocumentContent, list[tuple[int, int]]]:
     """Apply non-overlapping edits to a document's text, turns, segments and tokens.
@@ -271,12 +295,7 @@ def rewrite(content: DocumentContent, edits: list[Edit], speaker_names: dict[int
         if b.start < a.end:
             raise StoreError("overlapping name spans; document left unchanged")
     mapper = _Mapper(edits, restore=restore)
-    pieces, pos = [], 0
-    for e in edits:
-        pieces += [content.text[pos:e.start], e.new]
-        pos = e.end
-    pieces.append(content.text[pos:])
-    text = "".join(pieces)
+    text = _edited(content.text, edits)
 
     turns = []
     for t in content.turns:
@@ -293,7 +312,10 @@ def rewrite(content: DocumentContent, edits: list[Edit], speaker_names: dict[int
         segments.append(SegmentRecord(s.id, start, end, text[start:end], tokens))
     speakers = tuple(replace(sp, name=speaker_names.get(sp.id, sp.name))
                      for sp in content.speakers)
-    new = DocumentContent(content.document_id, text, speakers, tuple(turns), tuple(segments))
+    spans = tuple((cid, mapper.span_point(start, end=False), mapper.span_point(end, end=True))
+                  for cid, start, end in content.spans)
+    new = DocumentContent(content.document_id, text, speakers, tuple(turns), tuple(segments),
+                          spans)
     return new, mapper.new_spans
 
 
@@ -381,10 +403,28 @@ def document_plan(store, document_id: int, nlp_factory: Callable[[], Any]) -> Na
     return plan_names(store.document_content(document_id), nlp_factory())
 
 
+def _requote(frame, rows, store, document_id: int, plan: NamePlan) -> None:
+    """Offsets and quotes of one document's export rows in its pseudonymized text (the text
+    :func:`pseudonymize` would write): ``text[start_char:end_char]`` is the quote there too.
+    A span boundary inside a name moves out to the pseudonym's edge, so no part of a name
+    is left in a quote."""
+    content = store.document_content(document_id)
+    edits = sorted((e for e, _ in find_edits(content, plan)), key=lambda e: e.start)
+    mapper = _Mapper(edits, restore=False)
+    text = _edited(content.text, edits)
+    starts = [mapper.span_point(int(v), end=False) for v in frame.loc[rows, "start_char"]]
+    ends = [mapper.span_point(int(v), end=True) for v in frame.loc[rows, "end_char"]]
+    frame.loc[rows, "start_char"] = starts
+    frame.loc[rows, "end_char"] = ends
+    frame.loc[rows, "text"] = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
 def export_hook(store, nlp_factory: Callable[[], Any]) -> Callable[[Any], Any]:
     """A ``build_frame(pseudonyms=...)`` (or ``memo_frame``) hook: pseudonymize text, speaker,
     role, memo and front-matter columns on the way out, without changing the database.
-    Rows without a document (project memos) get every document's pseudonyms in turn."""
+    Rows without a document (project memos) get every document's pseudonyms in turn. In a
+    coding export, ``start_char``/``end_char`` become offsets into the pseudonymized text
+    and ``text`` is that text's slice (see :func:`_requote`)."""
     def apply(frame):
         frame = frame.copy()
         columns = [c for c in frame.columns if c not in STRUCTURAL_COLUMNS]
@@ -399,8 +439,12 @@ def export_hook(store, nlp_factory: Callable[[], Any]) -> Callable[[Any], Any]:
                     lambda v, plan=plan: plan.apply_label(v) if isinstance(v, str) else v)
 
         ids = frame["_document_id"]
+        offsets = {"start_char", "end_char", "text"} <= set(frame.columns)
         for doc_id in ids.dropna().unique():
-            rewrite((ids == doc_id).fillna(False).astype(bool), int(doc_id))
+            rows = (ids == doc_id).fillna(False).astype(bool)
+            rewrite(rows, int(doc_id))
+            if offsets:
+                _requote(frame, rows, store, int(doc_id), plans[int(doc_id)])
         loose = ids.isna()
         if loose.any():  # a project memo belongs to no document: every document's names
             for doc in store.document_facets():

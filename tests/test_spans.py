@@ -368,3 +368,47 @@ def test_deleting_a_document_removes_its_span_codings(team_store) -> None:
     assert (deletion.codings, deletion.human_decisions) == (1, 1)
     with store.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Coding)) == 0
+
+
+NAMED = ("Anette Jensen (bibliotekar): Jeg hedder Anette Jensen og kom i går.\n"
+         "Karen Holm (frivillig): Tak, Anette. Det var godt.\n")
+
+
+def test_pseudonymisation_moves_span_offsets_with_the_names(any_store, tmp_path,
+                                                            blank_nlp) -> None:
+    from evaltool import export
+    from evaltool import pseudonymize as ps
+    from evaltool.importer import import_paths
+
+    store = any_store
+    path = tmp_path / "navne_spans.txt"
+    path.write_text(NAMED, encoding="utf-8")
+    assert import_paths([path], store, lambda: blank_nlp).failed == 0
+    store.load_codebook(codebook.load(FIXTURES / "mini_kodebog.yaml"), "mini_kodebog.yaml")
+    text = store.document_text(1)
+    whole = store.code_span(1, *_span(text, "hedder Anette Jensen og"), "mek_kaffe", coder="Åse")
+    start, end = _span(text, "nette Jensen og kom")  # begins inside the name
+    part = store.code_span(1, start, end, "ctx_strategi", coder="Åse")
+    thanks = store.code_span(1, *_span(text, "Tak, Anette"), "udf_nye_brugere", coder="Åse")
+    # the export's pseudonymised quotes, offsets into the pseudonymised text (database unchanged)
+    frame = export.build_frame(store, pseudonyms=ps.export_hook(store, lambda: blank_nlp))
+    exported = sorted(zip(frame["start_char"], frame["end_char"], frame["text"], strict=True))
+    assert [q for _, _, q in exported] == [
+        "hedder Deltager 1 og", "Deltager 1 og kom", "Tak, Deltager 1"]
+    assert store.document_text(1) == text
+    # pseudonymising the document moves the spans the same way
+    ps.pseudonymize(store, 1, lambda: blank_nlp)
+    after = store.document_text(1)
+    views = {v.id: v for v in store.coding_views(document_id=1)}
+    assert [views[c.id].quote for c in (whole, part, thanks)] == [
+        "hedder Deltager 1 og", "Deltager 1 og kom", "Tak, Deltager 1"]
+    assert all(after[v.start:v.end] == v.quote for v in views.values())
+    assert sorted((v.start, v.end, v.quote) for v in views.values()) == exported
+    assert "Anette" not in after and "nette" not in "".join(v.quote for v in views.values())
+    # restoring puts the names back; a span that began inside a name now holds all of it
+    ps.restore(store, 1)
+    assert store.document_text(1) == text
+    views = {v.id: v for v in store.coding_views(document_id=1)}
+    assert [views[c.id].quote for c in (whole, part, thanks)] == [
+        "hedder Anette Jensen og", "Anette Jensen og kom", "Tak, Anette"]
+    assert (views[whole.id].start, views[thanks.id].end) == (whole.start, thanks.end)

@@ -21,7 +21,7 @@ from evaltool.domain import (
 )
 from evaltool.errors import ConflictError, NotFoundError
 from evaltool.store.documents import document_text
-from evaltool.store.models import Pseudonym, Segment, Speaker, Turn, utcnow
+from evaltool.store.models import Coding, Pseudonym, Segment, Speaker, Turn, utcnow
 
 
 class PseudonymOps:
@@ -53,12 +53,14 @@ class PseudonymOps:
                 .where(Segment.document_id == document_id)
                 .order_by(Segment.start_char, Segment.id)
             ).all()
+            spans = _spans(conn, document_id)
         return DocumentContent(
             document_id, text,
             tuple(SpeakerRecord(r.id, r.name, bool(r.is_moderator)) for r in speakers),
             tuple(TurnRecord(*r) for r in turns),
             tuple(SegmentRecord(r.id, r.start_char, r.end_char, r.text, list(r.tokens or []))
                   for r in segments),
+            spans,
         )
 
     def pseudonym_entries(self, document_id: int) -> list[PseudonymEntry]:
@@ -102,12 +104,27 @@ class PseudonymOps:
             conn.execute(delete(Pseudonym).where(Pseudonym.document_id == before.document_id))
 
 
+def _spans(conn: Connection, document_id: int) -> tuple[tuple[int, int, int], ...]:
+    """(coding id, start, end) of a document's span codings, by id."""
+    return tuple(tuple(r) for r in conn.execute(
+        select(Coding.id, Coding.start_char, Coding.end_char)
+        .where(Coding.document_id == document_id, Coding.start_char.is_not(None))
+        .order_by(Coding.id)))
+
+
 def _rewrite(conn: Connection, before: DocumentContent, after: DocumentContent) -> None:
-    """Replace a document's text-bearing rows (ids unchanged, so codings stay attached)."""
+    """Replace a document's text-bearing rows (ids unchanged, so codings stay attached) and
+    move its span codings' offsets with the text."""
     doc_id = before.document_id
-    if document_text(conn, doc_id) != before.text:
+    if document_text(conn, doc_id) != before.text or _spans(conn, doc_id) != before.spans:
         raise ConflictError(f"document {doc_id} changed while it was being rewritten; "
                             "nothing was written, try again")
+    moved = [{"_id": cid, "_s": start, "_e": end}
+             for (cid, start, end), old in zip(after.spans, before.spans, strict=True)
+             if (cid, start, end) != old]
+    if moved:
+        conn.execute(update(Coding).where(Coding.id == bindparam("_id"))
+                     .values(start_char=bindparam("_s"), end_char=bindparam("_e")), moved)
     turns = [{"_id": t.id, "_s": t.start_char, "_e": t.end_char, "_t": t.text}
              for t, old in zip(after.turns, before.turns, strict=True) if t != old]
     if turns:
