@@ -412,3 +412,62 @@ def test_pseudonymisation_moves_span_offsets_with_the_names(any_store, tmp_path,
     assert [views[c.id].quote for c in (whole, part, thanks)] == [
         "hedder Anette Jensen og", "Anette Jensen og kom", "Tak, Anette"]
     assert (views[whole.id].start, views[thanks.id].end) == (whole.start, thanks.end)
+
+
+def test_the_database_keeps_sentence_codings_unique_and_spans_unique_per_span(team_store) -> None:
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    store = team_store
+    seg = store.segments(1)[0]
+    (cid,) = store.add_coding([seg.id], "mek_kaffe", "Åse")
+    with store.engine.connect() as conn:
+        row = dict(conn.execute(select(Coding).where(Coding.id == cid)).mappings().one())
+    del row["id"]
+    span = {**row, "start_char": seg.start_char, "end_char": seg.start_char + 9}
+    with store.write() as conn:
+        conn.execute(insert(Coding).values(**span))  # a span beside the sentence coding
+        conn.execute(insert(Coding).values(**{**span, "end_char": seg.start_char + 8}))
+    for duplicate in (row, span):
+        with pytest.raises(IntegrityError), store.write() as conn:
+            conn.execute(insert(Coding).values(**duplicate))
+    assert _counts(store)[0] == 3
+
+
+def test_upgrading_to_spans_keeps_codings_and_downgrading_drops_only_spans(coded_store,
+                                                                           db_path) -> None:
+    from alembic import command
+
+    from evaltool.store import open_store
+    from evaltool.store.db import alembic_config, head_revision, make_engine
+
+    store = coded_store
+    segs = store.segments(1)
+    store.add_coding([s.id for s in segs[:3]], "mek_kaffe", "Åse")
+    store.code_span(1, segs[0].start_char, segs[0].start_char + 5, "mek_kaffe", coder="Åse")
+    store.close()
+
+    def downgrade(revision: str) -> None:
+        engine = make_engine(f"sqlite:///{db_path}")
+        with engine.connect() as conn:
+            conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            with conn.begin():
+                command.downgrade(alembic_config(conn), revision)
+        engine.dispose()
+
+    downgrade("0012")  # before span codings: the span goes, the sentence codings stay
+    upgraded = open_store(str(db_path))
+    assert upgraded.schema_version() == head_revision()
+    views = upgraded.coding_views(document_id=1)
+    assert [(v.segment_id, v.is_span) for v in views] == [(s.id, False) for s in segs[:3]]
+    with upgraded.engine.connect() as conn:
+        schema = conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'uq_codings_sentence'").scalar_one()
+        fts = conn.exec_driver_sql(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'segments_fts%'").scalar_one()
+    assert "WHERE start_char IS NULL" in schema
+    assert fts > 0  # the search index on segments is untouched
+    again = upgraded.code_span(1, segs[0].start_char, segs[0].start_char + 5, "mek_kaffe",
+                               coder="Åse")
+    assert again.is_span
+    upgraded.close()
