@@ -25,9 +25,11 @@ from tests.browser_util import (  # noqa: E402
     VIEWPORT,
     build_demo_db,
     choose_coder,
+    count_runs,
     go_to,
     launch_chromium,
     open_app,
+    pick,
     serve_app,
     wait_idle,
 )
@@ -125,6 +127,29 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     memo_page(page, out)
 
 
+def attribute_page(page: Page, url: str, out: Path) -> None:
+    """Attributter: a Morsø speaker with a target group of their own (set first in the store)."""
+    count_runs(page.context)  # pick() waits for the script run it causes
+    open_app(page, url, "Kodning")
+    choose_coder(page, CODERS[0])
+    go_to(page, "Attributter")
+    main = page.get_by_test_id("stMain")
+    pick(page, "Dokument", "Morsø – 02_morsoe.md", scope=main)
+    pick(page, "Taler", "Inge", scope=main)
+    shoot(page, out / "attributter.png", max_height=1800)
+
+
+def set_speaker_group(db: Path) -> None:
+    """Give one Morsø speaker a target group and an age band of their own."""
+    store = open_store(str(db))
+    try:
+        doc_id = store.get_document("02_morsoe.md").id
+        store.set_attributes(doc_id, {"target_group": "Senioren", "age_band": "65+"},
+                             speaker="Inge", actor=CODERS[0])
+    finally:
+        store.close()
+
+
 def lead_pages(page: Page, url: str, out: Path) -> None:
     """The Dashboard in the read-only project-lead mode (EVALTOOL_MODE=lead)."""
     open_app(page, url, "Dashboard")
@@ -135,6 +160,8 @@ def main() -> None:
     """Build the database, serve the app twice (coder, lead) and save the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--only", choices=["attributter"],
+                        help="Take only this page's screenshot.")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -142,10 +169,13 @@ def main() -> None:
         db = build_demo_db(Path(tmp) / "demo.db")
         add_double_coding(db)
         add_memos(db)
+        set_speaker_group(db)
+        runs = ([(None, attribute_page)] if args.only else
+                [(None, evaluator_pages), (None, attribute_page), ("lead", lead_pages)])
         with sync_playwright() as p:
             browser = launch_chromium(p)
             try:
-                for mode, shots in ((None, evaluator_pages), ("lead", lead_pages)):
+                for mode, shots in runs:
                     with serve_app(db, mode=mode) as url:
                         page = browser.new_page(viewport=VIEWPORT)
                         shots(page, url, out)
