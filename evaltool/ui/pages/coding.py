@@ -18,7 +18,7 @@ from evaltool.ui.widgets import pick_many, select
 
 TURNS_PER_PAGE = 12
 KEY = "kod_"
-VIEWS = ("Dokument", "Næste usikre")
+VIEWS = ("Dokument", "Næste usikre", "Læsevisning")
 DONE = f"{KEY}done"  # the last decision made on this page: its message and how to undo it
 VERB = {"accept": "Accepteret", "reject": "Afvist"}
 
@@ -154,6 +154,8 @@ def _coding_row(c: CodingView, labels: dict[str, str], key: str) -> None:
     cols[0].markdown(f"{icon} **{md(labels.get(c.code_key, c.code_key))}** "
                      f"({CMO.get(c.cmo, c.cmo)}) · {STATUS.get(c.status, c.status)}{conf}"
                      f" · {SOURCE.get(c.source, c.source)}{who}")
+    if c.is_span:  # coded words, not the whole sentence (Læsevisning)
+        cols[0].caption(f"Markering: »{md(c.quote)}«")
     if c.explanation:
         cols[0].caption(md(c.explanation))
     if c.memo:
@@ -423,6 +425,10 @@ def page() -> None:
                                 key=f"{KEY}view")
     if view == VIEWS[1]:
         queue_panel(docs)
+    elif view == VIEWS[2]:
+        from evaltool.ui import reader  # the compact reading view: a module of its own
+
+        reader.panel(docs)
     else:
         show_done()
         document_panel(docs)
