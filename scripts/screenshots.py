@@ -11,6 +11,7 @@ Emoji in the UI need a colour emoji font (Debian: ``apt-get install fonts-noto-c
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -98,18 +99,26 @@ def shoot(page: Page, path: Path, *, full: bool = True, max_height: int = MAX_HE
 
 
 def evaluator_pages(page: Page, url: str, out: Path) -> None:
-    """Kodning (document, queue), Import, Dashboard, Enighed, Kodebog, Eksport, Memoer as a
-    coder."""
+    """Kodning (document, queue, reading view), Import, Dashboard, Enighed, Kodebog, Eksport,
+    Memoer as a coder."""
     open_app(page, url, "Kodning")
     choose_coder(page, CODERS[0])
-    page.get_by_role("tab", name="Dokument").wait_for()
+    views = page.get_by_role("radiogroup", name="Visning")
+    views.get_by_role("radio", name="Dokument").wait_for()
     # only coded sentences: the transcript opens with the moderator's uncoded welcome
     page.get_by_text("Kun kodede sætninger").click()
     wait_idle(page)
     shoot(page, out / "kodning.png", max_height=2000)
-    page.get_by_role("tab", name="Næste usikre").click()
-    page.get_by_role("tabpanel", name="Næste usikre").get_by_text("forslag tilbage").wait_for()
+    views.get_by_role("radio", name="Næste usikre").click()
+    page.get_by_test_id("stMain").get_by_text("forslag tilbage").wait_for()
     shoot(page, out / "naeste-usikre.png", full=False)
+    views.get_by_role("radio", name="Læsevisning").click()
+    reading = page.frame_locator("iframe[title$='evaltool_reading']")
+    chip = reading.locator(".chip").first
+    chip.wait_for()
+    chip.click()  # its confidence, source and explanation show in the sidebar
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Afvis").wait_for()
+    shoot(page, out / "laesevisning.png", full=False)
     go_to(page, "Import")
     shoot(page, out / "import.png", full=False)
     go_to(page, "Dashboard")
@@ -122,7 +131,7 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     page.get_by_test_id("stMain").get_by_test_id("stExpander").nth(1).click()
     shoot(page, out / "kodebog.png", max_height=1600)
     go_to(page, "Eksport")
-    page.get_by_text("rækker").wait_for()
+    page.get_by_text(re.compile(r"^[\d.]+ rækker$")).wait_for()
     shoot(page, out / "eksport.png", full=False)
     memo_page(page, out)
 
