@@ -22,6 +22,7 @@ from evaltool.domain import CodingView, TurnView
 from evaltool.errors import EvaltoolError, SpanError
 from evaltool.texttable import clock
 from evaltool.ui import state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.components.reading import reading_text
 from evaltool.ui.pages import coding as kodning
 from evaltool.ui.text import CMO, SOURCE, STATUS, md, number
@@ -304,7 +305,7 @@ def panel(docs: list) -> None:
         st.session_state[f"{KEY}shown"] = doc.id
         st.session_state.pop(SELECTION, None)
         st.session_state.pop(CHOSEN, None)
-    labels = {c.key: c.label for c in kodning._codes(state.data_version())}
+    labels = code_labels(kodning._codes(state.data_version()))  # »Forælder › Barn«, tree order
     codings = [c for c in store.coder_view(doc.id, who)
                if not statuses or c.status in statuses]
     turns = store.turns(doc.id)

@@ -90,7 +90,8 @@ def _plan(db: Path) -> Plan:
             phrase = " ".join(words[2:6]).strip(",.;:!?")
             if text.count(phrase) != 1:
                 continue
-            code = next(c for c in codes if (s.id, c.key) not in coded)
+            # a top-level code: the dialog's picker names it by its label alone
+            code = next(c for c in codes if c.parent is None and (s.id, c.key) not in coded)
             return Plan(doc.site or "", s.turn, phrase, code.key, code.label)
         raise AssertionError(f"no sentence in {DOCUMENT} to take a phrase from")
     finally:
