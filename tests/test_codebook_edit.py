@@ -285,3 +285,14 @@ def test_cli_show_indents_sub_codes_under_their_parent(team_store, team_db: str,
     effekter = out[out.index("Effekter") + 1:]
     assert effekter[0].startswith(f"  {N} ") and effekter[1].startswith(f"    {INV} ")
     assert any(line.startswith(f"      {C} ") for line in out)  # two levels down
+
+
+def test_an_older_file_cannot_undo_the_edits_made_since(team_store, tmp_path: Path) -> None:
+    from tests.conftest import FIXTURES
+
+    codebook.add_code(team_store, NEW)
+    before = _snapshot(team_store)
+    with pytest.raises(CodebookError, match=r"version 1 is older than the stored codebook "
+                                            r"'mini' \(version 2\)"):
+        codebook.load_codebook_file(team_store, FIXTURES / "mini_kodebog.yaml", seed=False)
+    assert _snapshot(team_store) == before

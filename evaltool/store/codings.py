@@ -23,7 +23,7 @@ from evaltool.domain import (
     Source,
     Suggestion,
 )
-from evaltool.errors import ConflictError, NotFoundError
+from evaltool.errors import CodebookError, ConflictError, NotFoundError
 from evaltool.store.models import (
     READY,
     Category,
@@ -183,7 +183,15 @@ class CodingOps:
         """
         content = spec.model_dump(mode="json")
         with self.write() as conn:
-            cb_id = conn.scalar(select(Codebook.id).where(Codebook.key == spec.id))
+            cb_id, stored = conn.execute(select(Codebook.id, Codebook.version)
+                                         .where(Codebook.key == spec.id)).first() or (None, None)
+            if stored is not None and stored > spec.version:
+                # an older file would silently undo the edits made since (in the app, say)
+                raise CodebookError(source, None, "version",
+                                    f"version {spec.version} is older than the stored codebook "
+                                    f"{spec.id!r} (version {stored}); export that with "
+                                    "`evaltool codebook export FILE`, or give the file a "
+                                    "higher version")
             values = {"version": spec.version, "title": spec.title, "source": source,
                       "content": content, "seed": seed, "is_active": True,
                       "loaded_at": utcnow()}
