@@ -21,7 +21,7 @@ HEADINGS = {"document": "Dokument", "site": "Sted", "speaker": "Taler", "role": 
             "end_char": "Slut (tegn)", "text": "Tekst", "code_id": "Kode-id",
             "code_label": "Kode", "cmo": "CMO", "theme": "Tema", "goal": "Mål",
             "source": "Kilde", "confidence": "Sikkerhed", "status": "Status", "coder": "Koder",
-            "memo": "Memo", "target_group": "Citatets målgruppe"}
+            "memo": "Memo", "target_group": "Citatets målgruppe", "unit": "Enhed"}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
