@@ -276,3 +276,39 @@ def test_a_selection_over_two_turns_is_cut_and_one_of_spaces_refused(
         assert len(store.coding_views(status="all")) == before
     finally:
         store.close()
+
+
+def test_decide_a_suggestion_by_key_and_undo(page: Page, app_url: str, demo_db: Path) -> None:
+    """A coder clicks a suggested code beside a turn, reads it in the sidebar, accepts it
+    with the key A in the text and undoes that with Z."""
+    coder = "Læser Lea"
+    start(page, app_url, coder)
+    frame = _open_reading(page)
+    chips = frame.locator(".turn .chip.suggested")
+    expect(chips.first).to_be_attached()
+    place = chips.evaluate_all(
+        f"(cs) => cs.findIndex((c) => Number(c.closest('.turn').dataset.turn) >= {FIRST_TURN})")
+    chip = chips.nth(place)
+    coding_id = int(chip.get_attribute("data-ids").split(",")[0])
+    chip.scroll_into_view_if_needed()
+    chip.click()
+    side = page.get_by_test_id("stSidebar")
+    expect(side.get_by_role("button", name="Accepter")).to_be_enabled()
+    expect(side).to_contain_text("Forslag")
+
+    frame.locator("body").press("a")
+    expect(flash(page, r"^Accepteret: ")).to_be_visible()
+    wait_idle(page)
+    assert _status(demo_db, coding_id) == ("accepted", coder)
+    frame.locator("body").press("z")
+    expect(flash(page, r"^Fortrudt: ")).to_be_visible()
+    assert _status(demo_db, coding_id)[0] == "suggested"
+
+
+def _status(db: Path, coding_id: int) -> tuple[str, str | None]:
+    store = open_store(str(db))
+    try:
+        [view] = [v for v in store.coding_views(status="all") if v.id == coding_id]
+        return view.status, view.coder
+    finally:
+        store.close()
