@@ -50,7 +50,7 @@ _NAME_PART = re.compile(r"^[^\W\d_][\w'’\-]+$")
 # Export columns that never hold transcript text or names from it.
 STRUCTURAL_COLUMNS = frozenset({
     "document", "site", "turn", "segment_id", "start_char", "end_char", "code_id",
-    "code_label", "cmo", "theme", "goal", "source", "confidence", "status", "coder",
+    "code_label", "cmo", "theme", "goal", "source", "confidence", "status", "coder", "unit",
     "_document_id"})
 
 

@@ -85,17 +85,18 @@ def unit_columns() -> tuple[Any, Any, Any]:
     return start, end, quote
 
 
-def accepted_spans(conn: Connection, layer: str) -> list[tuple[int, str]]:
+def accepted_spans(conn: Connection, layer: str, *, with_keys: bool = True) -> list[tuple]:
     """(segment id, code key) of every sentence an accepted span coding of ``layer``
-    overlaps (by one character or more)."""
-    return [tuple(r) for r in conn.execute(
-        select(Segment.id, Code.key).select_from(Coding)
-        .join(Segment, and_(Segment.document_id == Coding.document_id,
-                            Segment.start_char < Coding.end_char,
-                            Segment.end_char > Coding.start_char))
-        .join(Code, Code.id == Coding.code_id)
-        .where(Coding.layer == layer, Coding.start_char.is_not(None),
-               Coding.status == CodingStatus.accepted.value))]
+    overlaps (by one character or more); (segment id, code id) with ``with_keys=False``."""
+    stmt = (select(Segment.id, Code.key if with_keys else Coding.code_id).select_from(Coding)
+            .join(Segment, and_(Segment.document_id == Coding.document_id,
+                                Segment.start_char < Coding.end_char,
+                                Segment.end_char > Coding.start_char))
+            .where(Coding.layer == layer, Coding.start_char.is_not(None),
+                   Coding.status == CodingStatus.accepted.value))
+    if with_keys:
+        stmt = stmt.join(Code, Code.id == Coding.code_id)
+    return [tuple(r) for r in conn.execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -465,17 +466,10 @@ class CodingOps:
                            Coding.start_char.is_(None))
                 ):
                     existing[(row.segment_id, row.code_id)] = row
-                for key in conn.execute(
-                    select(Segment.id, Coding.code_id).select_from(Coding)
-                    .join(Segment, and_(Segment.document_id == Coding.document_id,
-                                        Segment.start_char < Coding.end_char,
-                                        Segment.end_char > Coding.start_char))
-                    .where(Segment.id.in_(chunk), Coding.layer == SHARED,
-                           Coding.start_char.is_not(None),
-                           Coding.status == CodingStatus.accepted.value)
-                ):
-                    if wanted.pop(tuple(key), None) is not None:  # a person coded these words
-                        human += 1
+            # a person coded these words: one pass over the (few) span codings
+            for key in accepted_spans(conn, SHARED, with_keys=False):
+                if wanted.pop(key, None) is not None:
+                    human += 1
             inserts, stale = [], []
             now = utcnow()
             places = segment_places(conn, (k[0] for k in wanted if k not in existing))
