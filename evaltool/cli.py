@@ -1179,6 +1179,7 @@ def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: 
     """Build the demo database: import corpus/, load the codebook and gold codings, autocode."""
     from evaltool.autocode import run
     from evaltool.codebook import load_codebook_file
+    from evaltool.errors import StaleCodebookError
     from evaltool.gold import load_gold
     from evaltool.importer import import_paths
 
@@ -1191,9 +1192,17 @@ def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: 
         sys.exit(1)
     # no seed: the seed is made from this very corpus, and the demo's suggestions on
     # the two transcripts without accepted codings must not be trained on their gold
-    load_codebook_file(store, codebook_file, seed=False)
+    edited = False
+    try:
+        load_codebook_file(store, codebook_file, seed=False)
+    except StaleCodebookError:  # edited in the app since the last run: keep the edits
+        edited = True
+        click.echo(f"codebook kept: version {store.active_codebook()['version']} is newer "
+                   f"than {codebook_file}")
     docs = store.list_documents()[:gold_documents]
-    n = load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
+    n = 0
+    if not (edited and summary.count("imported") == 0):  # gold may name codes merged since
+        n = load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
     report = run.run(store, lambda: nlp.load("segment"), retrain=summary.count("imported") > 0)
     click.echo(f"demo: {summary.line()}; {n} gold codings; {report.line()}")
     click.echo(f"database {store.url}")

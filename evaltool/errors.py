@@ -47,6 +47,11 @@ class CodebookError(EvaltoolError):
         return f"{where}:{field} {self.message}"
 
 
+class StaleCodebookError(CodebookError):
+    """A codebook file is older than the stored codebook of the same id (loading it would
+    undo the edits made since)."""
+
+
 class CodebookEditError(EvaltoolError):
     """An edit of the stored codebook that cannot be made; ``kind`` says why (the app words
     it in Danish), ``code`` and ``other`` name the codes involved."""

@@ -23,7 +23,7 @@ from evaltool.domain import (
     Source,
     Suggestion,
 )
-from evaltool.errors import CodebookError, ConflictError, NotFoundError
+from evaltool.errors import ConflictError, NotFoundError, StaleCodebookError
 from evaltool.store.models import (
     READY,
     Category,
@@ -188,7 +188,7 @@ class CodingOps:
                                          .where(Codebook.key == spec.id)).first() or (None, None)
             if stored is not None and stored > spec.version:
                 # an older file would silently undo the edits made since (in the app, say)
-                raise CodebookError(source, None, "version",
+                raise StaleCodebookError(source, None, "version",
                                     f"version {spec.version} is older than the stored codebook "
                                     f"{spec.id!r} (version {stored}); export that with "
                                     "`evaltool codebook export FILE`, or give the file a "
