@@ -3,8 +3,8 @@
 Speaker and time stand in a narrow margin, coded passages carry a stripe per code (dashed
 for a suggestion) and the code names stand beside the turn; hovering shows a coding's
 confidence, source and explanation. Dragging over words selects a span and opens a dialog
-to code it; clicking a code shows it in the sidebar (which stays in view while the text
-scrolls) with buttons to accept or reject it (keys A / X in the text, Z undoes). Decisions
+to code it; clicking a code shows it in a small toolbar under its turn and in the sidebar,
+with buttons to accept or reject it (keys A / X in the text, Z undoes). Decisions
 go through the Kodning page's own actions, so their messages and undo are the same as in
 the detailed view, and each is also said in a toast where the coder is reading.
 """
@@ -44,6 +44,7 @@ SPAN_ERRORS = {
 EMPTY = "Markeringen indeholder ingen ord. Træk hen over ordene i teksten for at markere dem."
 NO_SELECTION = "Markér først nogle ord i teksten (træk med musen hen over dem)."
 READ_ONLY = "Projektleder-visningen er kun til læsning; her kan der ikke kodes."
+WORDS = {"accept": "Accepter", "reject": "Afvis", "close": "Luk"}  # the component's toolbar
 HOW = ("Træk hen over ord i teksten for at kode dem. Klik på en kode for at se sikkerhed, "
        "kilde og begrundelse og afgøre den (taster A og X; Z fortryder din seneste).")
 
@@ -119,7 +120,7 @@ def view_args(turns: Sequence[TurnView], codings: Sequence[CodingView], labels: 
                     "mod": t.is_moderator, "start": t.start_char,
                     "runs": turn_runs(t.text, t.start_char, per_turn.get(t.number, [])),
                     "chips": list(chips.get(t.number, {}).values())})
-    return {"turns": out, "marks": marks, "chosen": chosen}
+    return {"turns": out, "marks": marks, "chosen": chosen, "words": WORDS}
 
 
 # --- events from the component and the actions they lead to ---------------------------

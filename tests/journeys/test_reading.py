@@ -279,8 +279,8 @@ def test_a_selection_over_two_turns_is_cut_and_one_of_spaces_refused(
 
 
 def test_decide_a_suggestion_by_key_and_undo(page: Page, app_url: str, demo_db: Path) -> None:
-    """A coder clicks a suggested code beside a turn, reads it in the sidebar, accepts it
-    with the key A in the text and undoes that with Z."""
+    """A coder clicks a suggested code beside a turn, reads it under the turn and in the
+    sidebar, accepts it with the key A in the text and undoes that with Z."""
     coder = "Læser Lea"
     start(page, app_url, coder)
     frame = _open_reading(page)
@@ -295,11 +295,15 @@ def test_decide_a_suggestion_by_key_and_undo(page: Page, app_url: str, demo_db: 
     side = page.get_by_test_id("stSidebar")
     expect(side.get_by_role("button", name="Accepter")).to_be_enabled()
     expect(side).to_contain_text("Forslag")
+    bar = frame.locator(".toolbar")  # the same, under the turn
+    expect(bar).to_contain_text("Forslag")
+    expect(bar.get_by_role("button", name="Accepter (A)")).to_be_enabled()
 
     frame.locator("body").press("a")
     expect(flash(page, r"^Accepteret: ")).to_be_visible()
     wait_idle(page)
     assert _status(demo_db, coding_id) == ("accepted", coder)
+    expect(bar.get_by_role("button", name="Accepter (A)")).to_be_disabled()
     frame.locator("body").press("z")
     expect(flash(page, r"^Fortrudt: ")).to_be_visible()
     assert _status(demo_db, coding_id)[0] == "suggested"

@@ -21,4 +21,4 @@ def reading_text(view: dict[str, Any], *, key: str,
     """Draw the transcript (``view``: turns, marks, chosen; see reader.view_args) and return
     the coder's last event (a selection, a clicked code, a key), or None before the first."""
     return _component(turns=view["turns"], marks=view["marks"], chosen=view["chosen"],
-                      key=key, default=None, on_change=on_event)
+                      words=view.get("words", {}), key=key, default=None, on_change=on_event)

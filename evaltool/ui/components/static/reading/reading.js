@@ -11,7 +11,8 @@
 //            chips: [[mark index of one code]]}]
 //          a run's `s` is its document offset in code points (Python's str indices)
 //   marks: [{id, kind: "coding" | "pending", label, colour, fill, status, tip}]
-//   chosen: coding id shown as chosen (or null)
+//   chosen: coding id shown as chosen, with a toolbar under its turn (or null)
+//   words: the toolbar's button names {accept, reject, close}
 //
 // Events (the component's value; `seq` makes every event a new value):
 //   {kind: "select", start, end, turn, cut}  a selection inside one turn, as document
@@ -19,7 +20,7 @@
 //                                            was clamped to the turn it began in)
 //   {kind: "empty"}                          a drag that selected no words
 //   {kind: "coding", id}                     a code clicked (chip or highlighted text)
-//   {kind: "decide", action, id}             keys A / X on the chosen coding
+//   {kind: "decide", action, id}             keys A / X (or the toolbar) on the chosen coding
 //   {kind: "undo"}                           key Z (undo the coder's last decision)
 //   {kind: "clear"}                          Escape
 //
@@ -138,10 +139,36 @@
         codes.append(chip);
       }
       row.append(margin, text, codes);
+      const chosen = marks.find((x) => x.kind === "coding" && x.id === args.chosen);
+      if (chosen && turn.chips.some((g) => g.some((i) => marks[i] === chosen))) {
+        row.append(toolbar(chosen));
+      }
       rows.append(row);
     }
     root.replaceChildren(rows);
     fit();
+  }
+
+  // The chosen coding under its turn: what it is and why, with its decisions (keys A / X).
+  function toolbar(m) {
+    const words = args.words || {};
+    const bar = node("div", "toolbar");
+    bar.style.borderLeftColor = m.colour;
+    bar.append(node("div", "about", m.tip));
+    const buttons = node("div", "buttons");
+    for (const [action, key] of [["accept", "a"], ["reject", "x"]]) {
+      const b = node("button", "decide " + action, words[action] + " (" + key.toUpperCase() + ")");
+      b.type = "button";
+      b.disabled = m.status === (action === "accept" ? "accepted" : "rejected");
+      b.addEventListener("click", () => emit({kind: "decide", action: action, id: m.id}));
+      buttons.append(b);
+    }
+    const close = node("button", "decide close", words.close + " (Esc)");
+    close.type = "button";
+    close.addEventListener("click", () => emit({kind: "clear"}));
+    buttons.append(close);
+    bar.append(buttons);
+    return bar;
   }
 
   // Code points in the first `units` UTF-16 units of `text` (offsets are Python's).
