@@ -403,20 +403,35 @@ def document_plan(store, document_id: int, nlp_factory: Callable[[], Any]) -> Na
     return plan_names(store.document_content(document_id), nlp_factory())
 
 
-def _requote(frame, rows, store, document_id: int, plan: NamePlan) -> None:
-    """Offsets and quotes of one document's export rows in its pseudonymized text (the text
-    :func:`pseudonymize` would write): ``text[start_char:end_char]`` is the quote there too.
-    A span boundary inside a name moves out to the pseudonym's edge, so no part of a name
-    is left in a quote."""
+def _pseudonymized(store, document_id: int, plan: NamePlan) -> tuple[str, _Mapper]:
+    """A document's pseudonymized text (what :func:`pseudonymize` would write) and the map
+    of its offsets into it."""
     content = store.document_content(document_id)
     edits = sorted((e for e, _ in find_edits(content, plan)), key=lambda e: e.start)
-    mapper = _Mapper(edits, restore=False)
-    text = _edited(content.text, edits)
+    return _edited(content.text, edits), _Mapper(edits, restore=False)
+
+
+def _requote(frame, rows, text: str, mapper: _Mapper) -> None:
+    """Offsets and quotes of one document's export rows in its pseudonymized text:
+    ``text[start_char:end_char]`` is the quote there too. A span boundary inside a name
+    moves out to the pseudonym's edge, so no part of a name is left in a quote."""
     starts = [mapper.span_point(int(v), end=False) for v in frame.loc[rows, "start_char"]]
     ends = [mapper.span_point(int(v), end=True) for v in frame.loc[rows, "end_char"]]
     frame.loc[rows, "start_char"] = starts
     frame.loc[rows, "end_char"] = ends
     frame.loc[rows, "text"] = [text[a:b] for a, b in zip(starts, ends, strict=True)]
+
+
+def _requote_memos(frame, rows, store, text: str, mapper: _Mapper) -> None:
+    """The quotes of one document's span-coding memos, cut from its pseudonymized text like
+    :func:`_requote` (a span's words may hold part of a name the name search cannot see)."""
+    coding = rows & (frame["kind"] == "coding")
+    spans = store.span_offsets([int(i) for i in frame.loc[coding, "id"]])
+    for index in frame.index[coding]:
+        span = spans.get(int(frame.at[index, "id"]))
+        if span is not None:
+            frame.at[index, "quote"] = text[mapper.span_point(span[0], end=False):
+                                            mapper.span_point(span[1], end=True)]
 
 
 def export_hook(store, nlp_factory: Callable[[], Any]) -> Callable[[Any], Any]:
@@ -440,11 +455,16 @@ def export_hook(store, nlp_factory: Callable[[], Any]) -> Callable[[Any], Any]:
 
         ids = frame["_document_id"]
         offsets = {"start_char", "end_char", "text"} <= set(frame.columns)
+        memos = {"kind", "id", "quote"} <= set(frame.columns)
         for doc_id in ids.dropna().unique():
             rows = (ids == doc_id).fillna(False).astype(bool)
             rewrite(rows, int(doc_id))
-            if offsets:
-                _requote(frame, rows, store, int(doc_id), plans[int(doc_id)])
+            if offsets or memos:
+                text, mapper = _pseudonymized(store, int(doc_id), plans[int(doc_id)])
+                if offsets:
+                    _requote(frame, rows, text, mapper)
+                else:
+                    _requote_memos(frame, rows, store, text, mapper)
         loose = ids.isna()
         if loose.any():  # a project memo belongs to no document: every document's names
             for doc in store.document_facets():

@@ -388,7 +388,7 @@ def test_pseudonymisation_moves_span_offsets_with_the_names(any_store, tmp_path,
     text = store.document_text(1)
     whole = store.code_span(1, *_span(text, "hedder Anette Jensen og"), "mek_kaffe", coder="Åse")
     start, end = _span(text, "nette Jensen og kom")  # begins inside the name
-    part = store.code_span(1, start, end, "ctx_strategi", coder="Åse")
+    part = store.code_span(1, start, end, "ctx_strategi", coder="Åse", memo="om hende")
     thanks = store.code_span(1, *_span(text, "Tak, Anette"), "udf_nye_brugere", coder="Åse")
     # the export's pseudonymised quotes, offsets into the pseudonymised text (database unchanged)
     frame = export.build_frame(store, pseudonyms=ps.export_hook(store, lambda: blank_nlp))
@@ -396,6 +396,9 @@ def test_pseudonymisation_moves_span_offsets_with_the_names(any_store, tmp_path,
     assert [q for _, _, q in exported] == [
         "hedder Deltager 1 og", "Deltager 1 og kom", "Tak, Deltager 1"]
     assert store.document_text(1) == text
+    # the memo export's quote of that span too
+    memos = export.memo_frame(store.memos(), pseudonyms=ps.export_hook(store, lambda: blank_nlp))
+    assert list(memos["quote"]) == ["Deltager 1 og kom"]
     # pseudonymising the document moves the spans the same way
     ps.pseudonymize(store, 1, lambda: blank_nlp)
     after = store.document_text(1)

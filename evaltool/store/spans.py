@@ -9,6 +9,7 @@ quote); its ``segment_id`` is the first sentence the span overlaps, and its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -90,6 +91,18 @@ class SpanOps:
         return next(v for v in self.coding_views(status="all", layer=layer,
                                                  segment_ids=[segment_id])
                     if v.id == coding_id)
+
+    def span_offsets(self, coding_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """Coding id → (start, end) of those of ``coding_ids`` that are span codings."""
+        ids = list(dict.fromkeys(coding_ids))
+        out: dict[int, tuple[int, int]] = {}
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 5000):
+                for cid, start, end in conn.execute(
+                        select(Coding.id, Coding.start_char, Coding.end_char)
+                        .where(Coding.id.in_(ids[i:i + 5000]), Coding.start_char.is_not(None))):
+                    out[cid] = (start, end)
+        return out
 
     @staticmethod
     def _span_turn(conn: Connection, document_id: int, start: int, end: int) -> Any:
