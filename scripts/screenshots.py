@@ -126,14 +126,33 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     go_to(page, "Enighed")
     page.get_by_text("Uenigheder").wait_for()
     shoot(page, out / "enighed.png", full=False)
-    go_to(page, "Kodebog")
-    # open the first code so its definition, criteria and examples show
-    page.get_by_test_id("stMain").get_by_test_id("stExpander").nth(1).click()
-    shoot(page, out / "kodebog.png", max_height=1600)
+    codebook_page(page, out)
     go_to(page, "Eksport")
     page.get_by_text(re.compile(r"^[\d.]+ rækker$")).wait_for()
     shoot(page, out / "eksport.png", full=False)
     memo_page(page, out)
+
+
+def codebook_page(page: Page, out: Path) -> None:
+    """Kodebog: the merge form filled in, and a sub-code opened under its parent."""
+    go_to(page, "Kodebog")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("tab", name="Flet koder").click()
+    for label, option in (("Flet koden", "Målgruppens livssituation › Unge uden for uddannelse"),
+                          ("ind i", "Målgruppens livssituation")):
+        main.get_by_role("combobox", name=label, exact=True).click()
+        page.get_by_role("option", name=option, exact=True).click()
+    # open a sub-code so its definition, criteria and examples show
+    main.get_by_test_id("stExpander").filter(has_text="› ").first.click()
+    page.get_by_role("heading", name="Kodebog", exact=True).scroll_into_view_if_needed()
+    shoot(page, out / "kodebog.png", max_height=2400)
+
+
+def codebook_only(page: Page, url: str, out: Path) -> None:
+    """Only the Kodebog screenshot."""
+    open_app(page, url, "Kodning")
+    choose_coder(page, CODERS[0])
+    codebook_page(page, out)
 
 
 def attribute_page(page: Page, url: str, out: Path) -> None:
@@ -169,7 +188,7 @@ def main() -> None:
     """Build the database, serve the app twice (coder, lead) and save the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
-    parser.add_argument("--only", choices=["attributter"],
+    parser.add_argument("--only", choices=["attributter", "kodebog"],
                         help="Take only this page's screenshot.")
     args = parser.parse_args()
     out: Path = args.out.resolve()
@@ -179,7 +198,8 @@ def main() -> None:
         add_double_coding(db)
         add_memos(db)
         set_speaker_group(db)
-        runs = ([(None, attribute_page)] if args.only else
+        only = {"attributter": attribute_page, "kodebog": codebook_only}
+        runs = ([(None, only[args.only])] if args.only else
                 [(None, evaluator_pages), (None, attribute_page), ("lead", lead_pages)])
         with sync_playwright() as p:
             browser = launch_chromium(p)
