@@ -211,7 +211,8 @@ def delete(ctx: click.Context, doc: str, coder: str) -> None:
     d = store.delete_document(store.get_document(doc).id, actor=coder)
     click.echo(f"deleted document {d.document_id} ({d.document}): {d.turns} turns, "
                f"{d.segments} segments, {d.codings} codings, of which {d.human_decisions} "
-               f"human decisions; recorded in the history by {coder}")
+               f"human decisions{f', {d.memos} memos' if d.memos else ''}; recorded in the "
+               f"history by {coder}")
 
 
 @cli.command()

@@ -505,6 +505,7 @@ class DocumentDeletion:
     human_decisions: int
     assignments: int = 0
     event_id: int | None = None  # the history event that records the deletion
+    memos: int = 0  # memos on the document or its sentences (a coding's memo goes with it)
 
 
 

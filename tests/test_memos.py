@@ -108,9 +108,13 @@ def test_empty_or_overlong_memo_is_refused_and_nothing_written(team_store, text:
     assert [(m.kind, m.text) for m in team_store.memos()] == before
 
 
-def test_project_memos_outlive_a_deleted_document(team_store) -> None:
+def test_project_memos_outlive_a_deleted_document(team_store, team_db: str, runner) -> None:
+    from evaltool.cli import cli
+
     _four_memos(team_store)
-    team_store.delete_document(1, actor="Åse")
+    assert team_store.deletion_preview(1).memos == 2  # the document's and the sentence's
+    result = runner.invoke(cli, ["--db", team_db, "delete", "1", "--coder", "Åse"])
+    assert result.exit_code == 0 and "human decisions, 2 memos; recorded" in result.output
     assert [(m.kind, m.text) for m in team_store.memos()] == [
         ("project", "=Mekanisme går igen på tværs")]
 

@@ -415,6 +415,12 @@ def document_counts(conn: Connection, document_id: int) -> dict[str, int]:
     }
 
 
+def _memo_count(conn: Connection, document_id: int) -> int:
+    """Memos on a document or its sentences (they go with it; project memos stay)."""
+    return int(conn.scalar(select(func.count()).select_from(Memo)
+                           .where(Memo.document_id == document_id)) or 0)
+
+
 class LifecycleOps:
     """Document deletion of :class:`~evaltool.store.Store` (mixed in)."""
 
@@ -435,6 +441,7 @@ class LifecycleOps:
             if name is None:
                 raise NotFoundError(f"no document {document_id} (see `evaltool list`)")
             counts = document_counts(conn, document_id)
+            memos = _memo_count(conn, document_id)
             coder_id = self._coder_id(conn, actor.strip())
             # speakers, turns, segments, their codings and assignments cascade
             conn.execute(delete(Document).where(Document.id == document_id))
@@ -442,7 +449,7 @@ class LifecycleOps:
             event_id = self._event(conn, DELETE_ACTION, coder_id, None, None, record, None)
         return DocumentDeletion(document_id, name, counts["turns"], counts["segments"],
                                 counts["codings"], counts["human_decisions"],
-                                counts["assignments"], event_id)
+                                counts["assignments"], event_id, memos)
 
     def deletion_preview(self, document_id: int) -> DocumentDeletion:
         """What :meth:`delete_document` would remove now (nothing is written; no event)."""
@@ -452,6 +459,7 @@ class LifecycleOps:
             if name is None:
                 raise NotFoundError(f"no document {document_id} (see `evaltool list`)")
             counts = document_counts(conn, document_id)
+            memos = _memo_count(conn, document_id)
         return DocumentDeletion(document_id, name, counts["turns"], counts["segments"],
                                 counts["codings"], counts["human_decisions"],
-                                counts["assignments"])
+                                counts["assignments"], memos=memos)

@@ -158,8 +158,10 @@ def _removed(d: DocumentDeletion) -> str:
     text = (f"{count(d.turns, 'tur', 'ture')}, {count(d.segments, 'sætning', 'sætninger')} og "
             f"{count(d.codings, 'kodning', 'kodninger')} (heraf "
             f"{_decisions(d.human_decisions)})")
-    if d.assignments:
-        text += f" samt {count(d.assignments, 'tildeling', 'tildelinger')}"
+    more = [count(n, one, many) for n, one, many in
+            ((d.assignments, "tildeling", "tildelinger"), (d.memos, "memo", "memoer")) if n]
+    if more:
+        text += " samt " + " og ".join(more)
     return text
 
 
