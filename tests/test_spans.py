@@ -474,3 +474,21 @@ def test_upgrading_to_spans_keeps_codings_and_downgrading_drops_only_spans(coded
                                coder="Åse")
     assert again.is_span
     upgraded.close()
+
+
+def test_a_blind_recode_and_memo_of_a_span_stay_on_the_span_and_undo(team_store) -> None:
+    store = team_store
+    store.assign(1, ["Åse"], blind=True)
+    start, end = _span(store.document_text(1), "Kagen var lækker")
+    mine = store.code_span(1, start, end, "mek_kaffe", coder="Åse")
+    noted = store.decide_as("Åse", mine.id, "memo", expected_version=mine.version, memo="kage")
+    recoded = store.decide_as("Åse", mine.id, "recode", expected_version=noted.version,
+                              code_key="udf_nye_brugere")
+    seen = {(v.code_key, v.status, v.is_span, v.start, v.end, v.memo)
+            for v in store.coder_view(1, "Åse")}
+    assert seen == {("mek_kaffe", "rejected", True, start, end, "kage"),
+                    ("udf_nye_brugere", "accepted", True, start, end, "")}
+    assert recoded.layer == "Åse" and store.coding_views(status="all", document_id=1) == []
+    store.undo_last("Åse", 3)  # the recode (two events) and the memo
+    ((code, status, memo),) = {(v.code_key, v.status, v.memo) for v in store.coder_view(1, "Åse")}
+    assert (code, status, memo) == ("mek_kaffe", "accepted", "")
