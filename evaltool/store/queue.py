@@ -41,7 +41,7 @@ def _open(by_document: bool, excluding: bool, blind: bool) -> list:
     active = select(Code.id).join(Codebook, Codebook.id == Code.codebook_id).where(
         Codebook.is_active)
     where = [Coding.layer == SHARED, Coding.status == CodingStatus.suggested.value,
-             Coding.code_id.in_(active), Coding.start_char.is_(None)]
+             Coding.code_id.in_(active)]  # suggestions are sentence codings: no span test
     if by_document:
         where.append(Coding.document_id == bindparam("doc", type_=Integer))
     if excluding:

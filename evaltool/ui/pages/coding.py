@@ -353,8 +353,16 @@ def _next_open(scope_id: int | None, skipped: set[int]) -> tuple[int, CodingView
         offset, size = offset + size, min(size * 4, 500)
 
 
+def queue_scope(docs: list) -> int | None:
+    """The queue's 'Dokumenter' box (outside the queue's fragment: a click does not redraw
+    it); the chosen document's id, None for all."""
+    scope = select("Dokumenter", [None, *docs], key=f"{KEY}qdoc",
+                   format_func=lambda d: "Alle dokumenter" if d is None else f"{d.site} – {d.name}")
+    return scope.id if scope else None
+
+
 @st.fragment
-def queue_panel(docs: list) -> None:
+def queue_panel(scope_id: int | None) -> None:
     """'Næste usikre': one suggestion at a time, the most useful to review first.
 
     A fragment: a decision here reruns only this panel, which keeps the round
@@ -364,10 +372,7 @@ def queue_panel(docs: list) -> None:
     """
     show_done()
     store, who = state.get_store(), state.coder()
-    scope = select("Dokumenter", [None, *docs], key=f"{KEY}qdoc",
-                   format_func=lambda d: "Alle dokumenter" if d is None else f"{d.site} – {d.name}")
     skipped: set[int] = st.session_state.setdefault(f"{KEY}skipped", set())
-    scope_id = scope.id if scope else None
     found = _next_open(scope_id, skipped)
     if found is None:
         st.success("Ingen åbne forslag. Godt gået!")
@@ -424,7 +429,7 @@ def page() -> None:
     view = st.segmented_control("Visning", VIEWS, default=VIEWS[0], required=True,
                                 key=f"{KEY}view")
     if view == VIEWS[1]:
-        queue_panel(docs)
+        queue_panel(queue_scope(docs))
     elif view == VIEWS[2]:
         from evaltool.ui import reader  # the compact reading view: a module of its own
 
