@@ -1036,6 +1036,27 @@ def code_span(ctx: click.Context, doc: str, start: int, end: int, code_key: str,
 
 
 @cli.command()
+@click.argument("coding_id", type=int)
+@click.option("--theme", required=True, help="The theme whose report quotes it joins (e.g. T1).")
+@click.option("--coder", required=True, help="Who pins it (recorded with the pin and in the history).")
+@click.option("--unpin", is_flag=True, help="Take the coding out of the theme's report quotes.")
+@click.pass_context
+@user_errors
+def pin(ctx: click.Context, coding_id: int, theme: str, coder: str, unpin: bool) -> None:
+    """Pin a coded quote "til rapporten" under a theme (its chapter shows it first).
+
+    Example: evaltool pin 12 --theme T1 --coder lene
+    """
+    store = get_store(ctx)
+    if unpin:
+        store.unpin_quote(coding_id, theme, coder)
+        click.echo(f"coding {coding_id} unpinned from {theme} by {coder}")
+        return
+    p = store.pin_quote(coding_id, theme, coder)
+    click.echo(f"coding {p.coding_id} pinned to {p.theme} by {p.coder}")
+
+
+@cli.command()
 @click.option("--done", "doc", required=True, metavar="DOC",
               help="The document (id or file name) reviewed.")
 @click.option("--turn", type=int, help="Only this turn (1-based); default the whole document.")

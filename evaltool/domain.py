@@ -693,3 +693,17 @@ class Matrix:
         both = self.count(row, col)
         union = self.row_totals.get(row, 0) + self.col_totals.get(col, 0) - both
         return both / union if union else None
+
+
+@dataclass(frozen=True)
+class QuotePin:
+    """A coding pinned "til rapporten" under a theme: who pinned it and when.
+
+    The theme chapter and the report show a theme's pinned quotes first, oldest pin first.
+    """
+
+    id: int
+    coding_id: int
+    theme: str
+    coder: str | None
+    at: Any

@@ -184,6 +184,29 @@ class MemoError(EvaltoolError):
         return "memo: " + self.MESSAGES[self.kind].format(limit=self.limit)
 
 
+class PinError(EvaltoolError):
+    """A quote cannot be pinned to (or unpinned from) a theme as asked; ``kind`` says why
+    (the UI words it in Danish), the message names the coding and the theme, never text."""
+
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "unknown_theme": "no theme {theme!r} in the active codebook",
+        "not_in_theme": "coding {coding} is of a code outside theme {theme!r}",
+        "rejected": "coding {coding} is rejected; only open or accepted codings can be pinned",
+        "pinned": "coding {coding} is pinned to theme {theme!r} already",
+        "not_pinned": "coding {coding} is not pinned to theme {theme!r}",
+        "no_coder": "a pin needs the name of who pins it",
+    }
+
+    def __init__(self, kind: str, coding: int, theme: str) -> None:
+        self.kind = kind
+        self.coding = coding
+        self.theme = theme
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "pin: " + self.MESSAGES[self.kind].format(coding=self.coding, theme=self.theme)
+
+
 class SpanError(EvaltoolError):
     """A selection of text cannot be coded as a span; ``kind`` says why (the UI words
     it in Danish), the message names the document and the offsets, never the text."""

@@ -412,3 +412,21 @@ class Pseudonym(Base):
     pseudonym: Mapped[str] = mapped_column(String(300))
     spans: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- the report (migration 0015) -----------------------------------------------
+
+
+class QuotePin(Base):
+    """A coding pinned to a theme for the report ("til rapporten"), with who and when;
+    pinning and unpinning are also :class:`Event` rows (actions 'pin' and 'unpin')."""
+
+    __tablename__ = "quote_pins"
+    __table_args__ = (UniqueConstraint("coding_id", "theme"), NO_REUSE)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coding_id: Mapped[int] = mapped_column(ForeignKey("codings.id", ondelete="CASCADE"),
+                                           index=True)
+    theme: Mapped[str] = mapped_column(String(20), index=True)  # a theme's key: T1, T2, ...
+    coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

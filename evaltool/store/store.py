@@ -22,6 +22,7 @@ from evaltool.store.lifecycle import LifecycleOps
 from evaltool.store.matrices import MatrixOps
 from evaltool.store.memos import MemoOps
 from evaltool.store.models import READY, Document, DocumentAttribute, Segment, Speaker, Turn
+from evaltool.store.pins import PinOps
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.queue import QueueOps
 from evaltool.store.search import SearchOps
@@ -30,7 +31,7 @@ from evaltool.store.team import TeamOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps):
+            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps, PinOps):
     """A migrated database and the operations evaltool performs on it."""
 
     def __init__(self, engine: Engine) -> None:

@@ -59,7 +59,8 @@ MEMO_NOUN = {"coding": "Kodningsmemo", "segment": "Sætningsmemo", "document": "
 ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", "memo": "memo",
           "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
           "delete_document": "dokument slettet", "replace_document": "dokument erstattet",
-          "carry": "overført ved genimport"}
+          "carry": "overført ved genimport", "pin": "sat i rapporten",
+          "unpin": "taget ud af rapporten"}
 
 # Danish names of well-known attribute keys (any other key is shown as it is)
 ATTRIBUTE = {"site": "Sted", "date": "Dato", "title": "Titel", "target_groups": "Målgrupper",
