@@ -93,3 +93,13 @@ def test_a_decision_on_a_vanished_coding_is_said_in_danish(app_db) -> None:
     row.click().run()
     assert not at.exception
     assert at.error[0].value.startswith("Det findes ikke (længere); genindlæs siden.")
+
+
+def test_history_quotes_a_span_coding(app_db) -> None:
+    segment = app_db.segments(1)[1]
+    quote = segment.text[:12].strip()
+    app_db.code_span(1, segment.start_char, segment.start_char + len(quote), "mek_kaffe",
+                     coder="Åse")
+    at = open_page(start(), "coding.py")
+    lines = [c.value for c in at.caption if "markering:" in c.value]
+    assert lines and all(f"»{quote}«" in line for line in lines), lines

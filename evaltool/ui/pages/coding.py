@@ -197,7 +197,8 @@ def _history(segment: SegmentView, key: str, labels: dict[str, str]) -> None:
             st.caption(f"{e.at:%d.%m.%Y %H:%M} · {md(e.coder or 'maskinen')} · "
                        f"{ACTION.get(e.action, md(e.action))} · "
                        f"{md(labels.get(e.code_key or '', e.code_key or ''))}: "
-                       f"{before} → {after}" + (f" · »{md(memo)}«" if memo else ""))
+                       f"{before} → {after}" + (f" · »{md(memo)}«" if memo else "")
+                       + (f" · markering: »{md(e.quote)}«" if e.quote else ""))
 
 
 def _mark(document_id: int, turn: int | None, key: str) -> None:
