@@ -747,6 +747,40 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
 
 
 @cli.command()
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Output file.")
+@click.option("--format", "fmt", type=click.Choice(["docx", "md"]), default="docx",
+              show_default=True, help="A Word document or Markdown.")
+@click.option("--theme", "themes", multiple=True,
+              help="Only this theme's chapter (repeatable; default every theme).")
+@click.option("--site", help="Only documents of this site.")
+@click.option("--status", type=click.Choice(["accepted", "suggested", "all"]), default="accepted",
+              show_default=True, help="Which codings count and are quoted.")
+@click.option("--quotes", type=click.IntRange(0, 50), default=3, show_default=True,
+              help="Strongest quotes per site and theme, after the pinned ones.")
+@click.option("--pseudonymize", is_flag=True,
+              help="Replace names with pseudonyms in the report (the database is not changed).")
+@click.pass_context
+@user_errors
+def report(ctx: click.Context, out: Path, fmt: str, themes: tuple[str, ...], site: str | None,
+           status: str, quotes: int, pseudonymize: bool) -> None:
+    """Write the evaluation report: a chapter per theme, goal coverage and method.
+
+    Example: evaltool report --out rapport.docx --theme T1 --pseudonymize
+    """
+    from evaltool import pseudonymize as ps
+    from evaltool import report as rp
+
+    store = get_store(ctx)
+    statuses = ("accepted", "suggested") if status == "all" else (status,)
+    hook = ((lambda doc_id: ps.PseudonymizedView(store, doc_id, lambda: nlp.load("ner")))
+            if pseudonymize else None)
+    r = rp.build_report(store, themes=themes or None, site=site, statuses=statuses,
+                        quotes_per_site=quotes, pseudonymizer=hook)
+    rp.write_report(r, out, fmt)
+    click.echo(f"report with {len(r.chapters)} theme chapters written to {out}")
+
+
+@cli.command()
 @click.option("--kind", "kinds", multiple=True,
               type=click.Choice(["coding", "segment", "document", "project"]),
               help="Only memos of this kind (repeatable; default: every kind).")

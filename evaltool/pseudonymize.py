@@ -472,3 +472,21 @@ def export_hook(store, nlp_factory: Callable[[], Any]) -> Callable[[Any], Any]:
         return frame
 
     return apply
+
+
+class PseudonymizedView:
+    """One document as a pseudonymised output shows it, without changing the database:
+    its text with names replaced, offsets moved into that text, labels rewritten."""
+
+    def __init__(self, store, document_id: int, nlp_factory: Callable[[], Any]) -> None:
+        self.plan = document_plan(store, document_id, nlp_factory)
+        self.text, self._mapper = _pseudonymized(store, document_id, self.plan)
+
+    def cut(self, start: int, end: int) -> tuple[int, int]:
+        """Offsets ``[start, end)`` of the stored text in the pseudonymised one (a boundary
+        inside a name moves out to the pseudonym's edge, so no part of a name is kept)."""
+        return (self._mapper.span_point(start, end=False), self._mapper.span_point(end, end=True))
+
+    def label(self, value: str | None) -> str | None:
+        """A speaker label or role with names replaced."""
+        return value if value is None else self.plan.apply_label(value)

@@ -1,0 +1,182 @@
+"""The evaluation report: read the .docx back and check its chapters, quotes and numbers
+against the database; the Markdown says the same; pseudonymised output has no real names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from docx import Document
+
+from evaltool import codebook, gold
+from evaltool import nlp as nlp_mod
+from evaltool import pseudonymize as ps
+from evaltool import report as rp
+from evaltool.cli import cli
+from evaltool.importer import import_paths
+from tests.conftest import BIBLIOTEK, FIXTURES
+
+THREE_THEMES = (FIXTURES / "mini_kodebog.yaml").read_text(encoding="utf-8").replace(
+    "  - {id: T2, label: Kommunen, goals: [G2]}\n",
+    "  - {id: T2, label: Kommunen, goals: [G2]}\n"
+    "  - {id: T3, label: Samarbejdet, goals: [G2]}\n").replace(
+    "    themes: [T2]\n    goals: [G2]\n    parent: udf_nye_brugere",
+    "    themes: [T2, T3]\n    goals: [G2]\n    parent: udf_nye_brugere")
+
+
+@pytest.fixture
+def report_store(store, tmp_path: Path, blank_nlp):
+    """Three sites (Morsø, Vesthimmerland with gold codings; Tønder coded by hand with a
+    whole CMO chain in one turn) and a codebook of three themes."""
+    assert "T3, label" in THREE_THEMES and "themes: [T2, T3]" in THREE_THEMES
+    book = tmp_path / "tre_temaer.yaml"
+    book.write_text(THREE_THEMES, encoding="utf-8")
+    toender = tmp_path / "bibliotek_toender.txt"
+    toender.write_text(BIBLIOTEK, encoding="utf-8")
+    paths = [FIXTURES / "kaffe_morsoe.txt", FIXTURES / "kaffe_aars.txt", toender]
+    assert import_paths(paths, store, lambda: blank_nlp).failed == 0
+    store.load_codebook(codebook.load(book), book.name)
+    assert gold.load_gold(store, FIXTURES / "gold") == 7
+    doc = store.get_document("bibliotek_toender.txt").id
+    segs = {s.text: s.id for s in store.segments(doc)}
+    store.add_as("Lene", [segs["Kommunens strategi gav os ryg."]], "ctx_strategi")
+    store.add_as("Lene", [segs["Vi satte kaffe på bordet."]], "mek_kaffe")
+    store.add_as("Lene", [segs["Der kom nye brugere."]], "udf_nye_brugere")
+    return store
+
+
+def _headings(doc, level: int) -> list[str]:
+    return [p.text for p in doc.paragraphs if p.style.name == f"Heading {level}"]
+
+
+def _section(doc, chapter: str, site: str) -> list[str]:
+    """The paragraphs' texts of one site's section in one theme chapter."""
+    out, in_chapter, in_site = [], False, False
+    for p in doc.paragraphs:
+        if p.style.name == "Heading 1":
+            in_chapter, in_site = p.text.startswith(chapter), False
+        elif p.style.name == "Heading 2":
+            in_site = in_chapter and p.text == site
+        elif in_site:
+            out.append(p.text)
+    return out
+
+
+def _pin_morsoe_kaffe(store) -> int:
+    """Pin the weaker of Morsø's two kaffe quotes ('Og kagen!', a short suggestion-free turn)."""
+    coding = next(v for v in store.coding_views(status="accepted", code_key="mek_kaffe")
+                  if v.text == "Og kagen!")
+    store.pin_quote(coding.id, "T1", "Lene")
+    return coding.id
+
+
+def test_docx_has_a_danish_chapter_per_theme_with_the_databases_counts(report_store,
+                                                                        tmp_path: Path) -> None:
+    store = report_store
+    out = rp.write_report(rp.build_report(store), tmp_path / "rapport.docx")
+    doc = Document(str(out))
+    assert _headings(doc, 1) == ["Tema T1: Borgerne", "Tema T2: Kommunen",
+                                 "Tema T3: Samarbejdet", "Målopfyldelse", "Bilag: Metode"]
+    assert doc.paragraphs[0].text == "Evalueringsrapport: Lille testkodebog"
+    # counts: the theme's distinct quoted sentences at each site, from the database
+    for theme in ("T1", "T2", "T3"):
+        views = store.coding_views(status="accepted", theme=theme)
+        for site in {v.site for v in views}:
+            n = len({v.segment_id for v in views if v.site == site})
+            lines = _section(doc, f"Tema {theme}", site)
+            assert lines[0] == (f"{n} citat." if n == 1 else f"{n} citater."), (theme, site)
+    t1 = {v.segment_id for v in store.coding_views(status="accepted", theme="T1")}
+    summary = next(p.text for p in doc.paragraphs if p.text.startswith(f"{len(t1)} citater fra"))
+    assert "fra 3 steder" in summary
+    # the quote is the whole turn, with the speaker's role and the document's target group
+    morsoe = _section(doc, "Tema T1", "Morsø")
+    turn = "Karen (bibliotekar): Kaffen virkede. Over en kop kaffe begyndte de ældre at fortælle."
+    assert turn.split(": ", 1)[1] in morsoe
+    assert any(line.startswith("Karen (bibliotekar) · målgruppe: Senioren · kaffe_morsoe.txt, "
+                               "tur 2") for line in morsoe)
+    # the CMO chain of Tønder, as a table in the chapters of T1 and T2, not in T3's
+    rows = [[c.text for c in t.rows[1].cells] for t in doc.tables
+            if t.rows[0].cells[0].text == "Sted" and t.rows[0].cells[1].text == "Kontekst"]
+    assert rows == [["Tønder", "Kommunal strategi", "Kaffe og uformelt samvær", "Nye brugere",
+                     "1"]] * 2
+    goals = next(t for t in doc.tables if t.rows[0].cells[0].text == "Mål")
+    assert [c.text for c in goals.rows[1].cells][:2] == ["G1", "Relationen til borgerne"]
+    assert goals.rows[1].cells[4].text.endswith(" %") and "," in goals.rows[1].cells[4].text
+    assert "Lene" in _section_text(doc, "Kodere")
+
+
+def _section_text(doc, heading: str) -> str:
+    paragraphs = doc.paragraphs
+    i = next(k for k, p in enumerate(paragraphs) if p.text == heading)
+    return paragraphs[i + 1].text
+
+
+def test_a_pinned_quote_comes_first_in_its_theme_and_site(report_store, tmp_path: Path) -> None:
+    store = report_store
+    before = Document(str(rp.write_report(rp.build_report(store), tmp_path / "a.docx")))
+    quotes = [p.text for p in before.paragraphs if p.style.name == "Quote"]
+    first = _section(before, "Tema T1", "Morsø")
+    assert first[1].startswith("Kaffen virkede.")  # the stronger turn leads without a pin
+    _pin_morsoe_kaffe(store)
+    doc = Document(str(rp.write_report(rp.build_report(store), tmp_path / "b.docx")))
+    morsoe = _section(doc, "Tema T1", "Morsø")
+    assert morsoe[1] == "Og kagen! Folk blev hængende længe efter."
+    assert morsoe[2].endswith("valgt til rapporten")
+    # the coded words are in bold, the rest of the turn not
+    para = next(p for p in doc.paragraphs if p.text == morsoe[1])
+    assert [(r.text, bool(r.bold)) for r in para.runs if r.text] == [
+        ("Og kagen!", True), (" Folk blev hængende længe efter.", False)]
+    # shown once, and not pinned in another site's section
+    assert sum(p.text == morsoe[1] for p in doc.paragraphs) == 1
+    assert len(quotes) >= 4
+
+
+def test_markdown_says_the_same(report_store, tmp_path: Path) -> None:
+    store = report_store
+    _pin_morsoe_kaffe(store)
+    text = rp.write_report(rp.build_report(store), tmp_path / "rapport.md", "md").read_text(
+        encoding="utf-8")
+    assert [line for line in text.splitlines() if line.startswith("## ")] == [
+        "## Tema T1: Borgerne", "## Tema T2: Kommunen", "## Tema T3: Samarbejdet",
+        "## Målopfyldelse", "## Bilag: Metode"]
+    section = text.split("### Morsø", 1)[1]
+    assert section.lstrip().startswith("3 citater.\n\n> **Og kagen\\!** Folk blev")
+    assert "| Tønder | Kommunal strategi | Kaffe og uformelt samvær | Nye brugere | 1 |" in text
+
+
+def test_one_theme_one_site_and_refusals(report_store, tmp_path: Path) -> None:
+    r = rp.build_report(report_store, themes=["T2"], site="Morsø")
+    assert [c.key for c in r.chapters] == ["T2"]
+    assert [s.site for s in r.chapters[0].sections] == ["Morsø"]
+    assert [d[0] for d in r.documents] == ["kaffe_morsoe.txt"]
+    with pytest.raises(Exception, match="T9"):
+        rp.build_report(report_store, themes=["T9"])
+
+
+def test_pseudonymized_report_has_no_real_names(report_store, tmp_path: Path) -> None:
+    store = report_store
+    ner = nlp_mod.load("ner")
+    r = rp.build_report(store, pseudonymizer=lambda d: ps.PseudonymizedView(store, d,
+                                                                            lambda: ner))
+    doc = Document(str(rp.write_report(r, tmp_path / "p.docx")))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    text += "\n".join(c.text for t in doc.tables for row in t.rows for c in row.cells)
+    for name in ("Karen", "Bent", "Lone", "Per (", "Mette", "Søren", "Åse"):
+        assert name not in text, name
+    assert "Navne er erstattet af pseudonymer." in text
+    assert "(bibliotekar)" in text  # roles stay
+    md = rp.render_markdown(r)
+    assert "Karen" not in md and "Bent" not in md
+
+
+def test_cli_report_writes_docx_and_refuses_an_unknown_theme(report_store, runner,
+                                                            tmp_path: Path) -> None:
+    url = report_store.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "rapport.docx"
+    result = runner.invoke(cli, ["--db", url, "report", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "report with 3 theme chapters written to" in result.output
+    assert _headings(Document(str(out)), 1)[0] == "Tema T1: Borgerne"
+    bad = runner.invoke(cli, ["--db", url, "report", "--out", str(tmp_path / "x.docx"),
+                              "--theme", "T9"])
+    assert bad.exit_code == 1 and "T9" in bad.output and not (tmp_path / "x.docx").exists()
