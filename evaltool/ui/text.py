@@ -37,7 +37,7 @@ ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", 
           "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
           "delete_document": "dokument slettet", "replace_document": "dokument erstattet",
           "carry": "overført ved genimport", "pin": "sat i rapporten",
-          "unpin": "taget ud af rapporten"}
+          "unpin": "taget ud af rapporten", "merge": "koder flettet"}
 
 # Danish names of well-known attribute keys (any other key is shown as it is)
 ATTRIBUTE = {"site": "Sted", "date": "Dato", "title": "Titel", "target_groups": "Målgrupper",
