@@ -114,9 +114,9 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     shoot(page, out / "naeste-usikre.png", full=False)
     views.get_by_role("radio", name="Læsevisning").click()
     reading = page.frame_locator("iframe[title$='evaltool_reading']")
-    chip = reading.locator(".chip").first
+    chip = reading.locator(".chip.suggested").first  # a suggestion: confidence and why
     chip.wait_for()
-    chip.click()  # its confidence, source and explanation show in the sidebar
+    chip.click()  # its confidence, source and why show under the turn and in the sidebar
     page.get_by_test_id("stSidebar").get_by_role("button", name="Afvis").wait_for()
     shoot(page, out / "laesevisning.png", full=False)
     go_to(page, "Import")

@@ -15,7 +15,7 @@ from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from evaltool.store import open_store
 from tests.browser_util import go_to, pick, wait_idle
-from tests.journeys.journey import flash, main, show_view, start
+from tests.journeys.journey import flash, main, start
 
 pytestmark = pytest.mark.browser
 
@@ -99,10 +99,17 @@ def _plan(db: Path) -> Plan:
 
 
 def _open_reading(page: Page) -> FrameLocator:
-    """The reading view of the first document, drawn; returns the component's frame."""
-    show_view(page, READING)
+    """The reading view of the first document, drawn; returns the component's frame (waits
+    for the transcript itself rather than counting script runs, which a loaded machine can
+    make too quick to see)."""
+    option = page.get_by_role("radiogroup", name="Visning").get_by_role(
+        "radio", name=READING, exact=True)
+    if option.get_attribute("aria-checked") != "true":
+        option.click()
+    expect(option).to_have_attribute("aria-checked", "true")
     frame = page.frame_locator(FRAME)
     expect(frame.locator(".turn").first).to_be_visible()
+    wait_idle(page)
     return frame
 
 
@@ -232,10 +239,11 @@ SELECT_RANGE = """(_, [n, at, length]) => {
 }"""
 
 
-def test_a_selection_over_two_turns_is_cut_and_one_of_spaces_refused(
+def test_selections_over_two_turns_or_from_the_margin_and_of_spaces(
         page: Page, app_url: str, demo_db: Path) -> None:
-    """A drag from one turn into the next offers only the first turn's words; a selection
-    of nothing but a space is refused with a Danish message; nothing is stored."""
+    """A drag from one turn into the next offers only the first turn's words; one from the
+    margin into a turn offers the words from its start; a selection of nothing but a space
+    is refused with a Danish message; nothing is stored."""
     store = open_store(str(demo_db))
     try:
         doc = store.get_document(DOCUMENT)
@@ -263,6 +271,21 @@ def test_a_selection_over_two_turns_is_cut_and_one_of_spaces_refused(
     expect(dialog).to_contain_text(f"kun tur {first.number} er med")
     quote = first.text[first.text.rindex(begin):].rstrip()
     expect(dialog).to_contain_text(f"»{quote}«")
+    dialog.get_by_role("button", name="Annullér").click()
+    expect(dialog).to_have_count(0)
+    wait_idle(page)
+
+    # from the speaker's name in the margin into the turn: the words from the turn's start
+    who = frame.locator(f'.turn[data-turn="{second.number}"] .margin .who').bounding_box()
+    box = page.locator(FRAME).bounding_box()
+    b = frame.locator("body").evaluate(PHRASE_BOX, [second.number, into])
+    page.mouse.move(who["x"] + 2, who["y"] + who["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + b["x2"], box["y"] + b["y2"], steps=8)
+    page.mouse.up()
+    head = second.text[:second.text.index(into) + len(into)].strip()
+    expect(dialog).to_contain_text(f"»{head}«")
+    expect(dialog).not_to_contain_text("kun tur")
     dialog.get_by_role("button", name="Annullér").click()
     expect(dialog).to_have_count(0)
     wait_idle(page)
