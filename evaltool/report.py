@@ -23,6 +23,7 @@ from evaltool.errors import NotFoundError
 from evaltool.formats import count, date, number, percent
 
 FORMATS = ("docx", "md")
+CHAINS_SHOWN = 10  # a chapter's table shows the chains with the most quotes; the rest are counted
 MIN_TURN_CHARS = 40  # a shorter turn is a fragment that carries no meaning alone (unless pinned)
 STATUS_LABELS = {"accepted": "accepterede", "suggested": "foreslåede", "rejected": "afviste"}
 
@@ -259,6 +260,14 @@ def _who(q: ReportQuote) -> str:
     return " · ".join(parts)
 
 
+NO_CHAINS = "Ingen kæder af kontekst, mekanisme og udfald i temaet."
+
+
+def _more_chains(ch: ThemeChapter) -> str:
+    rest = len(ch.chains) - CHAINS_SHOWN
+    return f"Yderligere {count(rest, 'kæde', 'kæder')} med færre citater er ikke vist."
+
+
 CHAIN_HEAD = ("Sted", "Kontekst", "Mekanisme", "Udfald", "Citater")
 GOAL_HEAD = ("Mål", "Navn", "Citater", "Steder", "Dækning")
 DOC_HEAD = ("Transskription", "Sted", "Dato", "Ture", "Sætninger")
@@ -292,8 +301,10 @@ def render_markdown(r: Report) -> str:
             for q in s.shown:
                 out += ["", f"> {_marked_md(q)}", ">", f"> — {_md(_who(q))}"]
         out += ["", "### CMO-kæder", ""]
-        out += _md_table(CHAIN_HEAD, [_chain_row(c) for c in ch.chains]) if ch.chains \
-            else ["Ingen kæder af kontekst, mekanisme og udfald i temaet."]
+        out += _md_table(CHAIN_HEAD, [_chain_row(c) for c in ch.chains[:CHAINS_SHOWN]]) \
+            if ch.chains else [NO_CHAINS]
+        if len(ch.chains) > CHAINS_SHOWN:
+            out += ["", _more_chains(ch)]
     out += ["", "## Målopfyldelse", "", *_md_table(GOAL_HEAD, [_goal_row(g) for g in r.goals])]
     out += ["", "## Bilag: Metode", "", "### Transskriptioner", ""]
     out += _md_table(DOC_HEAD, [_doc_row(d) for d in r.documents])
@@ -305,7 +316,7 @@ def render_markdown(r: Report) -> str:
 
 def _md(text: str) -> str:
     """Text with Markdown's special characters escaped (quotes are user content)."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|>~<" else ch for ch in text)
+    return "".join("\\" + ch if ch in "\\`*_[]<>|#" else ch for ch in text)
 
 
 def _marked_md(q: ReportQuote) -> str:
@@ -357,9 +368,11 @@ def render_docx(r: Report) -> Any:
                 doc.add_paragraph(_who(q)).runs[0].italic = True
         doc.add_heading("CMO-kæder", 2)
         if ch.chains:
-            _docx_table(doc, CHAIN_HEAD, [_chain_row(c) for c in ch.chains])
+            _docx_table(doc, CHAIN_HEAD, [_chain_row(c) for c in ch.chains[:CHAINS_SHOWN]])
+            if len(ch.chains) > CHAINS_SHOWN:
+                doc.add_paragraph(_more_chains(ch))
         else:
-            doc.add_paragraph("Ingen kæder af kontekst, mekanisme og udfald i temaet.")
+            doc.add_paragraph(NO_CHAINS)
     doc.add_heading("Målopfyldelse", 1)
     _docx_table(doc, GOAL_HEAD, [_goal_row(g) for g in r.goals])
     doc.add_heading("Bilag: Metode", 1)

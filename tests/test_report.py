@@ -140,7 +140,7 @@ def test_markdown_says_the_same(report_store, tmp_path: Path) -> None:
         "## Tema T1: Borgerne", "## Tema T2: Kommunen", "## Tema T3: Samarbejdet",
         "## Målopfyldelse", "## Bilag: Metode"]
     section = text.split("### Morsø", 1)[1]
-    assert section.lstrip().startswith("3 citater.\n\n> **Og kagen\\!** Folk blev")
+    assert section.lstrip().startswith("3 citater.\n\n> **Og kagen!** Folk blev")
     assert "| Tønder | Kommunal strategi | Kaffe og uformelt samvær | Nye brugere | 1 |" in text
 
 
@@ -180,3 +180,24 @@ def test_cli_report_writes_docx_and_refuses_an_unknown_theme(report_store, runne
     bad = runner.invoke(cli, ["--db", url, "report", "--out", str(tmp_path / "x.docx"),
                               "--theme", "T9"])
     assert bad.exit_code == 1 and "T9" in bad.output and not (tmp_path / "x.docx").exists()
+
+
+def test_markdown_escapes_the_transcripts_markup_and_counts_chains_left_out(
+        report_store, tmp_path: Path, monkeypatch, blank_nlp) -> None:
+    from tests.conftest import APP_EVIL
+
+    store = report_store
+    evil = tmp_path / "ondsindet.txt"
+    evil.write_text(APP_EVIL, encoding="utf-8")
+    assert import_paths([evil], store, lambda: blank_nlp).failed == 0
+    doc = store.get_document("ondsindet.txt").id
+    seg = next(s.id for s in store.segments(doc) if "kaffe" in s.text)
+    store.add_as("Lene", [seg], "mek_kaffe")
+    monkeypatch.setattr(rp, "CHAINS_SHOWN", 0)
+    text = rp.render_markdown(rp.build_report(store, themes=["T1"], site="Testby"))
+    assert "\\*\\*fed tekst\\*\\*" in text and "\\<b\\>html\\</b\\>" in text
+    assert "<script>" not in text and "\\<script\\>" in text
+    assert "Ingen kæder af kontekst, mekanisme og udfald i temaet." in text
+    text = rp.render_markdown(rp.build_report(store, themes=["T1"]))
+    assert "Yderligere 1 kæde med færre citater er ikke vist." in text
+
