@@ -7,6 +7,7 @@ import streamlit as st
 from evaltool import reliability
 from evaltool.errors import EvaltoolError
 from evaltool.ui import state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import count, md, number, percent
 from evaltool.ui.widgets import select
 
@@ -70,7 +71,7 @@ def page() -> None:
                "som mindst én af dem har kodet, sammenlignes; ukodet tekst puster ikke "
                "enigheden op.")
     units = compared.disagreements
-    labels = {c.key: c.label for c in store.codes(include_retired=True)}
+    labels = code_labels(store.codes(include_retired=True))
     st.subheader(f"Uenigheder ({number(len(units))})")
     if unit == "turn":
         st.caption("Uenigheder afgøres sætning for sætning: vælg enheden Sætning for at afgøre.")

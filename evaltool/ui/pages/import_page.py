@@ -15,6 +15,7 @@ from evaltool.errors import EvaltoolError
 from evaltool.importer import import_file
 from evaltool.ingest import SUPPORTED, safe_upload_path
 from evaltool.ui import state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import count, md, number
 from evaltool.ui.widgets import select
 
@@ -79,7 +80,7 @@ def _import(files: list, replace: bool, autocode: bool, discard: bool) -> None:
     """Save the uploads in a private folder and import them one transaction each."""
     store = state.get_store()
     try:
-        labels = {c.key: c.label for c in store.codes(include_retired=True)}
+        labels = code_labels(store.codes(include_retired=True))
     except EvaltoolError:  # no codebook yet: codes are named by id
         labels = {}
     bar = st.progress(0.0, text="Importerer…")

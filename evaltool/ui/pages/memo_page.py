@@ -12,6 +12,7 @@ from evaltool import export, nlp
 from evaltool.domain import MEMO_KINDS, MemoView
 from evaltool.errors import AccessError, EvaltoolError, MemoError
 from evaltool.ui import state
+from evaltool.ui.codes import code_labels
 from evaltool.ui.text import MEMO_KIND, MEMO_NOUN, count, md
 from evaltool.ui.widgets import pick_many, select
 
@@ -32,7 +33,7 @@ def _facets(version: tuple) -> tuple[dict[int, str], list[str], dict[str, str]]:
     """Documents, coders and codes to filter on (cached per data version)."""
     store = state.get_store()
     try:
-        codes = {c.key: c.label for c in store.codes(include_retired=True)}
+        codes = code_labels(store.codes(include_retired=True))  # Forælder › Barn
     except EvaltoolError:
         codes = {}
     return {d.id: d.name for d in store.document_facets()}, store.coders(), codes
