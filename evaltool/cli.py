@@ -754,7 +754,8 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
               help="Only this theme's chapter (repeatable; default every theme).")
 @click.option("--site", help="Only documents of this site.")
 @click.option("--status", type=click.Choice(["accepted", "suggested", "all"]), default="accepted",
-              show_default=True, help="Which codings count and are quoted.")
+              show_default=True,
+              help="Which codings count and are quoted (all: accepted and suggested).")
 @click.option("--quotes", type=click.IntRange(0, 50), default=3, show_default=True,
               help="Strongest quotes per site and theme, after the pinned ones.")
 @click.option("--pseudonymize", is_flag=True,

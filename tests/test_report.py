@@ -201,3 +201,22 @@ def test_markdown_escapes_the_transcripts_markup_and_counts_chains_left_out(
     text = rp.render_markdown(rp.build_report(store, themes=["T1"]))
     assert "Yderligere 1 kæde med færre citater er ikke vist." in text
 
+
+
+def test_a_pinned_span_is_its_whole_turn_with_only_the_spans_words_in_bold(
+        report_store, tmp_path: Path) -> None:
+    store = report_store
+    doc = store.get_document("bibliotek_toender.txt").id
+    text = store.document_text(doc)
+    start = text.index("Kaffen var god")
+    span = store.code_span(doc, start, start + len("Kaffen var god"), "mek_kaffe", coder="Lene")
+    store.pin_quote(span.id, "T1", "Lene")
+    out = Document(str(rp.write_report(rp.build_report(store), tmp_path / "s.docx")))
+    toender = _section(out, "Tema T1", "Tønder")
+    assert toender[1] == "Kaffen var god. Strategien var klar. Det var hyggeligt."
+    assert toender[2].startswith("Søren (frivillig)") and toender[2].endswith("valgt til rapporten")
+    para = next(p for p in out.paragraphs if p.text == toender[1])
+    assert [r.text for r in para.runs if r.bold] == ["Kaffen var god"]
+    # its count is the database's: the span's sentence joins the theme's quotes there
+    views = store.coding_views(status="accepted", theme="T1", site="Tønder")
+    assert toender[0] == f"{len({v.segment_id for v in views})} citater."
