@@ -78,6 +78,7 @@ class ThemeChapter:
     cmo: dict[str, int]
     sections: list[SiteSection]
     chains: list[Chain]
+    by_target_group: dict[str, int] = field(default_factory=dict)  # quotes per target group
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,16 @@ class _Texts:
         self.groups = {(s.document_id, s.name): tuple(quote_target_groups(
             s.attributes, docs[s.document_id].attributes if s.document_id in docs else {}))
             for s in store.speaker_facets()}
+
+    def group_counts(self, views: Sequence[CodingView]) -> dict[str, int]:
+        """Distinct quoted sentences per target group (a quote's is its speaker's, else its
+        document's), largest first."""
+        segments: dict[str, set[int]] = {}
+        for v in views:
+            for g in self.groups.get((v.document_id, v.speaker), ()):
+                segments.setdefault(g, set()).add(v.segment_id)
+        return dict(sorted(((g, len(s)) for g, s in segments.items()),
+                           key=lambda item: (-item[1], item[0])))
 
     def turn(self, document_id: int, number_: int) -> Any:
         if document_id not in self._turns:
@@ -223,7 +234,7 @@ def build_report(store, *, themes: Sequence[str] | None = None, site: str | None
                                for k in ("context", "mechanism", "outcome"))]
         chapters.append(ThemeChapter(key, card.label, card.description, card.goals, card.quotes,
                                      card.sites, card.target_groups, dict(card.cmo), sections,
-                                     theme_chains))
+                                     theme_chains, texts.group_counts(views)))
     goals = [GoalRow(r["Mål"], r["Målnavn"], int(r["Citater"]), int(r["Steder"]),
                      float(r["Dækning"])) for _, r in board.goals.iterrows()]
     documents = [(d.name, d.site, d.date, d.turns, d.segments) for d in store.list_documents()
@@ -245,7 +256,9 @@ def _filters(r: Report) -> str:
 def _summary(ch: ThemeChapter) -> str:
     cmo = ", ".join(f"{analysis.CMO_LABELS[CMO(k)].lower()} {number(ch.cmo.get(k, 0))}"
                     for k in CMO_KINDS)
-    groups = f" Målgrupper: {', '.join(ch.target_groups)}." if ch.target_groups else ""
+    groups = (" Citater pr. målgruppe: " + ", ".join(f"{g} {number(n)}" for g, n
+                                                   in ch.by_target_group.items()) + "."
+              if ch.by_target_group else "")
     return (f"{count(ch.quotes, 'citat', 'citater')} fra {count(len(ch.sites), 'sted', 'steder')}"
             f" ({cmo}).{groups}")
 

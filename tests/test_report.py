@@ -220,3 +220,17 @@ def test_a_pinned_span_is_its_whole_turn_with_only_the_spans_words_in_bold(
     # its count is the database's: the span's sentence joins the theme's quotes there
     views = store.coding_views(status="accepted", theme="T1", site="Tønder")
     assert toender[0] == f"{len({v.segment_id for v in views})} citater."
+
+
+def test_a_chapter_counts_quotes_per_target_group_the_speakers_before_the_documents(
+        report_store, tmp_path: Path) -> None:
+    store = report_store
+    doc = store.get_document("bibliotek_toender.txt").id
+    store.set_attributes(doc, {"target_group": "Borgere"}, actor="Lene")
+    store.set_attributes(doc, {"target_group": "Bibliotekarer"}, speaker="Mette", actor="Lene")
+    out = Document(str(rp.write_report(rp.build_report(store), tmp_path / "g.docx")))
+    summaries = [p.text for p in out.paragraphs if " citater fra " in p.text]
+    # T1: Morsø's three sentences (the document's Senioren), Mette's two in Tønder (her own
+    # group, not her document's); Vesthimmerland names no target group
+    assert summaries[0].endswith("Citater pr. målgruppe: Senioren 3, Bibliotekarer 2.")
+    assert "Borgere" not in summaries[0]
