@@ -32,10 +32,23 @@ EVAL_FROM = 0.5  # turns after this share of the transcript are scored (never re
 CODER = "kurve"
 
 
-def turn_split(n_turns: int, k: int) -> tuple[set[int], set[int]]:
-    """(revealed, scored) turn numbers: the first ``k`` % of the turns (rounded up) are
-    revealed, the turns after :data:`EVAL_FROM` of the transcript (rounded up, so that a
-    turn revealed at 50 % of an odd number of turns is never scored) are scored."""
+def turn_split(n_turns: int, k: int, order: str = "first") -> tuple[set[int], set[int]]:
+    """(revealed, scored) turn numbers.
+
+    ``first`` (the benchmark): the first ``k`` % of the turns (rounded up) are revealed,
+    the turns after :data:`EVAL_FROM` of the transcript (rounded up, so that a turn
+    revealed at 50 % of an odd number of turns is never scored) are scored.
+    ``spread`` (a diagnostic): the even turns are scored, and ``k`` % of all turns are
+    revealed from the odd ones, evenly spaced over the transcript, so that revealed and
+    scored turns come from the same parts of the interview.
+    """
+    if order == "spread":
+        odd = list(range(1, n_turns + 1, 2))
+        m = min(len(odd), math.ceil(n_turns * k / 100)) if k else 0
+        revealed = {odd[math.floor(i * len(odd) / m)] for i in range(m)} if m else set()
+        return revealed, set(range(2, n_turns + 1, 2))
+    if order != "first":
+        raise ValueError(f"unknown order {order!r}")
     revealed = set(range(1, math.ceil(n_turns * k / 100) + 1)) if k else set()
     scored = set(range(math.ceil(n_turns * EVAL_FROM) + 1, n_turns + 1))
     return revealed, scored

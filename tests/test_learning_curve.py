@@ -41,6 +41,20 @@ def test_first_k_percent_revealed_last_half_scored(n_turns: int) -> None:
     assert max(scored_sets[0]) == n_turns and len(scored_sets[0]) == n_turns // 2
 
 
+@pytest.mark.parametrize("n_turns", [20, 7])
+def test_spread_order_reveals_odd_turns_and_scores_even_ones(n_turns: int) -> None:
+    sizes = []
+    for k in (0, 10, 25, 50):
+        revealed, scored = turn_split(n_turns, k, "spread")
+        assert scored == set(range(2, n_turns + 1, 2)) and not revealed & scored
+        assert len(revealed) == min(math.ceil(n_turns * k / 100), (n_turns + 1) // 2)
+        sizes.append(len(revealed))
+    assert sizes == sorted(sizes)
+    assert max(turn_split(20, 25, "spread")[0]) > 10  # spread over the transcript
+    with pytest.raises(ValueError):
+        turn_split(20, 10, "random")
+
+
 def test_curve_on_a_small_transcript(tmp_path: Path, model_nlp) -> None:
     result = run_curve([TRANSCRIPT], [], tmp_path, model_nlp, (0, 25, 50),
                        codebook_path=MINI, gold_dir=PARTIAL)

@@ -2,8 +2,13 @@
 
 Features (all TF-IDF): the segment's lemmas (uni- and bigrams), character 3–5-grams
 of its text (robust to Danish compounds and inflection the lemmatizer misses), the
-lemmas of the surrounding turn (context, down-weighted), and the speaker's role
-words. One logistic regression per code, its probabilities calibrated by Platt
+lemmas of the surrounding turn (context, down-weighted), the speaker's role words,
+and which Danish cue lists the sentence hits (negation, hedges and plans, discourse
+cues of contexts, mechanisms and outcomes; ``data/cues_*.txt``). Optional, measured
+and off: the previous turn, the neighbouring sentences, compound parts, the codebook's
+definitions as examples.
+
+One logistic regression per code, its probabilities calibrated by Platt
 scaling on out-of-fold scores (per code when it has enough positive examples,
 pooled across the rare codes otherwise). Fixed ``random_state`` everywhere.
 """
@@ -60,9 +65,11 @@ class Params:
     context_weight: float = 0.35
     char_weight: float = 0.6
     role_weight: float = 0.3
+    # Settings below were measured one at a time by leave-one-site-out on the demo corpus
+    # (benchmarks/RESULTS.md, "Model variants"); the ones that did not help stay off.
     previous_weight: float = 0.0  # the previous turn's lemmas (0: not a feature)
     near_weight: float = 0.0  # the neighbouring sentences' lemmas (0: not a feature)
-    cue_weight: float = 0.0  # negation, hedge and C/M/O discourse cues (0: not a feature)
+    cue_weight: float = 0.3  # negation, hedge and C/M/O discourse cues (0: not a feature)
     compounds: bool = False  # add the parts of compounds found in the training vocabulary
     own_weight: float = 1.0  # sample weight of the project's own decisions (seed: 1)
     definitions: bool = False  # each code's label, definition and include text as an example
@@ -106,8 +113,9 @@ class SuggestionModel:
         }
         mats = []
         for name, (texts, weight) in columns.items():
-            if name in ("prev", "near", "cue") and not weight:
-                continue  # a feature switched off adds no columns (older models keep theirs)
+            if (name in ("prev", "near", "cue") and not weight) or \
+                    (not fit and name not in self.vectorizers):
+                continue  # a feature switched off, or one a stored older model lacks
             if fit:
                 self.vectorizers[name] = _vectorizer(name)
                 try:
