@@ -192,6 +192,8 @@ class PinError(EvaltoolError):
         "unknown_theme": "no theme {theme!r} in the active codebook",
         "not_in_theme": "coding {coding} is of a code outside theme {theme!r}",
         "rejected": "coding {coding} is rejected; only open or accepted codings can be pinned",
+        "own_layer": "coding {coding} is in a coder's own (blind) layer; the report quotes the "
+                     "project's shared coding",
         "pinned": "coding {coding} is pinned to theme {theme!r} already",
         "not_pinned": "coding {coding} is not pinned to theme {theme!r}",
         "no_coder": "a pin needs the name of who pins it",

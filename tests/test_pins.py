@@ -87,3 +87,14 @@ def test_cli_pins_and_unpins(coded, team_db, runner) -> None:
     result = runner.invoke(cli, ["--db", team_db, "pin", str(sentence), "--theme", "T1",
                                  "--coder", "Lene", "--unpin"])
     assert result.exit_code == 0 and "unpinned" in result.output
+
+
+def test_a_coding_in_a_blind_coders_own_layer_is_not_pinned(team_store) -> None:
+    store = team_store
+    store.assign(1, ["Mads"])
+    own = store.add_as("Mads", [2], "mek_kaffe")[0]
+    assert store.coding_views(status="all", layer="Mads")[0].id == own
+    before = _counts(store)
+    with pytest.raises(PinError, match="own"):
+        store.pin_quote(own, "T1", "Mads")
+    assert _counts(store) == before

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from evaltool.domain import CodingStatus, QuotePin
 from evaltool.errors import NotFoundError, PinError
+from evaltool.store.codings import SHARED
 from evaltool.store.models import (
     READY,
     Category,
@@ -47,6 +48,8 @@ class PinOps:
             row = self._pin_target(conn, coding_id, theme)
             if row.status == CodingStatus.rejected.value:
                 raise PinError("rejected", coding_id, theme)
+            if row.layer != SHARED:
+                raise PinError("own_layer", coding_id, theme)
             if conn.scalar(select(QuotePinRow.id).where(QuotePinRow.coding_id == coding_id,
                                                         QuotePinRow.theme == theme)) is not None:
                 raise PinError("pinned", coding_id, theme)
