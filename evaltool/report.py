@@ -107,6 +107,9 @@ class Report:
     codebook: tuple[str, str, int]  # key, title, version
     pseudonymized: bool = False
     all_sites: list[str] = field(default_factory=list)
+    # coders assigned the same documents: (coder A, coder B, units, agreement, kappa, alpha)
+    reliability: list[tuple[str, str, int, float | None, float | None, float | None]] = \
+        field(default_factory=list)
 
 
 class _Texts:
@@ -241,7 +244,23 @@ def build_report(store, *, themes: Sequence[str] | None = None, site: str | None
                  if doc_ids is None or d.id in doc_ids]
     return Report(cb["title"], today or dt.date.today(), statuses, site, chapters, goals,
                   documents, sorted(coders), (cb["key"], cb["title"], cb["version"]),
-                  pseudonymizer is not None, board.sites)
+                  pseudonymizer is not None, board.sites, _reliability(store))
+
+
+def _reliability(store) -> list[tuple[str, str, int, float | None, float | None, float | None]]:
+    """Agreement of each pair of coders assigned the same documents, over what both reviewed."""
+    from evaltool import reliability
+
+    by_doc: dict[int, list[str]] = {}
+    for a in store.assignments():
+        by_doc.setdefault(a.document_id, []).append(a.coder)
+    pairs = sorted({(x, y) for coders in by_doc.values() for x in sorted(coders)
+                    for y in sorted(coders) if x < y})
+    out = []
+    for a, b in pairs:
+        r = reliability.reliability(store, a, b)
+        out.append((a, b, r.units, r.agreement, r.kappa, r.alpha))
+    return out
 
 
 # -- the words (Danish) ----------------------------------------------------------------
@@ -283,6 +302,8 @@ def _more_chains(ch: ThemeChapter) -> str:
 
 CHAIN_HEAD = ("Sted", "Kontekst", "Mekanisme", "Udfald", "Citater")
 GOAL_HEAD = ("Mål", "Navn", "Citater", "Steder", "Dækning")
+RELIABILITY_HEAD = ("Kodere", "Enheder", "Enighed", "Cohens kappa", "Krippendorffs alfa")
+NO_RELIABILITY = "Ingen dokumenter er kodet af to kodere."
 DOC_HEAD = ("Transskription", "Sted", "Dato", "Ture", "Sætninger")
 
 
@@ -292,6 +313,12 @@ def _chain_row(c: Chain) -> tuple[str, ...]:
 
 def _goal_row(g: GoalRow) -> tuple[str, ...]:
     return (g.key, g.label, number(g.quotes), number(g.sites), percent(g.coverage))
+
+
+def _reliability_row(r: tuple) -> tuple[str, ...]:
+    def figure(x: float | None) -> str:
+        return "–" if x is None else number(x, 2)
+    return (f"{r[0]} og {r[1]}", number(r[2]), percent(r[3]) or "–", figure(r[4]), figure(r[5]))
 
 
 def _doc_row(d: tuple) -> tuple[str, ...]:
@@ -322,6 +349,10 @@ def render_markdown(r: Report) -> str:
     out += ["", "## Bilag: Metode", "", "### Transskriptioner", ""]
     out += _md_table(DOC_HEAD, [_doc_row(d) for d in r.documents])
     out += ["", "### Kodere", "", ", ".join(_md(c) for c in r.coders) or "Ingen.", "",
+            "### Pålidelighed", ""]
+    out += _md_table(RELIABILITY_HEAD, [_reliability_row(x) for x in r.reliability]) \
+        if r.reliability else [NO_RELIABILITY]
+    out += ["",
             "### Kodebog", "", f"{_md(r.codebook[1])} ({_md(r.codebook[0])}), version "
             f"{number(r.codebook[2])}.", ""]
     return "\n".join(out)
@@ -393,6 +424,11 @@ def render_docx(r: Report) -> Any:
     _docx_table(doc, DOC_HEAD, [_doc_row(d) for d in r.documents])
     doc.add_heading("Kodere", 2)
     doc.add_paragraph(", ".join(r.coders) or "Ingen.")
+    doc.add_heading("Pålidelighed", 2)
+    if r.reliability:
+        _docx_table(doc, RELIABILITY_HEAD, [_reliability_row(x) for x in r.reliability])
+    else:
+        doc.add_paragraph(NO_RELIABILITY)
     doc.add_heading("Kodebog", 2)
     doc.add_paragraph(f"{r.codebook[1]} ({r.codebook[0]}), version {number(r.codebook[2])}.")
     return doc

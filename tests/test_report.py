@@ -234,3 +234,23 @@ def test_a_chapter_counts_quotes_per_target_group_the_speakers_before_the_docume
     # group, not her document's); Vesthimmerland names no target group
     assert summaries[0].endswith("Citater pr. målgruppe: Senioren 3, Bibliotekarer 2.")
     assert "Borgere" not in summaries[0]
+
+
+def test_the_method_appendix_gives_the_double_coders_agreement(report_store,
+                                                               tmp_path: Path) -> None:
+    from evaltool import reliability
+
+    store = report_store
+    empty = Document(str(rp.write_report(rp.build_report(store), tmp_path / "a.docx")))
+    assert _section_text(empty, "Pålidelighed") == "Ingen dokumenter er kodet af to kodere."
+    doc = store.get_document("kaffe_aars.txt").id
+    store.assign(doc, ["Ana", "Bo"])
+    seg = next(s.id for s in store.segments(doc) if s.text.startswith("Vi drak kaffe"))
+    store.add_as("Ana", [seg], "mek_kaffe")
+    store.add_as("Bo", [seg], "mek_kaffe")
+    out = Document(str(rp.write_report(rp.build_report(store), tmp_path / "b.docx")))
+    table = next(t for t in out.tables if t.rows[0].cells[0].text == "Kodere")
+    row = [c.text for c in table.rows[1].cells]
+    r = reliability.reliability(store, "Ana", "Bo")
+    assert row[:3] == ["Ana og Bo", str(r.units), "100,0 %"] and r.agreement == 1.0
+    assert row[3] == ("–" if r.kappa is None else f"{r.kappa:.2f}".replace(".", ","))
