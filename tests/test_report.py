@@ -25,9 +25,10 @@ THREE_THEMES = (FIXTURES / "mini_kodebog.yaml").read_text(encoding="utf-8").repl
 
 
 @pytest.fixture
-def report_store(store, tmp_path: Path, blank_nlp):
+def report_store(any_store, tmp_path: Path, blank_nlp):
     """Three sites (Morsø, Vesthimmerland with gold codings; Tønder coded by hand with a
-    whole CMO chain in one turn) and a codebook of three themes."""
+    whole CMO chain in one turn) and a codebook of three themes (SQLite and PostgreSQL)."""
+    store = any_store
     assert "T3, label" in THREE_THEMES and "themes: [T2, T3]" in THREE_THEMES
     book = tmp_path / "tre_temaer.yaml"
     book.write_text(THREE_THEMES, encoding="utf-8")
