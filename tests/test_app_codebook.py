@@ -96,3 +96,15 @@ def test_edit_saves_what_is_typed_and_says_which_fields(app_db) -> None:
                                    "Kodebogen er nu version 2.")
     code = {c["id"]: c for c in app_db.active_codebook()["content"]["codes"]}["mek_kaffe"]
     assert (code["label"], code["exclude"]) == ("Kaffe og kage", "Ikke kaffe derhjemme.")
+
+
+def test_a_parent_counts_a_sentence_coded_with_it_and_its_child_once(app_db) -> None:
+    segs = [c.segment_id for c in app_db.coding_views(status="accepted")][:2]
+    app_db.add_coding(segs, PARENT, "Mette")
+    app_db.add_coding(segs[:1], CHILD, "Mette")  # one sentence carries both
+    coded = {c.segment_id for c in app_db.coding_views(status="accepted")
+             if c.code_key in (PARENT, CHILD)}
+    at = open_page(start(), "codebook_page.py")
+    label = _expander(at, PARENT).replace("\\", "")
+    rolled = int(re.search(r"med underkoder: (\d+)", label).group(1))
+    assert rolled == len(coded)

@@ -294,7 +294,8 @@ def page() -> None:
             st.markdown(f"**{md(g['id'])}** {md(g['label'])}")
     counts = {(k, s): n for k, s, n in store.count_by_code(("accepted", "suggested", "rejected"))}
     parents = codetree.parents_of((c["id"], c.get("parent")) for c in content["codes"])
-    rolled = codetree.rollup({k: n for (k, s), n in counts.items() if s == "accepted"}, parents)
+    # distinct sentences: one coded with a parent and its child counts once (as on Dashboard)
+    rolled = {key: total for key, _own, total in store.count_by_code_tree(("accepted",))}
     with_children = {p for p in parents.values() if p}
     by_key = {c["id"]: c for c in content["codes"]}
     order = codetree.tree_order(parents)
