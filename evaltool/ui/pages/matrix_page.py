@@ -50,13 +50,24 @@ def _choices() -> dict:
             "statuses": tuple(statuses), "chosen": chosen}
 
 
+def _shown(frame, labels: dict[str, str], codes_as_columns: bool):
+    """The frame as the page shows it: codes by their name in the hierarchy, Danish heading
+    (the CSV download keeps the keys, as `evaltool matrix` writes them)."""
+    shown = frame.rename(index=lambda k: labels.get(k, k))
+    if codes_as_columns:
+        shown = shown.rename(columns=lambda k: labels.get(k, k))
+    shown.index.name = "Kode"
+    return shown
+
+
 def _heatmap(frame) -> alt.Chart:
-    """Rows × columns coloured by value."""
-    long = frame.reset_index().melt(id_vars="code", var_name="kolonne", value_name="værdi")
+    """Rows × columns coloured by value (rows in the frame's order)."""
+    long = frame.reset_index().melt(id_vars="Kode", var_name="kolonne", value_name="værdi")
     return (alt.Chart(long).mark_rect()
-            .encode(x=alt.X("kolonne:N", title=None), y=alt.Y("code:N", title="Kode"),
+            .encode(x=alt.X("kolonne:N", title=None, sort=list(frame.columns)),
+                    y=alt.Y("Kode:N", title="Kode", sort=list(frame.index)),
                     color=alt.Color("værdi:Q", title="Værdi"),
-                    tooltip=["code", "kolonne", "værdi"]))
+                    tooltip=["Kode", "kolonne", "værdi"]))
 
 
 def page() -> None:
@@ -73,15 +84,16 @@ def page() -> None:
         st.info("Ingen kodninger med den valgte status endnu.")
         return
     frame = analysis.matrix_frame(m, "jaccard" if chosen["jaccard"] else None)
-    st.altair_chart(_heatmap(frame), use_container_width=True)
-    st.dataframe(frame, use_container_width=True)
+    labels = code_labels(state.get_store().codes())  # Forælder › Barn
+    shown = _shown(frame, labels, chosen["cols"] == "code")
+    st.altair_chart(_heatmap(shown), use_container_width=True)
+    st.dataframe(shown, use_container_width=True)
     st.download_button("Hent matricen (CSV)", key=f"{KEY}csv", file_name="matrix.csv",
                        mime="text/csv",
                        data=neutralise_frame(frame.reset_index()).to_csv(index=False)
                        .encode("utf-8"))
     st.subheader("Citater bag en celle")
     c1, c2 = st.columns(2)
-    labels = code_labels(state.get_store().codes())  # Forælder › Barn
     row = select("Kode", list(m.rows), key=f"{KEY}row", where=c1,
                  format_func=lambda k: labels.get(k, k))
     col = select("Kolonne", list(m.cols), key=f"{KEY}col", where=c2)
