@@ -131,6 +131,30 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     page.get_by_text(re.compile(r"^[\d.]+ rækker$")).wait_for()
     shoot(page, out / "eksport.png", full=False)
     memo_page(page, out)
+    search_page(page, out)
+    matrix_page(page, out)
+
+
+def search_page(page: Page, out: Path) -> None:
+    """Søg: a lemma search across the transcripts with its hits in context."""
+    go_to(page, "Søg")
+    main = page.get_by_test_id("stMain")
+    box = main.get_by_role("textbox", name="Søg i alle transskriptioner")
+    box.fill("samskabe")
+    box.press("Enter")
+    main.get_by_text(re.compile(r" · tur \d+ · ")).first.wait_for()  # a hit's place
+    shoot(page, out / "soeg.png", max_height=1800)
+
+
+def matrix_page(page: Page, out: Path) -> None:
+    """Matricer: codes × site, with the quotes of one cell."""
+    go_to(page, "Matricer")
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("combobox", name="Kolonner", exact=True).click()
+    page.get_by_role("option", name="Sted", exact=True).click()
+    wait_idle(page)
+    main.get_by_test_id("stDataFrame").first.wait_for()
+    shoot(page, out / "matricer.png", max_height=2400)
 
 
 def codebook_page(page: Page, out: Path) -> None:
