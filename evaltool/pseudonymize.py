@@ -227,8 +227,8 @@ class _Mapper:
             shift += len(e.new) - (e.end - e.start)
             self.shift_after.append(shift)
 
-    def point(self, offset: int) -> int:
-        """A turn or segment boundary (never inside a name)."""
+    def _moved(self, offset: int) -> int | None:
+        """Where an offset outside every name moves to; None for one inside a name."""
         i = bisect.bisect_right(self.starts, offset) - 1
         if i < 0:
             return offset
@@ -237,19 +237,22 @@ class _Mapper:
             return self.new_spans[i][0]
         if offset >= e.end:
             return offset + self.shift_after[i]
-        raise StoreError("a segment boundary falls inside a name; document left unchanged")
+        return None
+
+    def point(self, offset: int) -> int:
+        """A turn or segment boundary (never inside a name)."""
+        moved = self._moved(offset)
+        if moved is None:
+            raise StoreError("a segment boundary falls inside a name; document left unchanged")
+        return moved
 
     def span_point(self, offset: int, *, end: bool) -> int:
         """A coded span's start or end: one inside a name moves out to the edge of the
         name's replacement, so a span never keeps part of a name."""
+        moved = self._moved(offset)
+        if moved is not None:
+            return moved
         i = bisect.bisect_right(self.starts, offset) - 1
-        if i < 0:
-            return offset
-        e = self.edits[i]
-        if offset == e.start:
-            return self.new_spans[i][0]
-        if offset >= e.end:
-            return offset + self.shift_after[i]
         return self.new_spans[i][1 if end else 0]
 
     def token_point(self, offset: int) -> int:

@@ -4,6 +4,7 @@ downloads; writing document and project memos; editing and deleting one's own.""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -92,28 +93,29 @@ def _write_document_memo(docs: dict[int, str]) -> None:
     if doc is None:
         state.flash("warning", "Vælg det dokument, memoet handler om.")
         return
-    try:
-        state.get_store().add_document_memo(doc, state.coder(), text)
-    except MemoError as exc:
-        state.flash("warning", memo_error(exc))
-        return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
+    if not _stored(lambda: state.get_store().add_document_memo(doc, state.coder(), text)):
         return
     st.session_state[f"{KEY}new_doc_text"] = ""
     state.flash("success", f"Dokumentmemo gemt på **{md(docs.get(doc, doc))}**: »{md(text.strip())}«")
 
 
+def _stored(write: Callable[[], object]) -> bool:
+    """Run a memo write; a refusal becomes a Danish message (False)."""
+    try:
+        write()
+    except MemoError as exc:
+        state.flash("warning", memo_error(exc))
+        return False
+    except EvaltoolError as exc:
+        state.flash("error", state.error_text(exc))
+        return False
+    return True
+
+
 def _write_project_memo() -> None:
     """Save the project memo as typed now (read when clicked, with or without Enter)."""
     text = st.session_state.get(f"{KEY}new_project_text") or ""
-    try:
-        state.get_store().add_project_memo(state.coder(), text)
-    except MemoError as exc:
-        state.flash("warning", memo_error(exc))
-        return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
+    if not _stored(lambda: state.get_store().add_project_memo(state.coder(), text)):
         return
     st.session_state[f"{KEY}new_project_text"] = ""
     state.flash("success", f"Projektmemo gemt: »{md(text.strip())}«")
