@@ -3,6 +3,7 @@ changes the Dashboard's Målgruppe filter and what Eksport and Matricer count un
 
 from __future__ import annotations
 
+from evaltool.ui.codes import code_labels
 from tests.app_util import open_page, start
 
 
@@ -102,7 +103,8 @@ def test_kodning_and_matricer_filter_by_a_speaker_attribute(app_db) -> None:
     m = app_db.matrix("target_group")
     frame = at.dataframe[0].value
     assert "Frivillige" in frame.columns and "Senioren" in frame.columns
-    assert [int(frame.loc[r, "Frivillige"]) for r in m.rows] == [
+    labels = code_labels(app_db.codes())  # the table names codes by their path
+    assert [int(frame.loc[labels[r], "Frivillige"]) for r in m.rows] == [
         m.count(r, "Frivillige") for r in m.rows]
     at.selectbox(key="mat_attr").select(("speaker", "target_group")).run()
     at.selectbox(key="mat_attrval_speaker_target_group").select("Frivillige").run()
