@@ -510,16 +510,27 @@ def codebook_show(ctx: click.Context, file: Path | None) -> None:
 
 @codebook.command("export")
 @click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["yaml", "qdc"]), default="yaml",
+              show_default=True,
+              help="yaml: evaltool's own codebook file; qdc: REFI-QDA codebook for other tools.")
 @click.pass_context
 @user_errors
-def codebook_export(ctx: click.Context, file: Path) -> None:
-    """Write the active codebook (with edits made in the app) as YAML that `codebook load` reads.
+def codebook_export(ctx: click.Context, file: Path, fmt: str) -> None:
+    """Write the active codebook (with edits made in the app) as YAML that `codebook load` reads,
+    or as a REFI-QDA codebook (.qdc).
 
     Example: evaltool codebook export kodebog.yaml
+
+    Example: evaltool codebook export --format qdc kodebog.qdc
     """
     from evaltool.codebook import export_codebook
 
-    spec = export_codebook(get_store(ctx), file)
+    if fmt == "qdc":
+        from evaltool.refi.write import write_codebook
+
+        spec = write_codebook(get_store(ctx), file)
+    else:
+        spec = export_codebook(get_store(ctx), file)
     click.echo(f"wrote {file}: {spec.id} v{spec.version}, {len(spec.codes)} codes")
 
 
@@ -711,8 +722,10 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "qdpx"]), default="csv",
+              show_default=True,
+              help="csv/xlsx: one row per coded quote; qdpx: the whole project as REFI-QDA "
+                   "(NVivo, ATLAS.ti, MAXQDA, QualCoder).")
 @click.option("--status", type=click.Choice(["accepted", "suggested", "rejected", "all"]),
               default="accepted", show_default=True)
 @click.option("--theme", help="Only codes of this theme (e.g. T1).")
@@ -731,14 +744,31 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
 def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: str | None,
            code: str | None, unit: str, dialect: str | None, out: Path,
            pseudonymize: bool, target_group: str | None, where: tuple[str, ...]) -> None:
-    """Export coded quotes to CSV or XLSX.
+    """Export coded quotes to CSV or XLSX, or the whole project as REFI-QDA (.qdpx).
 
     Example: evaltool export --out frivillige.csv --where speaker:role=frivillig
+
+    Example: evaltool export --format qdpx --out projekt.qdpx --pseudonymize
     """
     from evaltool import export as ex
     from evaltool import pseudonymize as ps
 
     store = get_store(ctx)
+    if fmt == "qdpx":
+        filters = {"--theme": theme, "--site": site, "--code": code, "--dialect": dialect,
+                   "--target-group": target_group, "--where": where,
+                   "--unit": unit if unit != "segment" else None}
+        given = [name for name, value in filters.items() if value]
+        if given:
+            _fail(f"{given[0]} does not apply to --format qdpx (it exports the whole project)")
+        from evaltool.refi import write as refi
+
+        views = ((lambda doc_id: ps.PseudonymizedView(store, doc_id, lambda: nlp.load("ner")))
+                 if pseudonymize else None)
+        s = refi.write_project(store, out, status=status, pseudonymizer=views)
+        click.echo(f"{out}: {s.documents} documents, {s.codings} codings, {s.codes} codes, "
+                   f"{s.memos} memos, {s.users} coders (REFI-QDA project)")
+        return
     scope = _scope(store, target_group, where)
     hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
     n = ex.export_file(store, out, fmt=fmt, dialect=dialect, status=status, theme=theme,

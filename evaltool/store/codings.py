@@ -704,6 +704,18 @@ class CodingOps:
             out.append(CodingView(*r[:14], t, g, *r[14:-2], bool(r[-2])))
         return out
 
+    def coding_times(self, coding_ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+        """Coding id → (created_at, updated_at) in UTC, for the given codings (the REFI-QDA
+        export's creation and modification times)."""
+        out: dict[int, tuple[Any, Any]] = {}
+        ids = list(coding_ids)
+        with self.engine.connect() as conn:
+            for i in range(0, len(ids), 500):
+                for row in conn.execute(select(Coding.id, Coding.created_at, Coding.updated_at)
+                                        .where(Coding.id.in_(ids[i:i + 500]))):
+                    out[row.id] = (row.created_at, row.updated_at)
+        return out
+
     def code_categories(self) -> dict[int, tuple[tuple[str, ...], tuple[str, ...]]]:
         """Code primary key → (themes, goals)."""
         out: dict[int, tuple[list[str], list[str]]] = {}
