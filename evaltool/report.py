@@ -42,6 +42,8 @@ class ReportQuote:
     marks: tuple[tuple[int, int], ...]  # coded words, offsets into ``text``
     codes: tuple[str, ...]  # labels of the theme's codes on the turn
     pinned: bool = False
+    document_id: int = 0
+    coding_ids: tuple[int, ...] = ()  # every coding of the theme on the turn (pins, unpins)
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,8 @@ class _Texts:
         labels = tuple(dict.fromkeys(v.code_label for v in views))
         return ReportQuote(first.id, first.document, first.turn, speaker, role,
                            self.groups.get((first.document_id, first.speaker), ()), text,
-                           marks, labels, pinned)
+                           marks, labels, pinned, first.document_id,
+                           tuple(v.id for v in views))
 
 
 def _merged(marks: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

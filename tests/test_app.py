@@ -9,13 +9,14 @@ from tests.app_util import PAGES, ROOT, open_page, start
 
 EDITING_LABELS = {"Accepter", "Afvis", "Gem", "Gem memo", "Tilføj", "Importér",
                   "Genoptræn og foreslå igen", "Behold", "Forkast", "Fortryd", "Slet dokument",
-                  "Gem dokumentmemo", "Gem projektmemo", "Gem ændring", "Slet memoet"}
+                  "Gem dokumentmemo", "Gem projektmemo", "Gem ændring", "Slet memoet",
+                  "Til rapporten", "Tag ud af rapporten"}
 
 
 @pytest.mark.parametrize(("page", "title"), [
     ("coding.py", "Kodning"), ("import_page.py", "Import"), ("dashboard.py", "Dashboard"),
     ("agreement.py", "Enighed"), ("codebook_page.py", "Kodebog"), ("export_page.py", "Eksport"),
-    ("memo_page.py", "Memoer")])
+    ("memo_page.py", "Memoer"), ("chapter_page.py", "Temakapitel")])
 def test_every_page_loads(app_db, page: str, title: str) -> None:
     at = open_page(start(), page)
     assert at.title[0].value == title
@@ -55,7 +56,8 @@ def test_lead_mode_has_no_editing(app_db, monkeypatch) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert at.title[0].value == "Dashboard"
     assert not at.sidebar.selectbox and not at.sidebar.radio
-    for page in ["dashboard.py", "codebook_page.py", "export_page.py", "memo_page.py"]:
+    for page in ["dashboard.py", "codebook_page.py", "export_page.py", "memo_page.py",
+                 "chapter_page.py"]:
         open_page(at, page)
         assert not {b.label for b in at.button} & EDITING_LABELS
         assert not at.text_area

@@ -14,7 +14,7 @@ from evaltool.ui.text import count
 from tests.app_util import open_page, start
 
 PAGES = ["coding.py", "import_page.py", "dashboard.py", "agreement.py", "codebook_page.py",
-         "export_page.py", "search_page.py", "matrix_page.py", "memo_page.py"]
+         "export_page.py", "search_page.py", "matrix_page.py", "memo_page.py", "chapter_page.py"]
 
 
 def test_count_says_singular_and_plural() -> None:

@@ -83,7 +83,8 @@ def _navigate() -> None:
     sidebar()
     lead = state.lead_mode()
     pages = [st.Page(PAGES / "dashboard.py", title="Dashboard", url_path="dashboard",
-                     default=lead)]
+                     default=lead),
+             st.Page(PAGES / "chapter_page.py", title="Temakapitel", url_path="temakapitel")]
     if not lead:
         pages = [
             st.Page(PAGES / "coding.py", title="Kodning", url_path="kodning", default=True),

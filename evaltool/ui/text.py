@@ -97,3 +97,57 @@ def fault_text(exc: BaseException) -> str | None:
     where = f"{fault.where}: " if fault.where else ""
     cause = f" ({fault.cause})" if fault.cause else ""
     return f"{where}{text}{cause}"
+
+
+# Why a quote could not be pinned or unpinned (evaltool.errors.PinError has the CLI's English)
+PIN_ERRORS = {
+    "unknown_theme": "Temaet findes ikke i den aktive kodebog.",
+    "not_in_theme": "Citatets kode hører ikke til temaet.",
+    "rejected": "Kodningen er afvist; kun forslag og accepterede kodninger kan vælges.",
+    "own_layer": "Kodningen er i en koders eget (blinde) lag; rapporten citerer den fælles "
+                 "kodning.",
+    "pinned": "Citatet er allerede valgt til rapporten under temaet; genindlæs siden.",
+    "not_pinned": "Citatet er ikke (længere) valgt til rapporten under temaet; genindlæs siden.",
+    "no_coder": "Vælg en koder i sidepanelet for at vælge citater til rapporten.",
+}
+
+# The Temakapitel page (ui/pages/chapter_page.py)
+CHAPTER = {
+    "group_help": "Viser kun citater fra målgruppen. Et citats målgruppe er talerens, når "
+                  "taleren har en; ellers dokumentets. Antallene og rapporten gælder alle "
+                  "målgrupper.",
+    "per_site": "Citater pr. sted",
+    "per_site_help": "De stærkeste citater pr. sted efter dem, der er valgt til rapporten "
+                     "(også i rapporten, der hentes nedenfor).",
+    "suggestions": "Medtag forslag (ikke kun accepterede)",
+    "pinned": "Citatet er valgt til rapporten under tema {theme}; det står nu først.",
+    "unpinned": "Citatet er taget ud af rapporten under tema {theme}.",
+    "pinned_label": "Valgt til rapporten",
+    "pinned_metric": "Valgt til rapporten",
+    "pin": "Til rapporten",
+    "unpin": "Tag ud af rapporten",
+    "open_coding": "Åbn i Kodning",
+    "group": "målgruppe",
+    "chains": "CMO-kæder",
+    "no_chains": "Ingen kæder af kontekst, mekanisme og udfald i temaet her.",
+    "at_site": " i temaet her",
+    "shown_group": "{n} vist fra målgruppen {group}",
+    "no_quotes": "Ingen citater at vise med de valgte filtre.",
+    "no_quotes_theme": "Temaet har ingen citater med de valgte filtre.",
+    "by_group": "Citater pr. målgruppe",
+    "download_head": "Rapporten",
+    "only_theme": "Kun tema {theme}",
+    "pseudo": "Pseudonymiseret",
+    "pseudo_help": "Erstat navne på talere og personer med pseudonymer i rapporten "
+                   "(databasen ændres ikke).",
+    "docx": "Hent rapport (Word)",
+    "md": "Hent rapport (Markdown)",
+    "download_note": "Rapporten har et kapitel pr. tema med sidens filtre (sted, status og "
+                     "citater pr. sted): de valgte citater først, sektioner pr. sted, "
+                     "CMO-kæder, målopfyldelse og et metodebilag.",
+    "no_themes": "Kodebogen har ingen temaer.",
+    "lead_note": "Projektleder-visningen er kun til læsning: citater vælges til rapporten af "
+                 "en evaluator.",
+    "coder_note": "Vælg din koder i sidepanelet for at vælge citater til rapporten.",
+    "building": "Samler temakapitlet…",
+}

@@ -19,6 +19,8 @@ from evaltool.ui.widgets import pick_many, select
 TURNS_PER_PAGE = 12
 KEY = "kod_"
 VIEWS = ("Dokument", "Næste usikre", "Læsevisning")
+LINK = ("dokument", "tur")  # ?dokument=ID&tur=N opens a turn (the Temakapitel page's links)
+GOTO = f"{KEY}goto"  # the (document id, turn) a link asked for, until the document view shows it
 DONE = f"{KEY}done"  # the last decision made on this page: its message and how to undo it
 VERB = {"accept": "Accepteret", "reject": "Afvist"}
 
@@ -324,11 +326,38 @@ def document_panel(docs: list) -> None:
         segments.setdefault(s.turn, []).append(s)
     if only_coded:
         turns = [t for t in turns if any(by_segment.get(s.id) for s in segments.get(t.number, []))]
+    _turn_page(doc.id, [t.number for t in turns])
     pages = max(1, -(-len(turns) // TURNS_PER_PAGE))
     page_no = st.number_input(f"Side (af {pages})", 1, pages, 1, key=f"{KEY}page{doc.id}")
     for turn in turns[(page_no - 1) * TURNS_PER_PAGE: page_no * TURNS_PER_PAGE]:
         _turn(turn, segments.get(turn.number, []), by_segment, labels, only_coded,
               None in marks or turn.number in marks)
+
+
+def open_from_link(docs: list) -> None:
+    """Show the document view at the turn a link names (``?dokument=ID&tur=N``), once: the
+    parameters are taken off the URL, so the coder's own choices hold after that."""
+    doc_id, turn = (st.query_params.get(k) for k in LINK)
+    if doc_id is None:
+        return
+    for k in LINK:
+        st.query_params.pop(k, None)
+    doc = next((d for d in docs if str(d.id) == doc_id), None)
+    if doc is None or not (turn or "").isdigit():
+        state.flash("warning", "Linket peger på et dokument, der ikke findes (længere).")
+        return
+    st.session_state[f"{KEY}view"] = VIEWS[0]
+    st.session_state[f"{KEY}doc"] = doc
+    st.session_state[GOTO] = (doc.id, int(turn))
+
+
+def _turn_page(document_id: int, numbers: list[int]) -> None:
+    """Turn the document view to the page of the turn a link asked for, and say which."""
+    goto = st.session_state.pop(GOTO, None)
+    if goto is None or goto[0] != document_id or goto[1] not in numbers:
+        return
+    st.session_state[f"{KEY}page{document_id}"] = numbers.index(goto[1]) // TURNS_PER_PAGE + 1
+    st.info(f"Tur {goto[1]} er åbnet fra Temakapitel; den står på denne side.")
 
 
 def _next_open(scope_id: int | None, skipped: set[int]) -> tuple[int, CodingView] | None:
@@ -425,6 +454,7 @@ def page() -> None:
         return
     if not state.has_codebook():
         return
+    open_from_link(docs)
     # Only the chosen panel is drawn (st.tabs would draw both, and the hidden queue's
     # keyboard shortcuts would act on a suggestion the coder cannot see).
     view = st.segmented_control("Visning", VIEWS, default=VIEWS[0], required=True,

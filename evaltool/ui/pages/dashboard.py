@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -13,6 +15,7 @@ from evaltool.ui.text import count, md, number, percent
 from evaltool.ui.widgets import select
 
 KEY = "dash_"
+CHAPTER_PAGE = Path(__file__).parent / "chapter_page.py"  # a theme card links to its chapter
 # counts are whole numbers: integer ticks only (no "0.000000" on an axis of zeros)
 COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
 
@@ -70,6 +73,8 @@ def _theme_card(card) -> None:
     """One theme: counts, reach, CMO breakdown, strongest quotes."""
     with st.container(border=True):
         st.markdown(f"#### {md(card.id)} · {md(card.label)}")
+        st.page_link(CHAPTER_PAGE, label="Åbn temakapitlet", icon=":material/menu_book:",
+                     query_params={"tema": card.id})
         m = st.columns(3)
         m[0].metric("Citater", number(card.quotes))
         m[1].metric("Steder", number(len(card.sites)))

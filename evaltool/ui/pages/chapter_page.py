@@ -1,0 +1,270 @@
+"""Temakapitel: one theme as the report tells it, for leads and evaluators.
+
+Per site the theme's quotes as whole speaker turns (the coded words marked), with role,
+target group and a link to the turn in Kodning; the quotes pinned "til rapporten" first,
+pinned and unpinned here; the theme's CMO chains at the site; quotes per target group; and
+the report document to download with the page's filters. What the chapter says comes
+from :func:`evaltool.report.build_report` (the document's own content), never from SQL
+or text assembled here.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from evaltool import nlp
+from evaltool import report as rp
+from evaltool.analysis import filter_options
+from evaltool.errors import EvaltoolError, PinError
+from evaltool.ui import state
+from evaltool.ui.text import CHAPTER as T
+from evaltool.ui.text import PIN_ERRORS, count, md, number
+from evaltool.ui.widgets import select
+
+KEY = "kap_"
+THEME_PARAM = "tema"  # ?tema=T1: the Dashboard's link to a theme's chapter
+CODING_PAGE = Path(__file__).parent / "coding.py"
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _chapter(version: tuple, theme: str, site: str | None, statuses: tuple[str, ...],
+             quotes: int) -> rp.ThemeChapter:
+    """The theme's chapter as the report builds it, cached per data version and filters."""
+    return rp.build_report(state.get_store(), themes=[theme], site=site, statuses=statuses,
+                           quotes_per_site=quotes).chapters[0]
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _themes(version: tuple) -> dict[str, str]:
+    """Theme key → 'T1 · label' of the active codebook, in the codebook's order."""
+    content = state.get_store().active_codebook()["content"]
+    return {t["id"]: f"{t['id']} · {t.get('label', t['id'])}" for t in content["themes"]}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _options(version: tuple) -> dict[str, list[str]]:
+    """Sites, and target groups of documents and speakers, per data version."""
+    return filter_options(state.get_store())
+
+
+def _follow_link(themes: dict[str, str]) -> None:
+    """Open the theme the link names (``?tema=``), before the theme box is drawn."""
+    wanted = st.query_params.get(THEME_PARAM)
+    if wanted in themes:
+        st.session_state[f"{KEY}theme"] = wanted
+
+
+def _keep_link() -> None:
+    """The URL names the chosen theme, so a reload (or a shared link) opens it again."""
+    st.query_params[THEME_PARAM] = st.session_state[f"{KEY}theme"]
+
+
+def _filters(themes: dict[str, str]) -> dict:
+    """The theme box and the filters (as on the Dashboard); the chosen values."""
+    _follow_link(themes)
+    options = _options(state.data_version())
+    c = st.columns([3, 2, 2, 1.4, 2.2])
+    theme = select("Tema", list(themes), format_func=themes.get, key=f"{KEY}theme",
+                   where=c[0], on_change=_keep_link)
+    if st.query_params.get(THEME_PARAM) != theme:
+        st.query_params[THEME_PARAM] = theme
+    site = select("Sted", [None, *options["sites"]], format_func=lambda s: s or "Alle",
+                  where=c[1], key=f"{KEY}site")
+    group = select("Målgruppe", [None, *options["target_groups"]], where=c[2],
+                   format_func=lambda g: g or "Alle", key=f"{KEY}group", help=T["group_help"])
+    quotes = c[3].number_input(T["per_site"], 1, 20, 3, key=f"{KEY}quotes",
+                               help=T["per_site_help"])
+    with_suggestions = c[4].toggle(T["suggestions"], key=f"{KEY}sugg")
+    statuses = ("accepted", "suggested") if with_suggestions else ("accepted",)
+    return {"theme": theme, "site": site, "group": group, "quotes": int(quotes),
+            "statuses": statuses}
+
+
+def _can_pin() -> bool:
+    """Pins are written with the coder's name: not in the read-only lead view."""
+    return not state.lead_mode() and state.coder() is not None
+
+
+def _pin(coding_id: int, theme: str) -> None:
+    """Pin a quote "til rapporten" and say so."""
+    try:
+        state.get_store().pin_quote(coding_id, theme, state.coder() or "")
+    except PinError as exc:
+        state.flash("error", PIN_ERRORS.get(exc.kind, md(exc)))
+        return
+    except EvaltoolError as exc:
+        state.flash("error", state.error_text(exc))
+        return
+    state.flash("success", T["pinned"].format(theme=md(theme)))
+
+
+def _unpin(coding_ids: tuple[int, ...], theme: str) -> None:
+    """Take a quote (every pinned coding of its turn) out of the report and say so."""
+    store = state.get_store()
+    try:
+        for coding_id in coding_ids:
+            store.unpin_quote(coding_id, theme, state.coder() or "")
+    except PinError as exc:
+        state.flash("error", PIN_ERRORS.get(exc.kind, md(exc)))
+        return
+    except EvaltoolError as exc:
+        state.flash("error", state.error_text(exc))
+        return
+    state.flash("success", T["unpinned"].format(theme=md(theme)))
+
+
+def marked(text: str, marks: tuple[tuple[int, int], ...]) -> str:
+    """A turn as Markdown with its coded words marked; every piece of transcript text is
+    escaped (:func:`md`), so nothing in it is read as Markdown or HTML."""
+    out, at = [], 0
+    for a, b in marks:
+        out += [md(text[at:a]), f"**:orange-background[{md(text[a:b])}]**"]
+        at = b
+    out.append(md(text[at:]))
+    return "".join(out)
+
+
+def _who(q: rp.ReportQuote) -> str:
+    """The caption under a quote: speaker, role, target group, where it was said."""
+    parts = [f"**{md(q.speaker)}**" + (f" ({md(q.role)})" if q.role else "")]
+    if q.target_groups:
+        parts.append(T["group"] + ": " + md(", ".join(q.target_groups)))
+    parts.append(f"{md(q.document)}, tur {number(q.turn)}")
+    if q.codes:
+        parts.append(md(", ".join(q.codes)))
+    return " · ".join(parts)
+
+
+def _quote(q: rp.ReportQuote, theme: str, pins: dict, key: str) -> None:
+    """One quote: the turn, who said it, whether it is pinned (by whom, when), its buttons."""
+    ids = q.coding_ids or (q.coding_id,)
+    mine = [pins[i] for i in ids if i in pins]
+    with st.container(border=True):
+        if q.pinned:
+            by = ", ".join(dict.fromkeys(
+                f"{md(p.coder or '?')} {p.at:%d.%m.%Y %H:%M}" for p in mine))
+            st.markdown(f":material/push_pin: **{T['pinned_label']}**"
+                        + (f" · {by}" if by else ""))
+        st.markdown(marked(q.text, q.marks))
+        st.caption(_who(q))
+        b = st.columns([1.6, 1.6, 5])
+        if _can_pin():
+            if q.pinned:
+                b[0].button(T["unpin"], key=f"{key}unpin", icon=":material/remove_circle:",
+                            on_click=_unpin, args=(tuple(p.coding_id for p in mine), theme))
+            else:
+                b[0].button(T["pin"], key=f"{key}pin", icon=":material/push_pin:",
+                            on_click=_pin, args=(q.coding_id, theme))
+        if not state.lead_mode():  # Kodning is an evaluator's page
+            b[1].page_link(CODING_PAGE, label=T["open_coding"], icon=":material/edit_note:",
+                           query_params={"dokument": str(q.document_id), "tur": str(q.turn)})
+
+
+def _chains(chains: list[rp.Chain]) -> None:
+    """The theme's CMO chains at one site, as a table."""
+    st.markdown(f"**{T['chains']}**")
+    if not chains:
+        st.caption(T["no_chains"])
+        return
+    frame = pd.DataFrame([{"Kontekst": c.context, "Mekanisme": c.mechanism, "Udfald": c.outcome,
+                           "Citater": c.quotes} for c in chains],
+                         columns=["Kontekst", "Mekanisme", "Udfald", "Citater"])
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _section(s: rp.SiteSection, chains: list[rp.Chain], theme: str, group: str | None,
+             pins: dict) -> None:
+    """One site's part of the chapter: its quotes (pinned first) and its chains."""
+    st.subheader(md(s.site))
+    shown = [q for q in s.shown if group is None or group in q.target_groups]
+    st.caption(count(s.quotes, "citat", "citater") + T["at_site"]
+               + (f" · {T['shown_group'].format(n=number(len(shown)), group=md(group))}"
+                  if group else ""))
+    if not shown:
+        st.caption(T["no_quotes"])
+    for q in shown:
+        _quote(q, theme, pins, f"{KEY}{theme}_{q.coding_id}_")
+    _chains([c for c in chains if c.site == s.site])
+
+
+def _summary(ch: rp.ThemeChapter) -> None:
+    """The theme's counts: quotes, sites, target groups; quotes per target group."""
+    st.header(f"{md(ch.key)} · {md(ch.label)}")
+    if ch.description:
+        st.caption(md(ch.description))
+    m = st.columns(4)
+    m[0].metric("Citater", number(ch.quotes))
+    m[1].metric("Steder", number(len(ch.sites)))
+    m[2].metric("Målgrupper", number(len(ch.target_groups)))
+    m[3].metric(T["pinned_metric"], number(sum(q.pinned for s in ch.sections for q in s.shown)))
+    if ch.by_target_group:
+        st.markdown(f"**{T['by_group']}**")
+        st.dataframe(pd.DataFrame([{"Målgruppe": g, "Citater": n}
+                                   for g, n in ch.by_target_group.items()]),
+                     hide_index=True, width="content")
+
+
+def _report_bytes(themes: tuple[str, ...] | None, site: str | None, statuses: tuple[str, ...],
+                  quotes: int, pseudonymize: bool, fmt: str) -> bytes:
+    """The report document as :mod:`evaltool.report` writes it (made when clicked)."""
+    store = state.get_store()
+    hook = None
+    if pseudonymize:
+        from evaltool.pseudonymize import PseudonymizedView
+
+        def hook(doc_id: int) -> PseudonymizedView:
+            return PseudonymizedView(store, doc_id, lambda: nlp.load("ner"))
+    r = rp.build_report(store, themes=themes, site=site, statuses=statuses,
+                        quotes_per_site=quotes, pseudonymizer=hook)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"rapport.{fmt}"
+        rp.write_report(r, path, fmt)
+        return path.read_bytes()
+
+
+def _downloads(f: dict) -> None:
+    """The report document (.docx, Markdown) with the page's filters."""
+    st.subheader(T["download_head"])
+    c = st.columns([2, 2, 2, 2])
+    only = c[0].toggle(T["only_theme"].format(theme=f["theme"]), key=f"{KEY}only")
+    pseudo = c[1].toggle(T["pseudo"], key=f"{KEY}pseudo", help=T["pseudo_help"])
+    args = ((f["theme"],) if only else None, f["site"], f["statuses"], f["quotes"], pseudo)
+    name = "rapport" + (f"_{f['theme']}" if only else "")
+    c[2].download_button(T["docx"], lambda: _report_bytes(*args, "docx"), f"{name}.docx",
+                         DOCX_MIME, key=f"{KEY}docx", icon=":material/description:")
+    c[3].download_button(T["md"], lambda: _report_bytes(*args, "md"), f"{name}.md",
+                         "text/markdown", key=f"{KEY}md", icon=":material/article:")
+    st.caption(T["download_note"])
+
+
+def page() -> None:
+    """The Temakapitel page."""
+    st.title("Temakapitel")
+    if not state.has_codebook():
+        return
+    state.show_flash()
+    themes = _themes(state.data_version())
+    if not themes:
+        st.info(T["no_themes"])
+        return
+    f = _filters(themes)
+    if not _can_pin():
+        st.caption(T["lead_note"] if state.lead_mode() else T["coder_note"])
+    with st.spinner(T["building"]):
+        ch = _chapter(state.data_version(), f["theme"], f["site"], f["statuses"], f["quotes"])
+    _summary(ch)
+    pins = {p.coding_id: p for p in state.get_store().quote_pins(f["theme"])}
+    if not ch.sections:
+        st.info(T["no_quotes_theme"])
+    for s in ch.sections:
+        _section(s, ch.chains, f["theme"], f["group"], pins)
+    _downloads(f)
+
+
+if __name__ == "__main__":  # run as a page script by st.navigation
+    page()
