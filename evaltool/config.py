@@ -3,6 +3,8 @@
 - ``EVALTOOL_DB``: a file path (SQLite) or an SQLAlchemy URL; default ``evaltool.db``.
 - ``EVALTOOL_SPACY_MODEL``: spaCy pipeline name; default ``da_core_news_sm`` when
   installed, else the stand-in ``da_ddt_sm``.
+- ``EVALTOOL_SESSION_IDLE_MINUTES``: minutes of inactivity after which a signed-in
+  session expires (team server); default 30.
 - ``EVALTOOL_WHEELHOUSE``: folder of model wheels used by ``evaltool model install``;
   default ``../shared/wheels``.
 """
@@ -16,6 +18,7 @@ DEFAULT_DB = "evaltool.db"
 PREFERRED_MODEL = "da_core_news_sm"
 FALLBACK_MODEL = "da_ddt_sm"
 DEFAULT_WHEELHOUSE = "../shared/wheels"
+DEFAULT_IDLE_MINUTES = 30
 
 
 def db_url(value: str | None = None) -> str:
@@ -34,3 +37,13 @@ def wheelhouse() -> Path:
 def model_override() -> str | None:
     """Model name forced by ``EVALTOOL_SPACY_MODEL``, if any."""
     return os.environ.get("EVALTOOL_SPACY_MODEL") or None
+
+
+def session_idle_minutes() -> int:
+    """Minutes of inactivity before a signed-in session expires (``EVALTOOL_SESSION_IDLE_MINUTES``)."""
+    raw = os.environ.get("EVALTOOL_SESSION_IDLE_MINUTES", "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_IDLE_MINUTES
+    except ValueError:
+        value = DEFAULT_IDLE_MINUTES
+    return value if value > 0 else DEFAULT_IDLE_MINUTES

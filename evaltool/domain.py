@@ -457,6 +457,53 @@ class AssignmentInfo:
     blind: bool
 
 
+class Role(enum.StrEnum):
+    """What a signed-in account may do (team server; the embedded single user is unchecked)."""
+
+    evaluator = "evaluator"  # codes: decides in the shared layer or, assigned blind, in their own
+    lead = "lead"  # reads everything (dashboard, reliability, report); writes nothing
+    admin = "admin"  # codes, and manages: codebook, assignments, documents, users, deletion
+
+
+class Permission(enum.StrEnum):
+    """A kind of write the store checks against the acting account's role."""
+
+    code = "code"  # decide, add, code a span, memos, pins, done marks, undo, suggest and train
+    manage = "manage"  # codebook, assignments, attributes, import, delete, pseudonymise, users
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.evaluator: frozenset({Permission.code}),
+    Role.lead: frozenset(),
+    Role.admin: frozenset({Permission.code, Permission.manage}),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user a store acts for: an account's name (the coder name in history,
+    reliability and exports), its role, and how it signed in ('local' or 'oidc')."""
+
+    name: str
+    role: Role
+    source: str = "local"
+
+    def can(self, permission: Permission) -> bool:
+        """True when this actor's role grants ``permission``."""
+        return permission in ROLE_PERMISSIONS[Role(self.role)]
+
+
+@dataclass(frozen=True)
+class Account:
+    """A stored user account (never its password hash)."""
+
+    name: str
+    role: Role
+    email: str | None
+    has_password: bool
+    created_at: Any
+
+
 @dataclass(frozen=True)
 class Decision:
     """What a coder's decision wrote: the coding row, its version and its layer."""

@@ -105,7 +105,18 @@ class ConflictError(EvaltoolError):
 
 
 class AccessError(EvaltoolError):
-    """A coder tried to change a coding in another coder's layer."""
+    """The acting user may not do this: a coding in another coder's layer, a role without
+    the permission (a lead writing), or acting under another coder's name."""
+
+
+class SignInError(EvaltoolError):
+    """A sign-in was refused. ``kind`` is 'invalid' (unknown account or wrong password:
+    deliberately one reason) or 'locked' (too many failed attempts); no other detail."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        super().__init__("sign-in refused: too many failed attempts, try again later"
+                         if kind == "locked" else "sign-in refused: unknown account or wrong password")
 
 
 class DecisionsWouldBeLostError(EvaltoolError):

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from evaltool import attributes as attrs
-from evaltool.domain import DOCUMENT_COLUMNS, AttributeChange, SpeakerInfo
+from evaltool.domain import DOCUMENT_COLUMNS, AttributeChange, Permission, SpeakerInfo
 from evaltool.errors import NotFoundError
+from evaltool.store.access import guarded
 from evaltool.store.documents import fit
 from evaltool.store.models import (
     READY,
@@ -61,6 +62,7 @@ class AttributeOps:
                             {**({"role": r.role} if r.role else {}), **found.get(r.id, {})})
                 for r in rows]
 
+    @guarded(Permission.manage, coder="actor")
     def set_attributes(self, document_id: int, values: Mapping[str, Any] | None = None, *,
                        unset: Sequence[str] = (), speaker: str | None = None,
                        actor: str | None = None) -> dict[str, Any]:

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evaltool.domain import Permission
 from evaltool.errors import StoreError
 from evaltool.store import db
+from evaltool.store.access import guarded
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class BackupOps:
 
     engine: Any
 
+    @guarded(Permission.manage)
     def restore(self, source: str | Path) -> RestoreReport:
         """Replace this SQLite database with the backup ``source``.
 

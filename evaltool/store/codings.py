@@ -19,11 +19,13 @@ from evaltool.domain import (
     CodingUnit,
     CodingView,
     HistoryEntry,
+    Permission,
     ReviewedLabels,
     Source,
     Suggestion,
 )
 from evaltool.errors import ConflictError, NotFoundError, StaleCodebookError
+from evaltool.store.access import check_layer, guarded, may_read_coder, may_read_layer
 from evaltool.store.models import (
     READY,
     Category,
@@ -171,9 +173,11 @@ class CodingOps:
     """Coding operations of :class:`~evaltool.store.Store` (mixed in)."""
 
     engine: Any
+    actor: Any  # the signed-in Actor, or None (see Store.as_actor)
 
     # -- codebooks -------------------------------------------------------------
 
+    @guarded(Permission.manage)
     def load_codebook(self, spec, source: str, seed: list | None = None) -> CodebookLoad:
         """Store a validated codebook and make it the active one.
 
@@ -241,6 +245,7 @@ class CodingOps:
             conn.execute(update(Code).where(Code.id.in_(gone)).values(retired=True))
         return added, updated, len(gone)
 
+    @guarded(Permission.manage, coder="coder")
     def save_codebook_edit(self, spec, *, expected_version: int, coder: str | None,
                            change: dict[str, Any], merge: tuple[str, str] | None = None
                            ) -> tuple[int, int]:
@@ -442,6 +447,7 @@ class CodingOps:
 
     # -- suggestions -----------------------------------------------------------
 
+    @guarded(Permission.code)
     def write_suggestions(self, suggestions: Iterable[Suggestion], *, segment_ids: Sequence[int],
                           model_version: str, codebook_version: int) -> SuggestionWrite:
         """Replace the machine suggestions of these segments with ``suggestions``.
@@ -517,6 +523,7 @@ class CodingOps:
             segment_id=segment_id, before=before, after=after, undoes=undoes,
         ).returning(Event.id)).scalar_one()
 
+    @guarded(Permission.code, coder="coder")
     def decide(self, coding_id: int, action: str, coder: str, *, expected_version: int | None = None,
                code_key: str | None = None, memo: str | None = None) -> int:
         """Accept, reject, recode or memo a coding; return its new version.
@@ -530,6 +537,7 @@ class CodingOps:
             row = conn.execute(select(Coding).where(Coding.id == coding_id)).first()
             if row is None:
                 raise NotFoundError(f"no coding {coding_id}")
+            check_layer(conn, self.actor, row.document_id, row.layer)
             if expected_version is not None and row.version != expected_version:
                 raise conflict_error(conn, coding_id)
             coder_id = self._coder_id(conn, coder)
@@ -580,6 +588,7 @@ class CodingOps:
                                .where(Coding.id == coding_id)).first()
         return None if row is None else (row.status, row.version)
 
+    @guarded(Permission.code, coder="coder")
     def add_memo(self, segment_id: int, coder: str, text: str) -> int:
         """A memo on a segment itself (not on one of its codings); returns its id."""
         with self.write() as conn:
@@ -604,6 +613,7 @@ class CodingOps:
             raise NotFoundError(f"no code {code_key!r} in the active codebook")
         return found
 
+    @guarded(Permission.code, coder="coder")
     def add_coding(self, segment_ids: Sequence[int], code_key: str, coder: str, *,
                    memo: str = "", source: str = Source.human.value,
                    layer: str = SHARED, status: str = CodingStatus.accepted.value) -> list[int]:
@@ -613,6 +623,8 @@ class CodingOps:
             code_pk = self._code_pk(conn, code_key)
             coder_id = self._coder_id(conn, coder)
             places = segment_places(conn, segment_ids)
+            for document_id in {p["document_id"] for p in places.values()}:
+                check_layer(conn, self.actor, document_id, layer)
             for seg in segment_ids:
                 row = conn.execute(select(Coding).where(
                     Coding.segment_id == seg, Coding.code_id == code_pk, Coding.layer == layer,
@@ -657,6 +669,7 @@ class CodingOps:
                     segment_ids: Sequence[int] | None = None) -> list[tuple]:
         """Codings joined with their segment, speaker, document and code, as plain tuples
         (:attr:`CODING_COLUMNS`), in text order — the fast path for large exports."""
+        may_read_layer(self.actor, layer)
         start, end, quote = unit_columns()
         stmt = (select(Coding.id, Coding.segment_id, Segment.document_id, Document.name, Document.site,
                    Turn.number, Speaker.name, func.coalesce(Turn.role, Speaker.role),
@@ -778,6 +791,7 @@ class CodingOps:
                 accepted.setdefault(seg, set()).add(key)
         return ReviewedLabels(frozenset(turns), accepted, still_open)
 
+    @guarded(Permission.code, coder="coder")
     def mark_done(self, document_id: int, coder: str, *, turn: int | None = None,
                   done: bool = True) -> bool:
         """Mark a turn (or, without ``turn``, the whole document) as reviewed by ``coder``,
@@ -790,6 +804,7 @@ class CodingOps:
             if turn is not None and conn.scalar(select(Turn.id).where(
                     Turn.document_id == document_id, Turn.number == turn)) is None:
                 raise NotFoundError(f"document {document_id} has no turn {turn}")
+            check_layer(conn, self.actor, document_id, layer)
             same = ((ReviewMark.document_id == document_id) & (ReviewMark.layer == layer)
                     & (ReviewMark.turn_number.is_(None) if turn is None
                        else ReviewMark.turn_number == turn))
@@ -807,6 +822,7 @@ class CodingOps:
     def done_marks(self, document_id: int, coder: str) -> set[int | None]:
         """Turn numbers of a document marked done in the layer ``coder`` works in
         (``None``: the whole document)."""
+        may_read_coder(self.actor, coder)
         layer = coder if self.is_blind(document_id, coder) else SHARED
         with self.engine.connect() as conn:
             return set(conn.scalars(select(ReviewMark.turn_number).where(
@@ -818,6 +834,7 @@ class ModelOps:
 
     engine: Any
 
+    @guarded(Permission.code)
     def save_model(self, version: str, params: dict, metrics: dict, blob: bytes) -> int:
         """Store a trained model for the active codebook."""
         cb = self.active_codebook()

@@ -24,8 +24,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from evaltool.domain import DOCUMENT_COLUMNS, CarryOver, DocumentDeletion, UncarriedCoding
+from evaltool.domain import DOCUMENT_COLUMNS, CarryOver, DocumentDeletion, Permission, UncarriedCoding
 from evaltool.errors import DecisionsWouldBeLostError, NotFoundError
+from evaltool.store.access import guarded
 from evaltool.store.models import (
     READY,
     Assignment,
@@ -426,6 +427,7 @@ class LifecycleOps:
 
     engine: Any
 
+    @guarded(Permission.manage, coder="actor")
     def delete_document(self, document_id: int, *, actor: str) -> DocumentDeletion:
         """Delete a document and everything hanging off it, in one transaction, as ``actor``.
 

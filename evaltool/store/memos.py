@@ -15,8 +15,9 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from evaltool.domain import MEMO_KINDS, MemoKind, MemoView
+from evaltool.domain import MEMO_KINDS, MemoKind, MemoView, Permission
 from evaltool.errors import AccessError, MemoError, NotFoundError
+from evaltool.store.access import guarded, own_view
 from evaltool.store.codings import SHARED, CodingOps, unit_columns
 from evaltool.store.models import (
     READY,
@@ -54,6 +55,7 @@ class MemoOps:
     """Memo operations of :class:`~evaltool.store.Store` (mixed in)."""
 
     engine: Any
+    actor: Any  # the signed-in Actor, or None (see Store.as_actor)
 
     def memos(self, *, kinds: Iterable[str] | None = None, document_id: int | None = None,
               coder: str | None = None, code_key: str | None = None,
@@ -68,6 +70,7 @@ class MemoOps:
         only their own memos (as :meth:`~evaltool.store.Store.coder_view` hides the rest).
         Project memos come first, then documents in order, memos by turn and time.
         """
+        visible_to = own_view(self.actor, visible_to)
         wanted = set(MEMO_KINDS if kinds is None else kinds)
         unknown = wanted - set(MEMO_KINDS)
         if unknown:
@@ -147,6 +150,7 @@ class MemoOps:
 
     # -- writing ---------------------------------------------------------------
 
+    @guarded(Permission.code, coder="coder")
     def add_document_memo(self, document_id: int, coder: str, text: str) -> int:
         """A memo on a whole document, by ``coder``; returns its id."""
         value = memo_text(text)
@@ -157,6 +161,7 @@ class MemoOps:
                 raise NotFoundError(f"no document {document_id} (see `evaltool list`)")
             return self._insert_memo(conn, document_id, coder, value)
 
+    @guarded(Permission.code, coder="coder")
     def add_project_memo(self, coder: str, text: str) -> int:
         """A memo on the whole project (no document), by ``coder``; returns its id."""
         value = memo_text(text)
@@ -173,6 +178,7 @@ class MemoOps:
             coder_id=CodingOps._coder_id(conn, coder.strip()), text=text, created_at=now,
             updated_at=now).returning(Memo.id)).scalar_one()
 
+    @guarded(Permission.code, coder="coder")
     def edit_memo(self, memo_id: int, coder: str, text: str) -> None:
         """Replace the text of one of ``coder``'s own segment, document or project memos."""
         value = memo_text(text)
@@ -181,6 +187,7 @@ class MemoOps:
             conn.execute(update(Memo).where(Memo.id == memo_id)
                          .values(text=value, updated_at=utcnow()))
 
+    @guarded(Permission.code, coder="coder")
     def delete_memo(self, memo_id: int, coder: str) -> None:
         """Delete one of ``coder``'s own segment, document or project memos."""
         with self.write() as conn:

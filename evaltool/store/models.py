@@ -430,3 +430,36 @@ class QuotePin(Base):
     theme: Mapped[str] = mapped_column(String(20), index=True)  # a theme's key: T1, T2, ...
     coder_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- accounts on a team server (migration 0017) ---------------------------------
+
+
+class User(Base):
+    """A sign-in account: its name is the coder name its decisions carry. The password is
+    only ever stored as an argon2 hash (``evaltool.accounts``); an account with no hash
+    signs in through the organisation's OpenID Connect provider (matched by ``email``)."""
+
+    __tablename__ = "users"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))  # domain.Role
+    email: Mapped[str | None] = mapped_column(String(320), unique=True)  # lower case
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SignInFailure(Base):
+    """One failed sign-in (never the password): the name typed and the client it came from.
+    Recent rows lock the account or client (``evaltool.accounts``); kept in the database so
+    the limit holds across server processes."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (NO_REUSE,)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(200), index=True)
+    client: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

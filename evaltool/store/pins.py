@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
-from evaltool.domain import CodingStatus, QuotePin
+from evaltool.domain import CodingStatus, Permission, QuotePin
 from evaltool.errors import NotFoundError, PinError
+from evaltool.store.access import guarded
 from evaltool.store.codings import SHARED
 from evaltool.store.models import (
     READY,
@@ -40,6 +41,7 @@ class PinOps:
 
     engine: Any
 
+    @guarded(Permission.code, coder="coder")
     def pin_quote(self, coding_id: int, theme: str, coder: str) -> QuotePin:
         """Pin a coding to a theme of its code for the report (one transaction, an event)."""
         if not coder or not coder.strip():
@@ -62,6 +64,7 @@ class PinOps:
                         _pin_state(row, theme))
         return QuotePin(pin_id, coding_id, theme, coder.strip(), now)
 
+    @guarded(Permission.code, coder="coder")
     def unpin_quote(self, coding_id: int, theme: str, coder: str) -> None:
         """Take a pinned coding out of a theme's report quotes (one transaction, an event)."""
         if not coder or not coder.strip():

@@ -14,12 +14,14 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, select, upda
 
 from evaltool.domain import (
     DocumentContent,
+    Permission,
     PseudonymEntry,
     SegmentRecord,
     SpeakerRecord,
     TurnRecord,
 )
 from evaltool.errors import ConflictError, NotFoundError
+from evaltool.store.access import guarded
 from evaltool.store.documents import document_text
 from evaltool.store.models import Coding, Pseudonym, Segment, Speaker, Turn, utcnow
 
@@ -78,6 +80,7 @@ class PseudonymOps:
         with self.engine.connect() as conn:
             return set(conn.scalars(select(Pseudonym.document_id).distinct()))
 
+    @guarded(Permission.manage)
     def save_pseudonymized(self, before: DocumentContent, after: DocumentContent,
                            entries: list[PseudonymEntry]) -> bool:
         """Write the pseudonymized rows and the mapping in one transaction.
@@ -97,6 +100,7 @@ class PseudonymOps:
                      "created_at": now} for e in entries])
         return True
 
+    @guarded(Permission.manage)
     def save_restored(self, before: DocumentContent, after: DocumentContent) -> None:
         """Write the restored rows and drop the mapping, in one transaction."""
         with self.write() as conn:

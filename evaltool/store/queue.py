@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 
 from evaltool.domain import CodingStatus
+from evaltool.store.access import may_read_coder
 from evaltool.store.models import Assignment, Code, Codebook, Coder, Coding, Document, Segment
 
 SHARED = ""
@@ -111,6 +112,7 @@ class QueueOps:
     """Reads of the review queue (mixed into :class:`~evaltool.store.Store`)."""
 
     engine: Any
+    actor: Any  # the signed-in Actor, or None (see Store.as_actor)
 
     def _queue_params(self, document_id: int | None, coder: str | None,
                       exclude: Collection[int]) -> dict[str, Any]:
@@ -139,6 +141,7 @@ class QueueOps:
         ``coder`` leaves out what that coder has decided in their blind layer;
         ``exclude`` leaves out coding ids (skipped ones); ``limit``/``offset`` page.
         """
+        may_read_coder(self.actor, coder)
         if order not in ORDERS:
             raise ValueError(f"unknown order {order!r}")
         params = self._queue_params(document_id, coder, exclude)
@@ -157,6 +160,7 @@ class QueueOps:
     def review_queue_size(self, *, document_id: int | None = None, coder: str | None = None,
                           exclude: Collection[int] = ()) -> int:
         """How many open suggestions :meth:`review_queue` holds with the same filters."""
+        may_read_coder(self.actor, coder)
         params = self._queue_params(document_id, coder, exclude)
         stmt = _size_statement("doc" in params, "exclude" in params, "blind" in params)
         with self.engine.connect() as conn:

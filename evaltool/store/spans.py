@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from evaltool.domain import CodingStatus, CodingView, Source
+from evaltool.domain import CodingStatus, CodingView, Permission, Source
 from evaltool.errors import NotFoundError, SpanError
+from evaltool.store.access import check_layer, guarded
 from evaltool.store.codings import SHARED, event_state, same_unit
 from evaltool.store.models import READY, Code, Codebook, Coding, Document, Segment, Turn, utcnow
 
@@ -24,7 +25,9 @@ class SpanOps:
     """Span coding of :class:`~evaltool.store.Store` (mixed in)."""
 
     engine: Any
+    actor: Any  # the signed-in Actor, or None (see Store.as_actor)
 
+    @guarded(Permission.code, coder="coder")
     def code_span(self, document_id: int, start: int, end: int, code_key: str, *, coder: str,
                   layer: str = SHARED, memo: str = "") -> CodingView:
         """Code the words ``[start, end)`` of a document (document offsets) as ``coder``.
@@ -63,6 +66,7 @@ class SpanOps:
                 raise SpanError("empty", document_id, start, end)
             if not layer and self._is_blind(conn, document_id, coder):
                 layer = coder
+            check_layer(conn, self.actor, document_id, layer)
             coder_id = self._coder_id(conn, coder)
             row = conn.execute(select(Coding).where(
                 Coding.segment_id == segment_id, Coding.code_id == code.id,

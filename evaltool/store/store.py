@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,9 +11,10 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, and_, func, select
 
 from evaltool import config
-from evaltool.domain import DocumentInfo, SegmentView, TurnView
-from evaltool.errors import NotFoundError, StoreError
+from evaltool.domain import Actor, DocumentInfo, Permission, SegmentView, TurnView
+from evaltool.errors import AccessError, NotFoundError, StoreError
 from evaltool.store import db
+from evaltool.store.access import guarded, inside_guard
 from evaltool.store.aggregates import AggregateOps
 from evaltool.store.attributes import AttributeOps
 from evaltool.store.backup import BackupOps
@@ -28,14 +30,27 @@ from evaltool.store.queue import QueueOps
 from evaltool.store.search import SearchOps
 from evaltool.store.spans import SpanOps
 from evaltool.store.team import TeamOps
+from evaltool.store.users import UserOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps, PinOps):
-    """A migrated database and the operations evaltool performs on it."""
+            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps, PinOps, UserOps):
+    """A migrated database and the operations evaltool performs on it.
 
-    def __init__(self, engine: Engine) -> None:
+    ``actor`` is None for the embedded single user and the CLI (no checks), or the
+    signed-in user of a team server (see :meth:`as_actor` and :mod:`evaltool.store.access`).
+    """
+
+    def __init__(self, engine: Engine, actor: Actor | None = None) -> None:
         self.engine = engine
+        self.actor = actor
+
+    def as_actor(self, actor: Actor | None) -> Store:
+        """This store acting for ``actor``: every write checks their role and name. Shares
+        the engine (and its connection pool); cheap enough for every script run."""
+        bound = copy.copy(self)
+        bound.actor = actor
+        return bound
 
     @property
     def url(self) -> str:
@@ -53,11 +68,18 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction (SQLite: ``BEGIN IMMEDIATE``, so writers queue up)."""
+        """A write transaction (SQLite: ``BEGIN IMMEDIATE``, so writers queue up).
+
+        On a store bound to an actor, only a guarded method may open one (see
+        :mod:`evaltool.store.access`): an unguarded write is refused, not trusted.
+        """
+        if self.actor is not None and not inside_guard():
+            raise AccessError("this write is not checked against the signed-in user; refused")
         with db.transaction(self.engine.execution_options(evaltool_write=True)) as conn:
             yield conn
 
     @contextmanager
+    @guarded(Permission.manage)
     def document_writer(self) -> Iterator[DocumentWriter]:
         """A :class:`DocumentWriter` inside one write transaction."""
         with self.write() as conn:
@@ -68,6 +90,7 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
         with self.engine.connect() as conn:
             return staged_documents(conn)
 
+    @guarded(Permission.manage)
     def discard_staged(self, document_id: int) -> bool:
         """Remove a staged (never a ready) document, in short transactions."""
         return discard_staged(self.engine, document_id)

@@ -18,8 +18,17 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from evaltool.domain import AssignmentInfo, CodingStatus, CodingView, Decision, HistoryEntry, Source
+from evaltool.domain import (
+    AssignmentInfo,
+    CodingStatus,
+    CodingView,
+    Decision,
+    HistoryEntry,
+    Permission,
+    Source,
+)
 from evaltool.errors import AccessError, ConflictError, NotFoundError
+from evaltool.store.access import check_layer, guarded, may_read_coder, own_view
 from evaltool.store.codings import (
     MACHINE,
     SHARED,
@@ -65,9 +74,11 @@ class TeamOps:
     """Team-coding operations of :class:`~evaltool.store.Store` (mixed in)."""
 
     engine: Any
+    actor: Any  # the signed-in Actor, or None (see Store.as_actor)
 
     # -- assignments -----------------------------------------------------------
 
+    @guarded(Permission.manage)
     def assign(self, document_id: int, coders: Sequence[str], *, blind: bool = True
                ) -> list[AssignmentInfo]:
         """Assign a document to coders (blind by default); re-assigning changes ``blind``."""
@@ -88,6 +99,7 @@ class TeamOps:
                                  .values(blind=blind))
         return self.assignments(document_id)
 
+    @guarded(Permission.manage)
     def unassign(self, document_id: int, coder: str) -> bool:
         """Remove a coder's assignment to a document (their layer is kept); True if one existed."""
         with self.write() as conn:
@@ -134,6 +146,7 @@ class TeamOps:
         decided before the assignment are shown as they are. Other coders' layers
         and other people's human codings are never included.
         """
+        may_read_coder(self.actor, coder)
         shared = self.coding_views(status="all", document_id=document_id, segment_ids=segment_ids)
         if not self.is_blind(document_id, coder):
             return shared
@@ -159,6 +172,7 @@ class TeamOps:
 
     # -- decisions routed to the right layer --------------------------------------
 
+    @guarded(Permission.code, coder="coder")
     def decide_as(self, coder: str, coding_id: int, action: str, *,
                   expected_version: int | None = None, code_key: str | None = None,
                   memo: str | None = None) -> Decision:
@@ -269,6 +283,7 @@ class TeamOps:
                     {**before, **{k: v for k, v in new.items() if k in STATE_KEYS}})
         return Decision(row.id, row.version + 1, layer)
 
+    @guarded(Permission.code, coder="coder")
     def add_as(self, coder: str, segment_ids: Sequence[int], code_key: str, *,
                memo: str = "") -> list[int]:
         """Add a code to segments as ``coder``: in their own layer where the document is
@@ -292,6 +307,7 @@ class TeamOps:
         """Segment id → code keys ``coder`` accepted: their own layer, plus shared-layer
         codings whose coder they are (work done without a blind assignment). A span
         coding counts on every sentence it overlaps."""
+        may_read_coder(self.actor, coder)
         mine = ((Coding.status == CodingStatus.accepted.value)
                 & ((Coding.layer == coder) | ((Coding.layer == SHARED) & (Coder.name == coder))))
         sentences = (select(Coding.segment_id, Code.key)
@@ -320,6 +336,7 @@ class TeamOps:
         """(document id, turn number, code key, start, end, is span) of every coding
         ``coder`` accepted (the codings of :meth:`coder_codes`): a span's offsets, or the
         whole sentence's, in document offsets; for character-overlap agreement."""
+        may_read_coder(self.actor, coder)
         start, end, _ = unit_columns()
         stmt = (select(Coding.document_id, Coding.turn_number, Code.key, start, end,
                        Coding.start_char.is_not(None))
@@ -343,6 +360,7 @@ class TeamOps:
         event of theirs, also one undone or overruled since), or marked the turn or
         its whole document done. A memo alone is not a review.
         """
+        may_read_coder(self.actor, coder)
         with self.engine.connect() as conn:
             coder_id = conn.scalar(select(Coder.id).where(Coder.name == coder))
             if coder_id is None:
@@ -375,6 +393,7 @@ class TeamOps:
                     select(Turn.document_id, Turn.number).where(Turn.document_id.in_(whole)))}
         return out
 
+    @guarded(Permission.code, coder="adjudicator")
     def adjudicate(self, segment_id: int, code_key: str, decision: str, adjudicator: str, *,
                    memo: str = "", expected_version: int | None = None) -> Decision:
         """Record an adjudicated decision ('accept' or 'reject') in the shared layer.
@@ -388,8 +407,10 @@ class TeamOps:
         if status is None:
             raise ValueError(f"unknown decision {decision!r}")
         with self.write() as conn:
-            if conn.scalar(select(Segment.id).where(Segment.id == segment_id)) is None:
+            document_id = conn.scalar(select(Segment.document_id).where(Segment.id == segment_id))
+            if document_id is None:
                 raise NotFoundError(f"no segment {segment_id}")
+            check_layer(conn, self.actor, document_id, SHARED)
             code_id = self._code_pk(conn, code_key)
             coder_id = self._coder_id(conn, adjudicator)
             values: dict[str, Any] = {"status": status, "source": Source.adjudicated.value,
@@ -408,6 +429,7 @@ class TeamOps:
         coder, only their own layer's events and their own shared-layer events are
         returned (as :meth:`coder_view` hides the rest).
         """
+        visible_to = own_view(self.actor, visible_to)
         # a coding carried over from a replaced document brings its earlier events along
         entries = self._history(or_(Event.segment_id == segment_id, Event.coding_id.in_(
             select(Coding.id).where(Coding.segment_id == segment_id))))
@@ -456,6 +478,7 @@ class TeamOps:
                                     start, end, quote))
         return out
 
+    @guarded(Permission.code, coder="coder")
     def undo_last(self, coder: str, n: int = 1) -> list[HistoryEntry]:
         """Reverse ``coder``'s last ``n`` decisions that are not undone yet, newest first.
 
