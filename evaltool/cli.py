@@ -722,10 +722,11 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
 
 
 @cli.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "qdpx"]), default="csv",
-              show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "qdpx", "docx", "html"]),
+              default="csv", show_default=True,
               help="csv/xlsx: one row per coded quote; qdpx: the whole project as REFI-QDA "
-                   "(NVivo, ATLAS.ti, MAXQDA, QualCoder).")
+                   "(NVivo, ATLAS.ti, MAXQDA, QualCoder); docx/html: every document with its "
+                   "codes inline (Word comments / bracketed labels).")
 @click.option("--status", type=click.Choice(["accepted", "suggested", "rejected", "all"]),
               default="accepted", show_default=True)
 @click.option("--theme", help="Only codes of this theme (e.g. T1).")
@@ -754,20 +755,26 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
     from evaltool import pseudonymize as ps
 
     store = get_store(ctx)
-    if fmt == "qdpx":
+    if fmt in ("qdpx", "docx", "html"):
         filters = {"--theme": theme, "--site": site, "--code": code, "--dialect": dialect,
                    "--target-group": target_group, "--where": where,
                    "--unit": unit if unit != "segment" else None}
         given = [name for name, value in filters.items() if value]
         if given:
-            _fail(f"{given[0]} does not apply to --format qdpx (it exports the whole project)")
-        from evaltool.refi import write as refi
-
+            _fail(f"{given[0]} does not apply to --format {fmt} (it exports every document)")
         views = ((lambda doc_id: ps.PseudonymizedView(store, doc_id, lambda: nlp.load("ner")))
                  if pseudonymize else None)
-        s = refi.write_project(store, out, status=status, pseudonymizer=views)
-        click.echo(f"{out}: {s.documents} documents, {s.codings} codings, {s.codes} codes, "
-                   f"{s.memos} memos, {s.users} coders (REFI-QDA project)")
+        if fmt == "qdpx":
+            from evaltool.refi import write as refi
+
+            s = refi.write_project(store, out, status=status, pseudonymizer=views)
+            click.echo(f"{out}: {s.documents} documents, {s.codings} codings, {s.codes} codes, "
+                       f"{s.memos} memos, {s.users} coders (REFI-QDA project)")
+        else:
+            from evaltool.coded_documents import write_coded_documents
+
+            n = write_coded_documents(store, out, fmt, status=status, pseudonymizer=views)
+            click.echo(f"{out}: every document with its {n} codings inline")
         return
     scope = _scope(store, target_group, where)
     hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None

@@ -188,3 +188,48 @@ def test_cli_writes_qdpx_and_qdc(project, runner, db_path: Path, tmp_path: Path)
                                  str(qdc)])
     assert result.exit_code == 0, result.output
     assert schema.errors(qdc.read_bytes(), "codebook") == []
+    page = tmp_path / "kodet.html"
+    result = runner.invoke(cli, ["--db", str(db_path), "export", "--format", "html",
+                                 "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    assert "[Kaffe og uformelt samvær]" in page.read_text(encoding="utf-8")
+
+
+def test_coded_documents_as_html_show_escaped_text_with_bracketed_codes(project,
+                                                                         tmp_path: Path) -> None:
+    from evaltool.coded_documents import write_coded_documents
+
+    project.add_document_memo(1, "Bo", "<script>")  # not shown; texts below are escaped
+    start = project.document_text(1).index("Kommunens")
+    project.code_span(1, start, start + len("Kommunens"), "mek_kaffe", coder="Bo")
+    out = tmp_path / "kodet.html"
+    assert write_coded_documents(project, out, "html") == 5
+    page = out.read_text(encoding="utf-8")
+    assert ('<mark>Kommunens</mark> <span class="kode">[Kaffe og uformelt samvær]</span>'
+            '<mark> strategi gav os ryg.</mark> <span class="kode">[Kommunal strategi]</span>'
+            ) in page
+    assert '<mark>nye brugere til</mark> <span class="kode">[Invitationer fra forvaltninger]' \
+           '</span><mark>, sagde Søren.</mark> <span class="kode">[Nye brugere]</span>' in page
+    assert '<span class="taler">Mette (bibliotekar):</span>' in page
+    assert "<script>" not in page
+
+
+def test_coded_documents_in_word_carry_each_coding_as_a_comment(project, tmp_path: Path,
+                                                                blank_nlp) -> None:
+    import docx
+
+    from evaltool.coded_documents import write_coded_documents
+
+    out = tmp_path / "kodet.docx"
+    hook = lambda d: PseudonymizedView(project, d, lambda: blank_nlp)  # noqa: E731
+    assert write_coded_documents(project, out, "docx", pseudonymizer=hook) == 4
+    document = docx.Document(str(out))
+    comments = {c.text: c.author for c in document.comments}
+    assert comments["Kommunal strategi\nDeltager 1 nævner strategien"] == "Bo"
+    assert comments["Nye brugere"] == "Ida"
+    body = "\n".join(p.text for p in document.paragraphs)
+    assert "Deltager 1 (bibliotekar): Kommunens strategi" in body
+    assert "Mette" not in body and "Søren" not in body
+    highlighted = "".join(r.text for p in document.paragraphs for r in p.runs
+                          if r.font.highlight_color is not None)
+    assert "Kagen var lækker" in highlighted and "Strategien var klar" not in highlighted
