@@ -151,3 +151,18 @@ CHAPTER = {
     "coder_note": "Vælg din koder i sidepanelet for at vælge citater til rapporten.",
     "building": "Samler temakapitlet…",
 }
+# Eksport's exchange section: REFI-QDA files for other QDA tools and the coded documents
+EXCHANGE = {
+    "heading": "Til andre analyseprogrammer",
+    "caption": ("Hele projektet som REFI-QDA (NVivo, ATLAS.ti, MAXQDA, QualCoder) og hvert "
+                "dokument med sine koder. Status og Pseudonymisér ovenfor gælder; de andre "
+                "filtre gælder ikke her."),
+    "qdpx": "Hent projekt (REFI-QDA .qdpx)",
+    "qdc": "Hent kodebog (REFI-QDA .qdc)",
+    "docx": "Hent kodede dokumenter (Word)",
+    "html": "Hent kodede dokumenter (HTML)",
+    "qdpx_help": "Dokumenter, kodebog, kodninger med præcise placeringer, kodere, memoer og "
+                 "attributter.",
+    "docx_help": "Koderne som kommentarer i margenen.",
+    "html_help": "Koderne i klammer efter de kodede ord.",
+}

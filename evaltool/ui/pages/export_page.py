@@ -11,7 +11,7 @@ from evaltool import export, nlp
 from evaltool.analysis import filter_options
 from evaltool.ui import filters, state
 from evaltool.ui.codes import code_labels
-from evaltool.ui.text import STATUS, count
+from evaltool.ui.text import EXCHANGE, STATUS, count
 from evaltool.ui.widgets import select
 
 KEY = "eks_"
@@ -51,6 +51,51 @@ def _bytes(frame, fmt: str, dialect: str | None) -> bytes:
         path = Path(tmp) / f"eksport.{fmt}"
         export.write(frame, path, fmt, dialect)
         return path.read_bytes()
+
+
+def _exchange_bytes(kind: str, status: str, pseudonymize: bool) -> bytes:
+    """A REFI-QDA project or codebook, or the coded documents, as bytes (made on click)."""
+    store = state.get_store()
+    views = None
+    if pseudonymize:
+        from evaltool.pseudonymize import PseudonymizedView
+
+        def views(doc_id: int):
+            return PseudonymizedView(store, doc_id, lambda: nlp.load("ner"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"eksport.{kind}"
+        if kind == "qdpx":
+            from evaltool.refi.write import write_project
+
+            write_project(store, path, status=status, pseudonymizer=views)
+        elif kind == "qdc":
+            from evaltool.refi.write import write_codebook
+
+            write_codebook(store, path)
+        else:
+            from evaltool.coded_documents import write_coded_documents
+
+            write_coded_documents(store, path, kind, status=status, pseudonymizer=views)
+        return path.read_bytes()
+
+
+EXCHANGE_FILES = (  # kind, file name, MIME type
+    ("qdpx", "projekt.qdpx", "application/zip"),
+    ("qdc", "kodebog.qdc", "application/xml"),
+    ("docx", "kodede_dokumenter.docx",
+     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ("html", "kodede_dokumenter.html", "text/html"),
+)
+
+
+def _exchange(status: str, pseudonymize: bool) -> None:
+    """Downloads for other tools: REFI-QDA project and codebook, coded documents."""
+    st.subheader(EXCHANGE["heading"])
+    st.caption(EXCHANGE["caption"])
+    cols = st.columns(len(EXCHANGE_FILES))
+    for col, (kind, name, mime) in zip(cols, EXCHANGE_FILES, strict=True):
+        col.download_button(EXCHANGE[kind], lambda k=kind: _exchange_bytes(k, status, pseudonymize),
+                            name, mime, key=f"{KEY}{kind}", help=EXCHANGE.get(f"{kind}_help"))
 
 
 def page() -> None:
@@ -93,6 +138,7 @@ def page() -> None:
     d[2].download_button("Hent XLSX", _file(chosen_filters, "xlsx", None), "kodede_citater.xlsx",
                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                          key=f"{KEY}xlsx")
+    _exchange(status, pseudo)
 
 
 if __name__ == "__main__":  # run as a page script by st.navigation
