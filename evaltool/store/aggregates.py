@@ -18,17 +18,12 @@ from sqlalchemy.orm import aliased
 from evaltool.domain import CMO
 from evaltool.store.codings import SHARED
 from evaltool.store.models import (
-    READY,
-    Assignment,
     Category,
     Code,
     Codebook,
     CodeCategory,
     Coding,
     Document,
-    Event,
-    Memo,
-    Pseudonym,
     Segment,
     Speaker,
     Turn,
@@ -60,32 +55,6 @@ class AggregateOps:
             return [call() for call in calls]
         with ThreadPoolExecutor(max_workers=min(len(calls), 4)) as pool:
             return [f.result() for f in [pool.submit(call) for call in calls]]
-
-    def data_version(self) -> tuple:
-        """Changes with every write a reader may show (a cache key): documents, codings,
-        decisions, codebooks, assignments, pseudonym mappings and memos.
-
-        Ids never return (``sqlite_autoincrement``, PostgreSQL sequences), so a count
-        with the largest id changes on any insert or delete; updates of codings bump
-        their version and append an event; a memo's edit moves its ``updated_at``.
-        """
-        with self.engine.connect() as conn:
-            codings = conn.execute(select(func.count(Coding.id), func.max(Coding.updated_at),
-                                          func.sum(Coding.version))).one()
-            events = conn.scalar(select(func.max(Event.id)))
-            docs = conn.execute(select(func.count(Document.id), func.max(Document.id))
-                                .where(Document.status == READY)).one()
-            cb = conn.execute(select(Codebook.id, Codebook.version, Codebook.loaded_at)
-                              .where(Codebook.is_active)).first()
-            others = conn.execute(select(
-                select(func.count(Assignment.id)).scalar_subquery(),
-                select(func.max(Assignment.id)).scalar_subquery(),
-                select(func.count(Pseudonym.id)).scalar_subquery(),
-                select(func.max(Pseudonym.id)).scalar_subquery(),
-                select(func.count(Memo.id)).scalar_subquery(),
-                select(func.max(Memo.id)).scalar_subquery(),
-                select(func.max(Memo.updated_at)).scalar_subquery())).one()
-        return (*codings, events, *docs, *(cb or (None, None, None)), *others)
 
     @staticmethod
     def _coded(statuses: Sequence[str], document_ids: Sequence[int] | None,

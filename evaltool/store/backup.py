@@ -38,6 +38,9 @@ class BackupOps:
             raise StoreError("restore works on SQLite databases; use pg_restore for PostgreSQL")
         source = Path(source)
         revision = db.backup_revision(source)
+        (seen,) = self.data_version()
         kept = db.restore_sqlite(self.engine, source)
         before, after = db.migrate(self.engine)
+        with self.write() as conn:  # the backup's older count must not repeat a cached one
+            self._move_version_past(conn, seen)
         return RestoreReport(source, kept, revision, after if before != after else None)

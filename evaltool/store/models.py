@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -463,3 +464,16 @@ class SignInFailure(Base):
     account: Mapped[str] = mapped_column(String(200), index=True)
     client: Mapped[str] = mapped_column(String(200), index=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+# -- the data version (migration 0018) -------------------------------------------
+
+
+class DataVersion(Base):
+    """One row counting committed writes: the app's cache key. Database triggers on every
+    other table bump it (``store/version.py``), whoever writes."""
+
+    __tablename__ = "data_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -31,10 +31,12 @@ from evaltool.store.search import SearchOps
 from evaltool.store.spans import SpanOps
 from evaltool.store.team import TeamOps
 from evaltool.store.users import UserOps
+from evaltool.store.version import VersionOps
 
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
-            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps, PinOps, UserOps):
+            SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps, PinOps, UserOps,
+            VersionOps):
     """A migrated database and the operations evaltool performs on it.
 
     ``actor`` is None for the embedded single user and the CLI (no checks), or the
