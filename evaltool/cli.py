@@ -183,6 +183,38 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], replace: bool, discard_d
         sys.exit(1)
 
 
+@cli.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["qdpx"]), default="qdpx", show_default=True,
+              help="What the file is: a REFI-QDA project (NVivo, ATLAS.ti, MAXQDA, QualCoder, "
+                   "Taguette, evaltool).")
+@click.option("--strict", is_flag=True,
+              help="Refuse a file that deviates from the REFI-QDA schema (default: read it "
+                   "leniently and list the deviations).")
+@click.pass_context
+@user_errors
+def import_(ctx: click.Context, file: Path, fmt: str, strict: bool) -> None:
+    """Import a project from another QDA tool into a new (empty) database.
+
+    Sources become documents, codes the active codebook (codes without a CMO kind are
+    marked 'unassigned'), selections accepted codings, users coders, notes memos; all in
+    one transaction. Selections that cannot be placed are listed, never dropped silently.
+
+    Example: evaltool --db nyt.sqlite import --format qdpx projekt.qdpx
+    """
+    from evaltool.refi.load import import_qdpx
+
+    result = import_qdpx(get_store(ctx), file, nlp.load("segment"), strict=strict)
+    for line in result.notes:
+        click.echo(f"note: {line}", err=True)
+    for line in result.not_placed:
+        click.echo(f"not placed: {line}", err=True)
+    click.echo(f"imported {file}: {result.documents} documents, {result.codes} codes, "
+               f"{result.codings} codings from {result.selections} coded selections, "
+               f"{result.coders} coders, {result.memos} memos; "
+               f"{len(result.not_placed)} not placed")
+
+
 @cli.command("list")
 @click.pass_context
 @user_errors
@@ -474,9 +506,22 @@ def codebook_validate(file: Path) -> None:
 @click.pass_context
 @user_errors
 def codebook_load(ctx: click.Context, file: Path, seed: Path | None, no_seed: bool) -> None:
-    """Load a codebook into the database and make it active (codings of kept code ids stay)."""
+    """Load a codebook into the database and make it active (codings of kept code ids stay).
+
+    A .qdc file (REFI-QDA codebook from NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette) is
+    read as such: its codes without a CMO kind are marked 'unassigned'.
+    """
     from evaltool.codebook import load_codebook_file
 
+    if file.suffix.lower() == ".qdc":  # a REFI-QDA codebook from another tool
+        from evaltool.refi.load import load_qdc
+
+        r, warnings = load_qdc(get_store(ctx), file)
+        for line in warnings:
+            click.echo(f"note: {line}", err=True)
+        click.echo(f"loaded {r.key} v{r.version} from {file}: {r.added} codes added, "
+                   f"{r.updated} updated, {r.retired} retired")
+        return
     r = load_codebook_file(get_store(ctx), file, seed=False if no_seed else (seed or True))
     seeded = len(get_store(ctx).codebook_seed())
     click.echo(f"loaded {r.key} v{r.version}: {r.added} codes added, {r.updated} updated, "

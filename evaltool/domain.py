@@ -27,9 +27,13 @@ class CMO(enum.StrEnum):
     context = "context"
     mechanism = "mechanism"
     outcome = "outcome"
+    # a code imported from another tool (REFI-QDA) whose kind nobody has chosen yet; the
+    # Kodebog page assigns it, and the CMO chains and counts leave it out
+    unassigned = "unassigned"
 
 
-CMO_KINDS: tuple[str, ...] = tuple(k.value for k in CMO)  # in the order the dashboards show them
+# the realist kinds, in the order the dashboards show them
+CMO_KINDS: tuple[str, ...] = (CMO.context.value, CMO.mechanism.value, CMO.outcome.value)
 
 
 class CodingStatus(enum.StrEnum):
@@ -754,3 +758,72 @@ class QuotePin:
     theme: str
     coder: str | None
     at: Any
+
+
+# -- a project read from a REFI-QDA file (evaltool.refi), stored in one transaction --------
+
+
+@dataclass
+class ImportedDocument:
+    """A source of an imported project as a document: turns with their sentences."""
+
+    name: str
+    metadata: dict[str, Any]
+    turns: list[ParsedTurn]
+    sentences: list[list[Sentence]]  # per turn, offsets relative to the turn's text
+    speakers: list[tuple[str, str | None, bool]]  # (name, role, is moderator)
+    content_hash: str
+    model: str
+
+
+@dataclass(frozen=True)
+class ImportedCoding:
+    """An accepted coding of an imported project: ``[start, end)`` in document
+    ``document`` (index into the project's documents); a whole sentence when ``sentence``."""
+
+    document: int
+    start: int
+    end: int
+    code_key: str
+    coder: str | None
+    sentence: bool
+    created: Any = None  # datetime or None
+    memo: str = ""
+    status: str = CodingStatus.accepted.value
+
+
+@dataclass(frozen=True)
+class ImportedMemo:
+    """A memo of an imported project: on a sentence (``start`` given), a document, or the
+    project (``document`` None)."""
+
+    text: str
+    coder: str
+    document: int | None = None
+    start: int | None = None  # document offset inside the sentence the memo is on
+
+
+@dataclass
+class ImportedProject:
+    """Everything an imported project stores (see ``Store.import_project``)."""
+
+    codebook: Any  # a validated CodebookSpec
+    source: str  # the file it came from (the codebook's source)
+    documents: list[ImportedDocument] = field(default_factory=list)
+    codings: list[ImportedCoding] = field(default_factory=list)
+    memos: list[ImportedMemo] = field(default_factory=list)
+    coders: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProjectImportResult:
+    """What importing a REFI-QDA project stored and what it could not (one line each)."""
+
+    documents: int = 0
+    codes: int = 0
+    codings: int = 0
+    selections: int = 0
+    memos: int = 0
+    coders: int = 0
+    not_placed: list[str] = field(default_factory=list)  # selections that could not be coded
+    notes: list[str] = field(default_factory=list)  # placed, but worth saying (and warnings)

@@ -92,6 +92,15 @@ class StagingLost(StoreError):
         self.document_id = document_id
 
 
+class NotEmptyError(StoreError):
+    """A whole project is imported only into a database that holds no documents yet."""
+
+    def __init__(self, documents: int) -> None:
+        self.documents = documents
+        super().__init__(f"the database already holds {documents} document(s); a REFI-QDA "
+                         "project is imported into a new, empty database (--db NEW)")
+
+
 class NotFoundError(EvaltoolError):
     """A document, segment, code or coding named by the user does not exist."""
 
@@ -242,6 +251,21 @@ class SpanError(EvaltoolError):
     def __str__(self) -> str:
         return (f"document {self.document_id}, characters {self.start}-{self.end}: "
                 f"{self.MESSAGES[self.kind]}")
+
+
+class RefiError(EvaltoolError):
+    """A REFI-QDA file (``.qdpx`` project or ``.qdc`` codebook) cannot be imported; ``part``
+    names what is wrong in it (``project.qde line 12``, ``selection 3F2A…``), never text."""
+
+    def __init__(self, path: str | Path, part: str | None, message: str) -> None:
+        self.path = str(path)
+        self.part = part
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}: {self.part}" if self.part else self.path
+        return f"{where}: {self.message}"
 
 
 class FaultError(StoreError):

@@ -43,7 +43,7 @@ def test_second_codebook_is_another_project() -> None:
     ("old", "new", "line", "field", "message"),
     [
         ("    cmo: mechanism\n", "    cmo: mekanisme\n", 29, "codes[1] (mek_kaffe).cmo",
-         "Input should be 'context', 'mechanism' or 'outcome'"),
+         "Input should be 'context', 'mechanism', 'outcome' or 'unassigned'"),
         ("    themes: [T1]\n    goals: [G1]\n    target_groups",
          "    themes: [T9]\n    goals: [G1]\n    target_groups", 31,
          "codes[1] (mek_kaffe).themes", "unknown theme 'T9'"),

@@ -25,6 +25,7 @@ from evaltool.store.matrices import MatrixOps
 from evaltool.store.memos import MemoOps
 from evaltool.store.models import READY, Document, DocumentAttribute, Segment, Speaker, Turn
 from evaltool.store.pins import PinOps
+from evaltool.store.projects import ProjectOps
 from evaltool.store.pseudonyms import PseudonymOps
 from evaltool.store.queue import QueueOps
 from evaltool.store.search import SearchOps
@@ -36,7 +37,7 @@ from evaltool.store.version import VersionOps
 
 class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps, LifecycleOps,
             SearchOps, MatrixOps, AttributeOps, MemoOps, QueueOps, SpanOps, PinOps, UserOps,
-            VersionOps):
+            VersionOps, ProjectOps):
     """A migrated database and the operations evaltool performs on it.
 
     ``actor`` is None for the embedded single user and the CLI (no checks), or the

@@ -24,7 +24,8 @@ def md(text: object) -> str:
 
 
 STATUS = {"suggested": "Forslag", "accepted": "Accepteret", "rejected": "Afvist"}
-CMO = {Kind.context: "Kontekst", Kind.mechanism: "Mekanisme", Kind.outcome: "Udfald"}
+CMO = {Kind.context: "Kontekst", Kind.mechanism: "Mekanisme", Kind.outcome: "Udfald",
+       Kind.unassigned: "Ikke tildelt"}
 SOURCE = {"rules": "regler", "model": "model", "combined": "regler + model", "human": "manuel",
           "gold": "guldstandard", "adjudicated": "afgjort"}
 # what a memo is on (MemoView.kind), as a heading and as the memo's own noun
