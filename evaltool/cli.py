@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from typing import Any
 import click
 
 from evaltool import config, nlp, outfile
-from evaltool.errors import EvaltoolError, as_fault
+from evaltool.domain import Role
+from evaltool.errors import EvaltoolError, NotFoundError, as_fault
 from evaltool.store import Store, db, open_store
 from evaltool.texttable import clock, table
 
@@ -952,6 +954,114 @@ def assign(ctx: click.Context, doc: str, coders: tuple[str, ...], open_: bool, r
     for a in store.assign(document.id, list(coders), blind=not open_):
         if a.coder in coders:
             click.echo(f"{a.document}: {a.coder} ({'blind' if a.blind else 'open'})")
+
+
+@cli.group()
+def user() -> None:
+    """Sign-in accounts of a team server (local passwords or the organisation's provider)."""
+
+
+ROLES = click.Choice([r.value for r in Role])
+PASSWORD_ENV = "EVALTOOL_PASSWORD"
+
+
+def password_options(func: Callable) -> Callable:
+    """Where a new password comes from: a hidden prompt, stdin, or EVALTOOL_PASSWORD."""
+    func = click.option("--password-stdin", is_flag=True,
+                        help="Read the password from the first line of standard input.")(func)
+    return click.option("--no-password", is_flag=True,
+                        help="No password: the account signs in only through the provider "
+                             "(needs --email).")(func)
+
+
+def _new_password(name: str, password_stdin: bool, no_password: bool) -> str | None:
+    """The password for ``name``: never an argument, so it stays out of shell history."""
+    if no_password:
+        return None
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if os.environ.get(PASSWORD_ENV):
+        return os.environ[PASSWORD_ENV]
+    return click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", type=ROLES, required=True, help="evaluator codes, lead reads, admin manages.")
+@click.option("--email", help="E-mail address the OpenID Connect provider signs the account in with.")
+@password_options
+@click.pass_context
+@user_errors
+def user_add(ctx: click.Context, name: str, role: str, email: str | None, password_stdin: bool,
+             no_password: bool) -> None:
+    """Add an account; the password is asked for (hidden, twice) and stored as an argon2 hash.
+
+    Example: evaltool user add Åse --role evaluator
+    """
+    from evaltool import accounts
+
+    try:
+        account = accounts.add_user(get_store(ctx), name, role,
+                                    _new_password(name, password_stdin, no_password), email=email)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"added {account.name} ({account.role.value})")
+
+
+@user.command("list")
+@click.pass_context
+@user_errors
+def user_list(ctx: click.Context) -> None:
+    """List the accounts: name, role, e-mail, how they sign in (never a password)."""
+    rows = [(a.name, a.role.value, a.email or "",
+             "password" if a.has_password else "provider") for a in get_store(ctx).users()]
+    click.echo(table(rows, ["name", "role", "email", "sign-in"]) if rows else "no accounts")
+
+
+@user.command("set-role")
+@click.argument("name")
+@click.argument("role", type=ROLES)
+@click.pass_context
+@user_errors
+def user_set_role(ctx: click.Context, name: str, role: str) -> None:
+    """Change an account's role (effective at its next page load)."""
+    account = get_store(ctx).set_role(name, Role(role))
+    click.echo(f"{account.name} is now {account.role.value}")
+
+
+@user.command("password")
+@click.argument("name")
+@password_options
+@click.pass_context
+@user_errors
+def user_password(ctx: click.Context, name: str, password_stdin: bool, no_password: bool) -> None:
+    """Set a new password for an account (asked for hidden, twice)."""
+    from evaltool import accounts
+
+    store = get_store(ctx)
+    if store.user(name) is None:
+        raise NotFoundError(f"no account {name!r} (see `evaltool user list`)")
+    try:
+        accounts.set_password(store, name, _new_password(name, password_stdin, no_password))
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"password of {name} changed")
+
+
+@user.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+@user_errors
+def user_remove(ctx: click.Context, name: str, yes: bool) -> None:
+    """Remove an account (its decisions keep its name in the history)."""
+    store = get_store(ctx)
+    if store.user(name) is None:
+        raise NotFoundError(f"no account {name!r} (see `evaltool user list`)")
+    if not yes:
+        click.confirm(f"Remove the account {name}?", abort=True)
+    store.remove_user(name)
+    click.echo(f"removed {name}")
 
 
 @cli.command()
