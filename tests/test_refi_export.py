@@ -19,6 +19,7 @@ from tests.conftest import FIXTURES
 TRANSCRIPT = """---
 title: Kaffe på biblioteket
 site: Tønder
+moderator: Mette
 target_groups: [aeldre, familier]
 ---
 [00:00:05] Mette (bibliotekar): Kommunens strategi gav os ryg. Vi satte kaffe på bordet.
@@ -93,6 +94,7 @@ def test_the_project_validates_and_holds_every_part(project, tmp_path: Path) -> 
     values = {variables[v.find("q:VariableRef", NS).get("targetGUID")]:
               v.find("q:TextValue", NS).text for v in source.iterfind("q:VariableValue", NS)}
     assert values["site"] == "Tønder" and values["target_groups"] == "aeldre, familier"
+    assert values["moderator"] == "Mette"
     cases = {c.get("name"): c for c in root.iterfind("q:Cases/q:Case", NS)}
     assert set(cases) == {"Mette", "Søren Holm", "Åse"}
 
@@ -100,8 +102,8 @@ def test_the_project_validates_and_holds_every_part(project, tmp_path: Path) -> 
         return {variables[v.find("q:VariableRef", NS).get("targetGUID")]: v[1].text
                 for v in cases[name].iterfind("q:VariableValue", NS)}
 
-    assert case_values("Åse") == {"alder": "70+", "moderator": "false"}
-    assert case_values("Mette") == {"role": "bibliotekar", "moderator": "false"}
+    assert case_values("Åse") == {"alder": "70+", "is_moderator": "false"}
+    assert case_values("Mette") == {"role": "bibliotekar", "is_moderator": "true"}
     assert cases["Åse"].find("q:SourceRef", NS).get("targetGUID") == source.get("guid")
     assert source.get("plainTextPath") == f"internal://{source.get('guid')}.txt"
     assert list(files) == [f"sources/{source.get('guid')}.txt"]
@@ -225,10 +227,10 @@ def test_coded_documents_in_word_carry_each_coding_as_a_comment(project, tmp_pat
     assert write_coded_documents(project, out, "docx", pseudonymizer=hook) == 4
     document = docx.Document(str(out))
     comments = {c.text: c.author for c in document.comments}
-    assert comments["Kommunal strategi\nDeltager 1 nævner strategien"] == "Bo"
+    assert comments["Kommunal strategi\nModerator nævner strategien"] == "Bo"
     assert comments["Nye brugere"] == "Ida"
     body = "\n".join(p.text for p in document.paragraphs)
-    assert "Deltager 1 (bibliotekar): Kommunens strategi" in body
+    assert "Moderator (bibliotekar): Kommunens strategi" in body
     assert "Mette" not in body and "Søren" not in body
     highlighted = "".join(r.text for p in document.paragraphs for r in p.runs
                           if r.font.highlight_color is not None)

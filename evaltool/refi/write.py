@@ -40,7 +40,7 @@ from evaltool.refi import schema
 NAMESPACE = uuid.UUID("4f0c2b8e-5d6a-4e7b-9a3c-1e2d3c4b5a69")
 TRAILER = "[evaltool]"
 CODEBOOK_NOTE = "evaltool-codebook"  # the project note that holds the codebook as YAML
-MODERATOR_VARIABLE = "moderator"
+MODERATOR_VARIABLE = "is_moderator"  # not "moderator": front matter may have that key
 UNIT_NAMES = ("sentence", "span")  # a selection's name: a whole-sentence coding or a span
 SEGMENT_MEMO_SELECTION = "sentence memo"
 CMO_SET = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
