@@ -191,7 +191,8 @@ def test_blind_coders_cannot_see_or_touch_each_others_layer(suggested) -> None:
                  lambda: anna.coder_ranges("Bo"), lambda: anna.reviewed_turns("Bo"),
                  lambda: anna.done_marks(1, "Bo"),
                  lambda: anna.coding_views(status="all", layer="Bo"),
-                 lambda: anna.review_queue(0.5, coder="Bo")):
+                 lambda: anna.review_queue(0.5, coder="Bo"),
+                 lambda: anna.reviewed_labels(layer="Bo"), lambda: anna.matrix("code", layer="Bo")):
         with pytest.raises(AccessError):
             peek()
     # nor change it, nor decide in the shared layer while blind (that goes to her own)
@@ -336,3 +337,32 @@ def test_user_commands_keep_the_password_out_of_arguments_output_and_database(ru
         assert accounts.authenticate(store, "Åse", PASSWORD, now=T0).role == Role.evaluator
     finally:
         store.close()
+
+
+READ_CHECKS = re.compile(r"may_read_coder\(|may_read_layer\(|own_view\(")
+# Reads with a coder argument that show nothing of that coder's decisions.
+NOT_A_VIEW = {"assignments": "who is assigned to what", "is_blind": "whether an assignment is blind"}
+
+
+def unchecked_reads(cls: type) -> list[str]:
+    """Public unguarded methods that take a coder, layer or viewer but never check that a
+    bound evaluator asks for their own."""
+    out = []
+    for name, method in inspect.getmembers(cls, inspect.isfunction):
+        if name.startswith("_") or is_guarded(method) or name in NOT_A_VIEW:
+            continue
+        params = set(inspect.signature(method).parameters)
+        if params & {"coder", "layer", "visible_to"} and not READ_CHECKS.search(
+                inspect.getsource(inspect.unwrap(method))):
+            out.append(name)
+    return sorted(out)
+
+
+def test_every_read_of_a_coders_work_checks_the_reader() -> None:
+    assert unchecked_reads(Store) == []
+
+    class Careless(Store):
+        def peek(self, coder: str) -> dict:
+            return self.coder_codes.__wrapped__(self, coder)  # type: ignore[attr-defined]
+
+    assert unchecked_reads(Careless) == ["peek"]

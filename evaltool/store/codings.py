@@ -709,6 +709,7 @@ class CodingOps:
                      site: str | None = None, layer: str = SHARED,
                      segment_ids: Sequence[int] | None = None) -> list[CodingView]:
         """Codings joined with their segment, speaker, document and code."""
+        may_read_layer(self.actor, layer)
         themes_goals = self.code_categories()
         out = []
         for r in self.coding_rows(status=status, document_id=document_id, code_key=code_key,
@@ -745,6 +746,7 @@ class CodingOps:
     def accepted_labels(self, layer: str = SHARED) -> dict[int, set[str]]:
         """Segment id → accepted code keys (training targets; a span coding labels every
         sentence it overlaps)."""
+        may_read_layer(self.actor, layer)
         out: dict[int, set[str]] = {}
         with self.engine.connect() as conn:
             for seg, key in conn.execute(
@@ -763,6 +765,7 @@ class CodingOps:
         Seen: a turn with a human decision (any coding that is no longer a bare
         suggestion), a turn marked done, every turn of a document marked done.
         """
+        may_read_layer(self.actor, layer)
         decided = (Coding.layer == layer) & (Coding.status != CodingStatus.suggested.value)
         with self.engine.connect() as conn:
             turns = {(d, t) for d, t in conn.execute(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from evaltool.domain import CodingStatus, Matrix, attribute_values, quote_target_groups
 from evaltool.errors import NotFoundError
+from evaltool.store.access import may_read_layer
 from evaltool.store.aggregates import spoken_by
 from evaltool.store.models import (
     READY,
@@ -57,6 +58,7 @@ class MatrixOps:
         ``documents`` and ``speakers`` (ids; None: all) limit the units counted.
         :class:`NotFoundError` for an unknown column dimension or unit.
         """
+        may_read_layer(self.actor, layer)
         if unit not in UNITS:
             raise NotFoundError(f"unknown unit {unit!r} (use segment or turn)")
         if cols not in ("code", *CASES) and not (_keyed(cols, "attr:")
