@@ -774,6 +774,7 @@ class ImportedDocument:
     speakers: list[tuple[str, str | None, bool]]  # (name, role, is moderator)
     content_hash: str
     model: str
+    speaker_attributes: dict[str, dict[str, Any]] = field(default_factory=dict)  # by name
 
 
 @dataclass(frozen=True)

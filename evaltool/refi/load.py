@@ -17,7 +17,9 @@ import datetime as dt
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
+from evaltool import attributes
 from evaltool import codebook as cb
 from evaltool.domain import (
     CMO,
@@ -28,11 +30,12 @@ from evaltool.domain import (
     ParsedDocument,
     ProjectImportResult,
 )
-from evaltool.errors import CodebookError, IngestError, NotEmptyError, RefiError
+from evaltool.errors import AttributeInputError, CodebookError, IngestError, NotEmptyError, RefiError
 from evaltool.refi.place import Placement, read_source
 from evaltool.refi.read import RefiCode, RefiProject, RefiSource, read_file
 
 CODEBOOK_NOTE = "evaltool-codebook"  # the note holding evaltool's own codebook (YAML)
+MODERATOR_VARIABLE = "moderator"  # the Boolean variable of a case that is the moderator
 IMPORTED = "importeret"  # theme and goal of codes that come without evaltool's categories
 IMPORTED_LABEL = "Importeret"
 FALLBACK_CODER = "REFI-QDA"  # who made a coding or memo the file names no user for
@@ -128,6 +131,14 @@ def _when(value: str | None) -> dt.datetime | None:
     return at if at.tzinfo else at.replace(tzinfo=dt.UTC)
 
 
+def _attribute(key: str, value: str) -> Any:
+    """A variable's text as evaltool stores the attribute (a list key split at commas)."""
+    try:
+        return attributes.check_value(key, value)
+    except AttributeInputError:
+        return value
+
+
 def _model_name(nlp) -> str:
     meta = getattr(nlp, "meta", {}) or {}
     return f"{meta.get('lang', '')}_{meta.get('name', '')}-{meta.get('version', '')}"
@@ -180,14 +191,34 @@ def plan_project(project: RefiProject, source: str, nlp
         if not placement.by_grammar:
             result.notes.append(f"{what}: no speaker labels read; one turn per paragraph")
         index = len(plan.documents)
+        metadata = {key: _attribute(key, value) for key, value in s.variables}
         speakers: dict[str, str | None] = {}
         for t in placement.turns:
-            speakers.setdefault(t.speaker, t.role)
-        parsed = ParsedDocument(s.name, "qdpx", {}, placement.turns)
+            if speakers.get(t.speaker) is None:
+                speakers[t.speaker] = t.role
+        moderators = {n for n in speakers if is_moderator(n, metadata)}
+        speaker_attrs: dict[str, dict] = {}
+        for case in project.cases:
+            if s.guid not in case.sources:
+                continue
+            if case.name not in speakers:
+                result.notes.append(f"case {case.name!r} is not a speaker of {what}: "
+                                    "its variables are not imported")
+                continue
+            values = dict(case.variables)
+            flag = values.pop(MODERATOR_VARIABLE, None)
+            if flag is not None:
+                (moderators.add if flag.strip().lower() == "true" else moderators.discard)(
+                    case.name)
+            role = values.pop("role", None)
+            if role and not speakers[case.name]:
+                speakers[case.name] = role
+            speaker_attrs[case.name] = {k: _attribute(k, v) for k, v in values.items()}
+        parsed = ParsedDocument(s.name, "qdpx", metadata, placement.turns)
         plan.documents.append(ImportedDocument(
-            s.name[:300], {}, placement.turns, [], [(n, r, is_moderator(n, {}))
-                                                    for n, r in speakers.items()],
-            content_hash(parsed), _model_name(nlp)))
+            s.name[:300], metadata, placement.turns, [],
+            [(n, r, n in moderators) for n, r in speakers.items()],
+            content_hash(parsed), _model_name(nlp), speaker_attrs))
         placements.append((index, placement, s))
         for ref in s.notes:
             if ref in notes and notes[ref].text:

@@ -95,6 +95,17 @@ class RefiSource:
     description: str = ""
     notes: tuple[str, ...] = ()
     codings: int = 0  # codings of every selection kind (also of non-text ones)
+    variables: tuple[tuple[str, str], ...] = ()  # (variable name, value as text)
+
+
+@dataclass(frozen=True)
+class RefiCase:
+    """A case (evaltool writes one per speaker of a document) with its variable values."""
+
+    guid: str
+    name: str
+    sources: tuple[str, ...]  # guids of the sources it refers to
+    variables: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,7 @@ class RefiProject:
     codes: list[RefiCode] = field(default_factory=list)
     sources: list[RefiSource] = field(default_factory=list)
     notes: list[RefiNote] = field(default_factory=list)
+    cases: list[RefiCase] = field(default_factory=list)
     creating_user: str | None = None
     # deviations from the standard read leniently, and parts not imported (one line each)
     warnings: list[str] = field(default_factory=list)
@@ -188,6 +200,24 @@ def _text_of(el: etree._Element | None) -> str:
 def _note_refs(el: etree._Element, ns: str) -> tuple[str, ...]:
     return tuple(r.get("targetGUID", "") for r in el.findall(_q(ns, "NoteRef"))
                  if r.get("targetGUID"))
+
+
+_VALUE_TAGS = ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue",
+               "DateTimeValue")
+
+
+def _variable_values(el: etree._Element, ns: str, names: dict[str, str]
+                     ) -> tuple[tuple[str, str], ...]:
+    """(variable name, value as text) of the ``VariableValue`` children of ``el``."""
+    out = []
+    for vv in el.findall(_q(ns, "VariableValue")):
+        ref = vv.find(_q(ns, "VariableRef"))
+        name = names.get(ref.get("targetGUID", "")) if ref is not None else None
+        value = next((v.text or "" for tag in _VALUE_TAGS
+                      for v in vv.findall(_q(ns, tag))), None)
+        if name and value is not None:
+            out.append((name, value))
+    return tuple(out)
 
 
 def _codes(el: etree._Element | None, ns: str, parent: str | None,
@@ -353,6 +383,9 @@ def read_qdpx(data: bytes, path: str = "<project>", *, strict: bool = False) -> 
     book = root.find(_q(ns, "CodeBook"))
     project.codes = read_codebook_root(book, ns, path) if book is not None else []
     used_members = {qde_key}
+    variables = root.find(_q(ns, "Variables"))
+    var_names = {v.get("guid", ""): (v.get("name") or "").strip()
+                 for v in (variables.findall(_q(ns, "Variable")) if variables is not None else ())}
     sources = root.find(_q(ns, "Sources"))
     for src in sources if sources is not None else ():
         if not isinstance(src.tag, str):
@@ -403,7 +436,8 @@ def read_qdpx(data: bytes, path: str = "<project>", *, strict: bool = False) -> 
                                     f"positions {sel.start}-{sel.end} lie outside the source's "
                                     f"{len(text):,} characters")
         project.sources.append(RefiSource(guid, name, kind, text, tuple(selections),
-                                          description, notes, n))
+                                          description, notes, n,
+                                          _variable_values(src, ns, var_names)))
     known = {c.guid for c in project.codes}
     for source in project.sources:
         for sel in source.selections:
@@ -416,6 +450,11 @@ def read_qdpx(data: bytes, path: str = "<project>", *, strict: bool = False) -> 
         project.notes.append(RefiNote(note.get("guid") or "", (note.get("name") or "").strip(),
                                       _text_of(note.find(_q(ns, "PlainTextContent"))),
                                       note.get("creatingUser"), note.get("creationDateTime")))
+    cases = root.find(_q(ns, "Cases"))
+    for case in cases.findall(_q(ns, "Case")) if cases is not None else ():
+        refs = tuple(r.get("targetGUID", "") for r in case.findall(_q(ns, "SourceRef")))
+        project.cases.append(RefiCase(case.get("guid") or "", (case.get("name") or "").strip(),
+                                      refs, _variable_values(case, ns, var_names)))
     project.extras = {k: v for k, v in members.items() if k not in used_members}
     return project
 

@@ -17,7 +17,17 @@ from evaltool.errors import NotEmptyError
 from evaltool.store.access import guarded
 from evaltool.store.codings import SHARED, CodingOps
 from evaltool.store.documents import DocumentWriter
-from evaltool.store.models import READY, Code, Codebook, Coding, Document, Memo, Segment, utcnow
+from evaltool.store.models import (
+    READY,
+    Code,
+    Codebook,
+    Coding,
+    Document,
+    Memo,
+    Segment,
+    SpeakerAttribute,
+    utcnow,
+)
 
 
 class ProjectOps:
@@ -57,6 +67,11 @@ class ProjectOps:
                 doc_id = writer.add_document(name=doc.name, fmt="qdpx", metadata=doc.metadata,
                                              content_hash=doc.content_hash, model=doc.model)
                 speaker_ids = writer.add_speakers(doc_id, doc.speakers)
+                attribute_rows = [{"speaker_id": speaker_ids[name], "key": key, "value": value}
+                                  for name, values in doc.speaker_attributes.items()
+                                  for key, value in values.items() if name in speaker_ids]
+                if attribute_rows:
+                    conn.execute(insert(SpeakerAttribute), attribute_rows)
                 rows, offset = [], 0
                 for number, turn in enumerate(doc.turns, start=1):
                     if number > 1:
