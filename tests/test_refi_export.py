@@ -235,3 +235,15 @@ def test_coded_documents_in_word_carry_each_coding_as_a_comment(project, tmp_pat
     highlighted = "".join(r.text for p in document.paragraphs for r in p.runs
                           if r.font.highlight_color is not None)
     assert "Kagen var lækker" in highlighted and "Strategien var klar" not in highlighted
+
+
+def test_every_export_gives_each_object_the_same_guid(project) -> None:
+    def guids(xml: bytes) -> set[str]:
+        return {e.get("guid") for e in etree.fromstring(xml).iter() if e.get("guid")}
+
+    first, files, _ = write.build_project(project)
+    (coding_id,) = project.add_coding([project.segments(1)[4].id], "ctx_strategi", "Bo")
+    second, files_again, _ = write.build_project(project)
+    assert guids(second) - guids(first) == {write.guid("selection", coding_id),
+                                            write.guid("coding", coding_id)}
+    assert guids(first) < guids(second) and files == files_again

@@ -63,7 +63,7 @@ def _exchange_bytes(kind: str, status: str, pseudonymize: bool) -> bytes:
         def views(doc_id: int):
             return PseudonymizedView(store, doc_id, lambda: nlp.load("ner"))
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"eksport.{kind}"
+        path = Path(tmp) / next(name for k, name, _ in EXCHANGE_FILES if k == kind)
         if kind == "qdpx":
             from evaltool.refi.write import write_project
 
