@@ -33,9 +33,9 @@ from evaltool.domain import (
 from evaltool.errors import AttributeInputError, CodebookError, IngestError, NotEmptyError, RefiError
 from evaltool.refi.place import Placement, read_source
 from evaltool.refi.read import RefiCode, RefiProject, RefiSource, read_file
+from evaltool.refi.write import MODERATOR_VARIABLE
 
 CODEBOOK_NOTE = "evaltool-codebook"  # the note holding evaltool's own codebook (YAML)
-MODERATOR_VARIABLE = "moderator"  # the Boolean variable of a case that is the moderator
 IMPORTED = "importeret"  # theme and goal of codes that come without evaltool's categories
 IMPORTED_LABEL = "Importeret"
 FALLBACK_CODER = "REFI-QDA"  # who made a coding or memo the file names no user for
