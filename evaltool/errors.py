@@ -114,8 +114,16 @@ class ConflictError(EvaltoolError):
 
 
 class AccessError(EvaltoolError):
-    """The acting user may not do this: a coding in another coder's layer, a role without
-    the permission (a lead writing), or acting under another coder's name."""
+    """The acting user may not do this. ``kind`` says why, for the app's Danish text:
+    'layer' (another coder's layer or memo), 'role' (the role lacks the permission: a lead
+    writing), 'impersonation' (acting under another coder's name), 'blind' (the shared
+    layer of a document assigned blind to them), 'unassigned' (a document assigned to
+    others), 'read' (another coder's own work), 'unguarded' (a write the store does not
+    check: a bug)."""
+
+    def __init__(self, message: str, kind: str = "layer") -> None:
+        self.kind = kind
+        super().__init__(message)
 
 
 class SignInError(EvaltoolError):

@@ -134,8 +134,9 @@ def test_a_lead_cannot_write_anything_and_nothing_is_written(suggested, tmp_path
         lambda: lead.set_role("Lis", Role.admin),
     ]
     for attempt in attempts:
-        with pytest.raises(AccessError):
+        with pytest.raises(AccessError) as refused:
             attempt()
+        assert refused.value.kind == "role"
     with pytest.raises(AccessError), lead.document_writer():
         pass
     assert _snapshot(suggested) == before
@@ -168,10 +169,13 @@ def test_a_coder_cannot_act_as_another(suggested) -> None:
                     lambda: anna.add_coding([5], K, "Bo"),
                     lambda: anna.code_span(1, 0, 9, K, coder="Bo"),
                     lambda: anna.add_project_memo("Bo", "Bo mener ..."),
-                    lambda: anna.undo_last("Bo"),
-                    lambda: anna.add_coding([5], K, "Anna", layer="Bo")):
-        with pytest.raises(AccessError):
+                    lambda: anna.undo_last("Bo")):
+        with pytest.raises(AccessError) as refused:
             attempt()
+        assert refused.value.kind == "impersonation"
+    with pytest.raises(AccessError) as refused:
+        anna.add_coding([5], K, "Anna", layer="Bo")
+    assert refused.value.kind == "layer"
     anna.decide_as("Anna", shared, "accept")
     assert [e.coder for e in suggested.history(2)] == ["Anna"]  # the account's name
 

@@ -95,13 +95,13 @@ def require(actor: Actor, permission: Permission) -> None:
     """Refuse an actor whose role lacks ``permission``."""
     if not actor.can(permission):
         raise AccessError(f"{actor.name} ({Role(actor.role).value}) may not do this "
-                          f"(needs the '{permission.value}' permission)")
+                          f"(needs the '{permission.value}' permission)", "role")
 
 
 def same_person(actor: Actor, name: Any) -> None:
     """Refuse acting under another name than the actor's own."""
     if not isinstance(name, str) or name.strip() != actor.name:
-        raise AccessError(f"{actor.name} cannot act as another coder")
+        raise AccessError(f"{actor.name} cannot act as another coder", "impersonation")
 
 
 def may_read_coder(actor: Actor | None, coder: str | None) -> None:
@@ -109,7 +109,7 @@ def may_read_coder(actor: Actor | None, coder: str | None) -> None:
     if actor is None or coder is None or Role(actor.role) != Role.evaluator:
         return
     if coder != actor.name:
-        raise AccessError(f"{actor.name} cannot see another coder's work")
+        raise AccessError(f"{actor.name} cannot see another coder's work", "read")
 
 
 def may_read_layer(actor: Actor | None, layer: str | None) -> None:
@@ -137,9 +137,9 @@ def check_layer(conn: Connection, actor: Actor | None, document_id: int, layer: 
         .where(Assignment.document_id == document_id)).all())
     if assigned.get(actor.name):
         raise AccessError(f"document {document_id} is assigned blind to {actor.name}: "
-                          "decisions go to their own layer")
+                          "decisions go to their own layer", "blind")
     if Role(actor.role) == Role.evaluator and assigned and actor.name not in assigned:
-        raise AccessError(f"document {document_id} is not assigned to {actor.name}")
+        raise AccessError(f"document {document_id} is not assigned to {actor.name}", "unassigned")
 
 
 def own_view(actor: Actor | None, visible_to: str | None) -> str | None:

@@ -77,7 +77,8 @@ class Store(CodingOps, ModelOps, AggregateOps, TeamOps, PseudonymOps, BackupOps,
         :mod:`evaltool.store.access`): an unguarded write is refused, not trusted.
         """
         if self.actor is not None and not inside_guard():
-            raise AccessError("this write is not checked against the signed-in user; refused")
+            raise AccessError("this write is not checked against the signed-in user; refused",
+                              "unguarded")
         with db.transaction(self.engine.execution_options(evaltool_write=True)) as conn:
             yield conn
 
