@@ -51,7 +51,7 @@ def project(store, tmp_path: Path, blank_nlp):
     store.code_span(1, start, start + len("Kagen var lækker"), "mek_kaffe", coder="Bo")
     store.add_memo(segs[3].id, "Bo", "Søren er frivillig")
     store.add_document_memo(1, "Ida", "Godt interview med Mette")
-    store.add_project_memo("Bo", "Åse og Mette kender hinanden")
+    store.add_project_memo("Bo", "Åse & Mette kender hinanden <b>")
     store.set_attributes(1, {"alder": "70+"}, speaker="Åse")
     return store
 
@@ -88,6 +88,8 @@ def test_the_project_validates_and_holds_every_part(project, tmp_path: Path) -> 
     yaml_text = notes[write.CODEBOOK_NOTE].find("q:PlainTextContent", NS).text
     assert codebook.parse(yaml_text) == codebook.load(FIXTURES / "mini_kodebog.yaml")
     assert len(root.findall("q:NoteRef", NS)) == 2  # project memo and codebook
+    assert notes["project memo"].find("q:PlainTextContent", NS).text == (
+        "Åse & Mette kender hinanden <b>")
     # document attributes on the source, speakers as cases with their attributes
     source = root.find("q:Sources/q:TextSource", NS)
     variables = {v.get("guid"): v.get("name") for v in root.iterfind("q:Variables/q:Variable", NS)}

@@ -228,7 +228,7 @@ def _el(parent: Any, tag: str, attrs: dict[str, Any] | None = None, text: str | 
         ns: str = schema.PROJECT_NS) -> Any:
     """A child element in the REFI-QDA namespace (attributes that are None left out)."""
     node = etree.SubElement(parent, f"{{{ns}}}{tag}",
-                            {k: str(v) for k, v in (attrs or {}).items() if v is not None})
+                            {k: clean(str(v)) for k, v in (attrs or {}).items() if v is not None})
     if text is not None:
         node.text = clean(text)
     return node
