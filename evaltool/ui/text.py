@@ -120,7 +120,8 @@ CHAPTER = {
     "per_site": "Citater pr. sted",
     "per_site_help": "De stærkeste citater pr. sted efter dem, der er valgt til rapporten "
                      "(også i rapporten, der hentes nedenfor).",
-    "suggestions": "Medtag forslag (ikke kun accepterede)",
+    "suggestions": "Medtag forslag",
+    "suggestions_help": "Citér også maskinens forslag, ikke kun accepterede kodninger.",
     "pinned": "Citatet er valgt til rapporten under tema {theme}; det står nu først.",
     "unpinned": "Citatet er taget ud af rapporten under tema {theme}.",
     "pinned_label": "Valgt til rapporten",

@@ -68,7 +68,7 @@ def _filters(themes: dict[str, str]) -> dict:
     """The theme box and the filters (as on the Dashboard); the chosen values."""
     _follow_link(themes)
     options = _options(state.data_version())
-    c = st.columns([3, 2, 2, 1.4, 2.2])
+    c = st.columns([3, 2, 2, 1.4, 1.6], vertical_alignment="bottom")
     theme = select("Tema", list(themes), format_func=themes.get, key=f"{KEY}theme",
                    where=c[0], on_change=_keep_link)
     if st.query_params.get(THEME_PARAM) != theme:
@@ -79,7 +79,7 @@ def _filters(themes: dict[str, str]) -> dict:
                    format_func=lambda g: g or "Alle", key=f"{KEY}group", help=T["group_help"])
     quotes = c[3].number_input(T["per_site"], 1, 20, 3, key=f"{KEY}quotes",
                                help=T["per_site_help"])
-    with_suggestions = c[4].toggle(T["suggestions"], key=f"{KEY}sugg")
+    with_suggestions = c[4].toggle(T["suggestions"], key=f"{KEY}sugg", help=T["suggestions_help"])
     statuses = ("accepted", "suggested") if with_suggestions else ("accepted",)
     return {"theme": theme, "site": site, "group": group, "quotes": int(quotes),
             "statuses": statuses}
@@ -121,8 +121,14 @@ def _unpin(coding_ids: tuple[int, ...], theme: str) -> None:
 def marked(text: str, marks: tuple[tuple[int, int], ...]) -> str:
     """A turn as Markdown with its coded words marked; every piece of transcript text is
     escaped (:func:`md`), so nothing in it is read as Markdown or HTML."""
+    joined: list[tuple[int, int]] = []
+    for a, b in marks:  # coded sentences with only spaces between them: one marked run
+        if joined and not text[joined[-1][1]:a].strip():
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
     out, at = [], 0
-    for a, b in marks:
+    for a, b in joined:
         out += [md(text[at:a]), f"**:orange-background[{md(text[a:b])}]**"]
         at = b
     out.append(md(text[at:]))
@@ -259,11 +265,11 @@ def page() -> None:
         ch = _chapter(state.data_version(), f["theme"], f["site"], f["statuses"], f["quotes"])
     _summary(ch)
     pins = {p.coding_id: p for p in state.get_store().quote_pins(f["theme"])}
+    _downloads(f)
     if not ch.sections:
         st.info(T["no_quotes_theme"])
     for s in ch.sections:
         _section(s, ch.chains, f["theme"], f["group"], pins)
-    _downloads(f)
 
 
 if __name__ == "__main__":  # run as a page script by st.navigation
