@@ -40,11 +40,15 @@ IMPORTED = "importeret"  # theme and goal of codes that come without evaltool's 
 IMPORTED_LABEL = "Importeret"
 FALLBACK_CODER = "REFI-QDA"  # who made a coding or memo the file names no user for
 _TRAILER = re.compile(r"^\[evaltool\] (.*)$")
+# letters that do not decompose to ASCII, written out as Danish (and German) spell them
+_SPELL_OUT = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa",
+                            "ß": "ss"})
 
 
 def _slug(name: str, taken: set[str], prefix: str = "k") -> str:
     """An evaltool id (letters, digits, ``_.-``; a letter first) from a name, unique."""
-    ascii_ = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    ascii_ = unicodedata.normalize("NFKD", name.translate(_SPELL_OUT)).encode(
+        "ascii", "ignore").decode()
     base = re.sub(r"[^A-Za-z0-9]+", "_", ascii_).strip("_").lower()[:80] or prefix
     if not base[0].isalpha():
         base = f"{prefix}_{base}"
