@@ -1,4 +1,5 @@
-"""Screenshots of every page of the app, taken in Debian's Chromium at 1400×1000.
+"""Screenshots of every page of the app, taken in Debian's Chromium at 1400×1000, and of
+the report document's first theme chapter, rendered by LibreOffice.
 
 Usage: ``.venv/bin/python scripts/screenshots.py [--out docs/screenshots]``
 
@@ -6,12 +7,17 @@ Builds a fresh demo database in a temp folder (never touches ``data/``), adds tw
 coders' blind decisions on one transcript so that the Enighed page has something to
 show, serves the app with ``streamlit run app.py`` and saves one PNG per page.
 Emoji in the UI need a colour emoji font (Debian: ``apt-get install fonts-noto-color-emoji``).
+The report's page needs LibreOffice and Poppler (Debian: ``apt-get install
+libreoffice-writer-nogui poppler-utils``): ``soffice --headless --convert-to pdf``, then
+``pdftoppm`` of the first chapter's page.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -82,6 +88,58 @@ def memo_page(page: Page, out: Path) -> None:
     shoot(page, out / "memoer.png", max_height=1600)
 
 
+# A quote pinned "til rapporten" before the shots: the Temakapitel page and the report show it
+PINNED_THEME = "T1"
+
+
+def pin_a_quote(db: Path) -> None:
+    """Pin the first site's second-strongest T1 quote as the first coder (as Temakapitel does)."""
+    from evaltool import report
+
+    store = open_store(str(db))
+    try:
+        section = report.build_report(store, themes=[PINNED_THEME]).chapters[0].sections[0]
+        store.pin_quote(section.shown[1].coding_id, PINNED_THEME, CODERS[0])
+    finally:
+        store.close()
+
+
+def chapter_page(page: Page, out: Path) -> None:
+    """Temakapitel for T1: its counts, the first site's quotes (the pinned one first)."""
+    go_to(page, "Temakapitel")
+    page.get_by_test_id("stMain").get_by_text("Valgt til rapporten", exact=False).first.wait_for()
+    shoot(page, out / "temakapitel.png", max_height=1900)
+
+
+def chapter_only(page: Page, url: str, out: Path) -> None:
+    """Only the Temakapitel screenshot."""
+    open_app(page, url, "Kodning")
+    choose_coder(page, CODERS[0])
+    chapter_page(page, out)
+
+
+def report_page(db: Path, out: Path) -> None:
+    """The report's first theme chapter as LibreOffice renders the .docx (page 2: the title
+    page comes first)."""
+    from evaltool import report
+
+    soffice, pdftoppm = shutil.which("soffice"), shutil.which("pdftoppm")
+    if not soffice or not pdftoppm:
+        print("skipped report.png: needs soffice and pdftoppm "
+              "(apt-get install libreoffice-writer-nogui poppler-utils)")
+        return
+    store = open_store(str(db))
+    try:
+        docx = report.write_report(report.build_report(store), db.parent / "rapport.docx")
+    finally:
+        store.close()
+    subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(db.parent),
+                    str(docx)], check=True, capture_output=True, timeout=300)
+    subprocess.run([pdftoppm, "-f", "2", "-l", "2", "-r", "90", "-png", "-singlefile",
+                    str(docx.with_suffix(".pdf")), str(out / "report")], check=True, timeout=120)
+    print(f"saved {(out / 'report.png').relative_to(REPO) if out.is_relative_to(REPO) else out}")
+
+
 def shoot(page: Page, path: Path, *, full: bool = True, max_height: int = MAX_HEIGHT) -> None:
     """Save a PNG of the page; ``full`` grows the viewport to the scrolled content first."""
     wait_idle(page)
@@ -123,6 +181,7 @@ def evaluator_pages(page: Page, url: str, out: Path) -> None:
     shoot(page, out / "import.png", full=False)
     go_to(page, "Dashboard")
     shoot(page, out / "dashboard.png")
+    chapter_page(page, out)
     go_to(page, "Enighed")
     page.get_by_text("Uenigheder").wait_for()
     shoot(page, out / "enighed.png", full=False)
@@ -212,17 +271,26 @@ def main() -> None:
     """Build the database, serve the app twice (coder, lead) and save the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
-    parser.add_argument("--only", choices=["attributter", "kodebog"],
+    parser.add_argument("--only", choices=["attributter", "kodebog", "temakapitel", "rapport"],
                         help="Take only this page's screenshot.")
+    parser.add_argument("--demo", type=Path,
+                        help="Copy this demo database (built earlier) instead of building one.")
     args = parser.parse_args()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="evaltool-shots-") as tmp:
-        db = build_demo_db(Path(tmp) / "demo.db")
+        db = (Path(shutil.copy(args.demo, Path(tmp) / "demo.db")) if args.demo
+              else build_demo_db(Path(tmp) / "demo.db"))
         add_double_coding(db)
         add_memos(db)
         set_speaker_group(db)
-        only = {"attributter": attribute_page, "kodebog": codebook_only}
+        pin_a_quote(db)
+        if args.only in (None, "rapport"):
+            report_page(db, out)
+        if args.only == "rapport":
+            return
+        only = {"attributter": attribute_page, "kodebog": codebook_only,
+                "temakapitel": chapter_only}
         runs = ([(None, only[args.only])] if args.only else
                 [(None, evaluator_pages), (None, attribute_page), ("lead", lead_pages)])
         with sync_playwright() as p:

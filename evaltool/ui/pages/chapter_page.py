@@ -68,7 +68,7 @@ def _filters(themes: dict[str, str]) -> dict:
     """The theme box and the filters (as on the Dashboard); the chosen values."""
     _follow_link(themes)
     options = _options(state.data_version())
-    c = st.columns([3, 2, 2, 1.4, 1.6], vertical_alignment="bottom")
+    c = st.columns([2.6, 1.6, 1.7, 1.2, 1.9], vertical_alignment="bottom")
     theme = select("Tema", list(themes), format_func=themes.get, key=f"{KEY}theme",
                    where=c[0], on_change=_keep_link)
     if st.query_params.get(THEME_PARAM) != theme:
