@@ -249,3 +249,16 @@ def test_every_export_gives_each_object_the_same_guid(project) -> None:
     assert guids(second) - guids(first) == {write.guid("selection", coding_id),
                                             write.guid("coding", coding_id)}
     assert guids(first) < guids(second) and files == files_again
+
+
+def test_a_retired_code_with_kept_codings_is_written_not_codable(project) -> None:
+    codebook.retire_code(project, "mek_kaffe", coder="Bo")
+    xml, _, summary = write.build_project(project)
+    assert schema.errors(xml, "project") == []
+    root = etree.fromstring(xml)
+    codes = {c.get("guid"): c for c in root.iterfind(".//q:Code", NS)}
+    refs = {r.get("targetGUID") for r in root.iterfind(".//q:Coding/q:CodeRef", NS)}
+    assert refs <= set(codes)  # every coding's code is in the code system
+    kaffe = codes[write.guid("code", "mek_kaffe")]
+    assert kaffe.get("isCodable") == "false" and summary.codes == 4
+    assert kaffe.find("q:Description", NS).text.endswith("; retired=true")

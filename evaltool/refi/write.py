@@ -63,10 +63,11 @@ def colour(code_key: str) -> str:
     return "#" + "".join(f"{round(c * 255):02x}" for c in (r, g, b))
 
 
-def code_description(code: cb.Code) -> str:
+def code_description(code: cb.Code, *, retired: bool = False) -> str:
     """A code's description: its definition, ``Medtag:``/``Udelad:`` paragraphs for
     include/exclude, and one last line ``[evaltool] id=…; cmo=…; column=…; themes=…;
-    goals=…; target_groups=…`` that a reader parses to get the code back."""
+    goals=…; target_groups=…`` (``; retired=true`` for a retired code) that a reader
+    parses to get the code back."""
     parts = [code.definition]
     if code.include:
         parts.append(f"Medtag: {code.include}")
@@ -75,6 +76,8 @@ def code_description(code: cb.Code) -> str:
     fields = {"id": code.id, "cmo": str(code.cmo), "column": code.column,
               "themes": "|".join(code.themes), "goals": "|".join(code.goals),
               "target_groups": "|".join(code.target_groups)}
+    if retired:
+        fields["retired"] = "true"
     parts.append(f"{TRAILER} " + "; ".join(f"{k}={v}" for k, v in fields.items()))
     return clean("\n\n".join(parts))
 
@@ -250,23 +253,37 @@ def _active_spec(store) -> cb.CodebookSpec | None:
         return None
 
 
-def _codes(parent: Any, spec: cb.CodebookSpec, *, ns: str) -> None:
-    """The code system as nested ``Code`` elements under a new ``Codes``."""
+def _codes(parent: Any, spec: cb.CodebookSpec, *, ns: str,
+           retired: Sequence[cb.Code] = ()) -> None:
+    """The code system as nested ``Code`` elements under a new ``Codes``; ``retired``
+    codes (whose kept codings are exported) follow as ``isCodable="false"``."""
     children: dict[str | None, list[cb.Code]] = {}
     keys = {c.id for c in spec.codes}
-    for code in spec.codes:
+    gone = {c.id for c in retired}
+    for code in [*spec.codes, *retired]:
         children.setdefault(code.parent if code.parent in keys else None, []).append(code)
 
     def add(node: Any, code: cb.Code) -> None:
         el = _el(node, "Code", {"guid": guid("code", code.id), "name": code.label,
-                                "isCodable": "true", "color": colour(code.id)}, ns=ns)
-        _el(el, "Description", text=code_description(code), ns=ns)
+                                "isCodable": "false" if code.id in gone else "true",
+                                "color": colour(code.id)}, ns=ns)
+        _el(el, "Description", text=code_description(code, retired=code.id in gone), ns=ns)
         for child in children.get(code.id, []):
             add(el, child)
 
     codes = _el(parent, "Codes", ns=ns)
     for code in children.get(None, []):
         add(codes, code)
+
+
+def _retired(store, spec: cb.CodebookSpec, used: set[str]) -> list[cb.Code]:
+    """Retired codes that exported codings still use (their codings are kept), as codes."""
+    keys = {c.id for c in spec.codes}
+    return [cb.Code(id=c.key, label=c.label, definition=c.definition or c.label, cmo=c.cmo,
+                    column=c.column, themes=c.themes or ("-",), goals=c.goals or ("-",),
+                    parent=c.parent)
+            for c in store.codes(include_retired=True)
+            if c.retired and c.key in used and c.key not in keys]
 
 
 def _sets(spec: cb.CodebookSpec) -> list[tuple[str, str, list[str]]]:
@@ -474,8 +491,9 @@ def build_project(store, *, status: str = "accepted",
             _el(users_el, "User", {"guid": key, "name": coder})
     summary.users = len(users)
     if spec is not None:
-        _codes(_el(root, "CodeBook"), spec, ns=schema.PROJECT_NS)
-        summary.codes = len(spec.codes)
+        retired = _retired(store, spec, {r[col["code_key"]] for r in rows})
+        _codes(_el(root, "CodeBook"), spec, ns=schema.PROJECT_NS, retired=retired)
+        summary.codes = len(spec.codes) + len(retired)
     if variables:
         vars_el = _el(root, "Variables")
         for key, ref in sorted(variables.items()):
