@@ -8,7 +8,8 @@ and costs the same time either way. Failed attempts are stored in the database, 
 the lock they cause holds across server processes:
 
 - :data:`MAX_FAILURES` failures of one account name within :data:`LOCK_MINUTES` lock
-  that name (even the right password is refused) until the oldest of them is older;
+  that name (even the right password is refused) until enough of them are older (tries
+  while locked are logged but do not prolong the lock);
 - :data:`MAX_CLIENT_FAILURES` failures from one client (the UI's key for the browser
   or address) lock that client likewise.
 
@@ -99,7 +100,9 @@ def authenticate(store: Store, name: str, password: str, *, client: str = "",
     at = _now(now)
     account_name = (name or "").strip()[:MAX_NAME]
     if locked(store, account_name, client, now=at):
-        _fail(store, account_name, client, at, "locked")
+        # logged, not stored: the lock ends LOCK_MINUTES after the failures that caused it
+        log.warning("sign-in refused (locked): account %r, client %r", account_name[:60],
+                    client[:60])
         raise SignInError("locked")
     stored = store.password_hash(account_name) if account_name else None
     try:
@@ -121,6 +124,7 @@ def authenticate(store: Store, name: str, password: str, *, client: str = "",
 def _fail(store: Store, name: str, client: str, at: dt.datetime, reason: str) -> None:
     """Store and log a failed sign-in: the name typed and the client, never the password."""
     store.record_sign_in_failure(name, client, at)
+    store.clear_sign_in_failures("", before=at - dt.timedelta(days=1))  # old ones lock nothing
     log.warning("sign-in refused (%s): account %r, client %r", reason, name[:60], client[:60])
 
 
