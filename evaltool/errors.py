@@ -118,8 +118,8 @@ class AccessError(EvaltoolError):
     'layer' (another coder's layer or memo), 'role' (the role lacks the permission: a lead
     writing), 'impersonation' (acting under another coder's name), 'blind' (the shared
     layer of a document assigned blind to them), 'unassigned' (a document assigned to
-    others), 'read' (another coder's own work), 'unguarded' (a write the store does not
-    check: a bug)."""
+    others), 'read' (another coder's own work), 'account' (the account was removed),
+    'unguarded' (a write the store does not check: a bug)."""
 
     def __init__(self, message: str, kind: str = "layer") -> None:
         self.kind = kind

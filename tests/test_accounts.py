@@ -28,7 +28,10 @@ T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def suggested(team_store):
-    """Machine suggestions on segments 1 (strategi), 2 (kaffe) and 3 (nye brugere)."""
+    """Machine suggestions on segments 1 (strategi), 2 (kaffe) and 3 (nye brugere), and the
+    accounts of Anna, Bo (evaluators), Lis (lead) and Ada (admin)."""
+    for who in (ANNA, BO, LIS, ADA):
+        accounts.add_user(team_store, who.name, who.role, None, email=f"{who.name}@kommune.dk")
     team_store.write_suggestions(
         [Suggestion(1, C, "rules", 0.9, "strategi"), Suggestion(2, K, "model", 0.7, "kaffe"),
          Suggestion(3, N, "combined", 0.8, "nye brugere")],
@@ -217,6 +220,23 @@ def test_an_evaluator_codes_only_documents_assigned_to_them(suggested) -> None:
     with pytest.raises(AccessError):
         suggested.as_actor(ANNA).decide(_shared_id(suggested, 2), "accept", "Anna")
     assert suggested.as_actor(BO).decide(_shared_id(suggested, 2), "accept", "Bo") == 2
+
+
+def test_a_removed_or_changed_account_counts_at_its_next_write(suggested) -> None:
+    anna = suggested.as_actor(ANNA)  # a session signed in before the admin's changes
+    suggested.set_role("Anna", Role.lead)
+    with pytest.raises(AccessError) as refused:
+        anna.decide(_shared_id(suggested, 2), "accept", "Anna")
+    assert refused.value.kind == "role"
+    suggested.set_role("Anna", Role.admin)
+    anna.assign(1, ["Bo"], blind=False)  # the new role counts, not the one signed in with
+    suggested.remove_user("Anna")
+    with pytest.raises(AccessError) as refused:
+        anna.add_project_memo("Anna", "stadig her?")
+    assert refused.value.kind == "account"
+    with pytest.raises(AccessError):
+        suggested.as_actor(Actor("Mallory", Role.admin)).assign(1, ["Mallory"])
+    assert [a.coder for a in suggested.assignments(1)] == ["Bo"]
 
 
 def test_the_single_user_store_is_unchecked(suggested) -> None:

@@ -6,7 +6,9 @@ to a signed-in :class:`~evaltool.domain.Actor` by ``store.as_actor(actor)``. On 
 store every public write method is wrapped by :func:`guarded`, which refuses (with
 :class:`~evaltool.errors.AccessError`, before anything is written):
 
-- a role without the method's :class:`~evaltool.domain.Permission` (a lead writes nothing);
+- an actor whose account is gone, or whose role (as stored at the time of the write, so a
+  changed role counts at once) lacks the method's :class:`~evaltool.domain.Permission`
+  (a lead writes nothing);
 - a coder argument naming someone else than the actor (a coder cannot act as another).
 
 :meth:`Store.write` itself refuses to open a transaction on a bound store outside a
@@ -50,6 +52,8 @@ def guarded(permission: Permission, *, coder: str | None = None) -> Callable[[F]
         def check(self, args: tuple, kwargs: dict) -> None:
             actor: Actor | None = getattr(self, "actor", None)
             if actor is not None:
+                if not _inside.get():  # the outermost guarded call: the account as it is now
+                    actor = current(self, actor)
                 require(actor, permission)
                 if coder is not None:
                     bound = signature.bind(self, *args, **kwargs)
@@ -89,6 +93,16 @@ def is_guarded(method: Any) -> bool:
 def inside_guard() -> bool:
     """True while a guarded method runs (in this thread or task)."""
     return _inside.get()
+
+
+def current(store: Any, actor: Actor) -> Actor:
+    """The actor with its account's role as stored now: a removed account writes nothing,
+    a changed role counts from the next write (not from the next sign-in)."""
+    account = store.user(actor.name)
+    if account is None:
+        raise AccessError(f"{actor.name} has no account (any more)", "account")
+    return actor if account.role == Role(actor.role) else Actor(actor.name, account.role,
+                                                                 actor.source)
 
 
 def require(actor: Actor, permission: Permission) -> None:
