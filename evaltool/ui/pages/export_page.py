@@ -55,13 +55,11 @@ def _bytes(frame, fmt: str, dialect: str | None) -> bytes:
 
 def _exchange_bytes(kind: str, status: str, pseudonymize: bool) -> bytes:
     """A REFI-QDA project or codebook, or the coded documents, as bytes (made on click)."""
-    store = state.get_store()
-    views = None
-    if pseudonymize:
-        from evaltool.pseudonymize import PseudonymizedView
+    from evaltool.pseudonymize import PseudonymizedView
 
-        def views(doc_id: int):
-            return PseudonymizedView(store, doc_id, lambda: nlp.load("ner"))
+    store = state.get_store()
+    views = ((lambda doc_id: PseudonymizedView(store, doc_id, lambda: nlp.load("ner")))
+             if pseudonymize else None)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / next(name for k, name, _ in EXCHANGE_FILES if k == kind)
         if kind == "qdpx":
