@@ -173,6 +173,8 @@ def test_the_codebook_alone_validates_as_qdc(project, tmp_path: Path) -> None:
     assert len(root.findall(".//c:Code", ns)) == 4
     assert root.find("c:Codes/c:Code/c:Code", ns).get("guid") == write.guid("code",
                                                                             "udf_invitationer")
+    theme = root.find("c:Sets/c:Set[@name='Tema T1: Borgerne']", ns)
+    assert theme.find("c:Description", ns).text == "[evaltool] goals=G1"
     members = root.findall("c:Sets/c:Set/c:MemberCode", ns)
     assert members and all(m.get("guid") for m in members)
 

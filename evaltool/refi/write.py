@@ -293,8 +293,10 @@ def _sets(spec: cb.CodebookSpec) -> list[tuple[str, str, list[str]]]:
         members = [c.id for c in spec.codes if str(c.cmo) == kind]
         if members:
             out.append((f"CMO: {name}", "", members))
-    for theme in spec.themes:
-        out.append((f"Tema {theme.id}: {theme.label}", theme.description,
+    for theme in spec.themes:  # a theme's goals on its own last line, as codes have theirs
+        described = "\n\n".join(filter(None, [theme.description,
+                                               f"{TRAILER} goals={'|'.join(theme.goals)}"]))
+        out.append((f"Tema {theme.id}: {theme.label}", described,
                     [c.id for c in spec.codes if theme.id in c.themes]))
     for goal in spec.goals:
         out.append((f"Mål {goal.id}: {goal.label}", goal.description,
