@@ -54,7 +54,9 @@ def _snapshot(store: Store) -> dict[str, list]:
 
 # -- every write goes through the guard ------------------------------------------------
 
-WRITES = re.compile(r"self\.write\(|document_writer\(|\.begin\(|\(self\.engine\b")
+# a transaction, the engine handed to a writer, a commit, or an INSERT/UPDATE/DELETE built
+WRITES = re.compile(r"self\.write\(|document_writer\(|\.begin\(|\(self\.engine\b|\.commit\("
+                    r"|(?<![.\w])(insert|update|delete)\(")
 # Methods that hand the engine to a function that only reads the database.
 READ_ONLY = {"backup": "copies the database to a file", "schema_version": "reads the revision"}
 
@@ -88,7 +90,12 @@ def test_every_public_write_method_of_the_store_is_guarded() -> None:
             with self.write() as conn:
                 conn.execute(text("UPDATE coders SET name = 'x'"))
 
-    assert unguarded_writes(Careless) == ["rename_everything"]
+        def sneak_in(self) -> None:
+            with self.engine.connect() as conn:
+                conn.execute(text("DELETE FROM users"))
+                conn.commit()
+
+    assert unguarded_writes(Careless) == ["rename_everything", "sneak_in"]
 
 
 def test_an_unguarded_write_on_a_bound_store_is_refused(team_store) -> None:
