@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from evaltool import codebook, codetree
+from evaltool.domain import CMO as Kind
 from evaltool.errors import CodebookEditError, CodebookError, ConflictError, EvaltoolError
 from evaltool.ui import state
 from evaltool.ui.codes import code_labels, indented
@@ -303,8 +304,11 @@ def page() -> None:
         if not any(by_key[k]["column"] == column for k, _ in order):
             continue
         st.subheader(md(column))
-        cols = st.columns(3)
-        for col, kind in zip(cols, CMO, strict=True):
+        # imported codes without a CMO kind get a fourth column until a kind is chosen
+        kinds = [k for k in CMO if k != Kind.unassigned or any(
+            by_key[key]["column"] == column and by_key[key]["cmo"] == k for key, _ in order)]
+        cols = st.columns(len(kinds))
+        for col, kind in zip(cols, kinds, strict=True):
             with col:
                 st.markdown(f"**{CMO[kind]}**")
                 for key, depth in order:

@@ -196,6 +196,73 @@ def delete_panel() -> None:
               on_click=_delete, args=(chosen,))
 
 
+def _import_project(upload) -> None:
+    """Import an uploaded REFI-QDA project into the (empty) database; keep the outcome."""
+    from evaltool.refi.load import import_qdpx
+
+    store = state.get_store()
+    present = len(store.list_documents())
+    if present:  # checked again in the import's transaction
+        st.session_state[f"{KEY}refi"] = (
+            "error", f"{md(upload.name)}: Ikke importeret; intet er gemt. Projektet har allerede "
+                     f"{count(present, 'dokument', 'dokumenter')}; et REFI-QDA-projekt kan kun "
+                     "importeres i en ny, tom database.")
+        return
+    with tempfile.TemporaryDirectory(prefix="evaltool-upload-") as tmp:
+        path = safe_upload_path(Path(tmp), upload.name)
+        try:
+            path.write_bytes(upload.getvalue())
+            with st.spinner("Importerer projektet…"):
+                result = import_qdpx(store, path, nlp.load("segment"))
+        except EvaltoolError as exc:
+            detail = str(exc).replace(str(path), upload.name)
+            st.session_state[f"{KEY}refi"] = ("error", f"{md(upload.name)}: Ikke importeret; "
+                                              f"intet er gemt. Årsag (teknisk besked): {md(detail)}")
+            return
+        except OSError as exc:
+            st.session_state[f"{KEY}refi"] = ("error", f"{md(upload.name)}: Filen kunne ikke "
+                                              f"gemmes ({exc.__class__.__name__}); intet er "
+                                              "importeret.")
+            return
+    st.session_state[f"{KEY}refi"] = ("done", upload.name, result)
+
+
+def refi_panel() -> None:
+    """'REFI-QDA-projekt': a project from NVivo, ATLAS.ti, MAXQDA, QualCoder or Taguette
+    becomes a new evaltool project (only in a database without documents)."""
+    st.subheader("REFI-QDA-projekt")
+    st.caption("Et projekt fra NVivo, ATLAS.ti, MAXQDA, QualCoder eller Taguette (.qdpx) "
+               "bliver til et nyt projekt: kilderne bliver dokumenter, koderne en kodebog "
+               "(koder uden CMO-type får »Ikke tildelt«, som du vælger på siden Kodebog), "
+               "markeringerne accepterede kodninger og noterne memoer. Det kan kun importeres "
+               "i en database uden dokumenter; alt gemmes samlet eller intet.")
+    with st.form(f"{KEY}refiform", clear_on_submit=True):
+        upload = st.file_uploader("Vælg projektfil (.qdpx)", type=["qdpx"], key=f"{KEY}qdpx")
+        submitted = st.form_submit_button("Importér projekt")
+    if submitted and upload is not None:
+        _import_project(upload)
+    elif submitted:
+        st.warning("Vælg en projektfil.")
+    outcome = st.session_state.get(f"{KEY}refi")
+    if not outcome:
+        return
+    if outcome[0] == "error":
+        st.error(outcome[1])
+        return
+    _, name, r = outcome
+    st.success(f"{md(name)} importeret: {count(r.documents, 'dokument', 'dokumenter')}, "
+               f"{count(r.codes, 'kode', 'koder')}, {count(r.codings, 'kodning', 'kodninger')} "
+               f"fra {count(r.selections, 'markering', 'markeringer')}, "
+               f"{count(r.coders, 'koder', 'kodere')} og {count(r.memos, 'memo', 'memoer')}.")
+    if r.not_placed:
+        st.warning(f"{count(len(r.not_placed), 'markering', 'markeringer')} kunne ikke "
+                   "placeres i teksten og er ikke importeret (teknisk besked):  \n"
+                   + "  \n".join(md(n) for n in r.not_placed))
+    if r.notes:
+        with st.expander(f"Bemærkninger ({number(len(r.notes))}, teknisk besked)"):
+            st.markdown("  \n".join(md(n) for n in r.notes))
+
+
 def page() -> None:
     """The Import page."""
     st.title("Import")
@@ -216,6 +283,7 @@ def page() -> None:
     elif submitted:
         st.warning("Vælg mindst én fil.")
     results_panel()
+    refi_panel()
     delete_panel()
 
 
