@@ -24,6 +24,7 @@ from pathlib import Path
 from benchmarks import (
     autocoding,
     browser_latency,
+    cmo_chains,
     dashboard,
     endtoend,
     memory,
@@ -39,6 +40,7 @@ BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
     autocoding.NAME: autocoding.run,
     memory.NAME: memory.run,
     dashboard.NAME: dashboard.run,
+    cmo_chains.NAME: cmo_chains.run,
     quality.NAME: quality.run,
     endtoend.NAME: endtoend.run,
     writer_wait.NAME: writer_wait.run,

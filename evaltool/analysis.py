@@ -1,48 +1,61 @@
-"""What the dashboards show: themes, goals, change-theory columns, CMO configurations.
+"""What the dashboards show: themes, goals, change-theory columns, CMO chains.
 
-Counts come from SQL aggregations in the store; this module only arranges them
-(with the codebook's labels and the documents' sites and target groups) into
-tables the UI draws. A *quote* is a coded segment; counts are distinct quotes.
+Counts come from SQL aggregations in the store; this module only arranges them (with
+the codebook's labels and the documents' sites and target groups) into typed rows, one
+list per view (theme cards, site × theme, column × site, goal coverage, chains). The UI
+and the report own the words and the tables. A *quote* is a coded segment; counts are
+distinct quotes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from evaltool.attributes import AttributeFilter, Scope, scope_of, target_group_choices
-from evaltool.domain import CMO, CMO_KINDS, Matrix, attribute_values, quote_target_groups
+from evaltool.chains import ChainBuilder
+from evaltool.domain import (
+    CMO_KINDS,
+    Chain,
+    ColumnSiteCount,
+    GoalCoverage,
+    Matrix,
+    SiteThemeCount,
+    ThemeCard,
+    attribute_values,
+    quote_target_groups,
+)
+from evaltool.formats import CMO_LABELS
+from evaltool.quotes import TurnQuotes
 
-CMO_LABELS = {CMO.context: "Kontekst", CMO.mechanism: "Mekanisme", CMO.outcome: "Udfald"}
+__all__ = [
+    "CMO_LABELS",
+    "CodeCount",
+    "Dashboard",
+    "ThemeCard",
+    "code_counts",
+    "dashboard",
+    "filter_options",
+    "matrix_frame",
+    "matrix_quotes",
+    "select_documents",
+]
 
-
-@dataclass
-class ThemeCard:
-    """One theme's summary for project leads."""
-
-    id: str
-    label: str
-    description: str
-    goals: list[str]
-    quotes: int
-    sites: list[str]
-    target_groups: list[str]
-    cmo: dict[str, int]
-    strongest: list[dict[str, Any]] = field(default_factory=list)
+CHAINS_WITH_EVIDENCE = 50  # the dashboard's chains that come with their evidence turns
 
 
 @dataclass
 class Dashboard:
-    """Everything the dashboard page draws."""
+    """Everything the dashboard page draws, one list per view."""
 
     themes: list[ThemeCard]
-    site_theme: pd.DataFrame
-    column_site: pd.DataFrame
-    goals: pd.DataFrame
-    configurations: pd.DataFrame
+    site_theme: list[SiteThemeCount]
+    column_site: list[ColumnSiteCount]
+    goals: list[GoalCoverage]
+    configurations: list[Chain]  # ranked: most sites, then documents, then quotes
     sites: list[str]
     statuses: tuple[str, ...]
 
@@ -81,18 +94,16 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
                       target_group=target_group, filters=filters)
     doc_ids, speaker_ids = chosen.documents, chosen.speakers
     all_sites = sorted({d.site for i, d in docs.items() if d.site and (doc_ids is None or i in doc_ids)})
-    code_labels = {c.key: c.label for c in store.codes(include_retired=True)}
     # a speaker's own target groups change whose quotes reach which group: in the documents
     # where a speaker has some, the theme cards' groups are found per speaker
     split = sorted({s.document_id for s in speakers.values() if s.target_groups}
                    & (set(docs) if doc_ids is None else set(doc_ids)))
-    split_docs = set(split)
 
     # Quotes per (category, document) are exact distinct counts; a segment belongs to one
     # document, so sums over documents (per site or in total) stay exact.
     themes = [t["id"] for t in content["themes"]]
     # independent aggregations, run at the same time (see Store.concurrently)
-    by_doc, by_cmo, candidates, by_column, configs, theme_speakers = store.concurrently(
+    by_doc, by_cmo, candidates, by_column, chain_rows, theme_speakers = store.concurrently(
         lambda: store.count_by_category_document(("theme", "goal"), statuses, doc_ids,
                                                  speaker_ids),
         lambda: store.count_by_category("theme", statuses, doc_ids, speaker_ids),
@@ -101,75 +112,82 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
                                        limit=quotes_per_theme * (len(themes) + 1),
                                        speaker_ids=speaker_ids),
         lambda: store.count_by_column(statuses, doc_ids, speaker_ids),
-        lambda: store.cmo_configurations(statuses, doc_ids, speaker_ids=speaker_ids),
+        lambda: store.cmo_chains(statuses, doc_ids, speaker_ids),
         lambda: store.count_by_category_speaker("theme", statuses, split, speaker_ids)
         if split else [])
     per_doc: dict[str, list[tuple[str, int, int]]] = {"theme": [], "goal": []}
     for kind, key, doc_id, n in by_doc:
         per_doc[kind].append((key, doc_id, n))
+    cards = _theme_cards(content, per_doc["theme"], by_cmo, candidates, theme_speakers, docs,
+                         speakers, set(split), quotes_per_theme)
+    labels = {c.key: c.label for c in store.codes(include_retired=True)}
+    configurations = ChainBuilder(store, chain_rows, TurnQuotes(store), labels).chains(
+        evidence=CHAINS_WITH_EVIDENCE)
+    return Dashboard(cards, _site_theme(content, per_doc["theme"], docs), by_column,
+                     _goal_coverage(content, per_doc["goal"], docs, all_sites), configurations,
+                     all_sites, statuses)
+
+
+def _sites(per_doc: list[tuple[str, int, int]], docs: dict[int, Any]
+           ) -> dict[str, tuple[int, set[str]]]:
+    """Quotes and sites of each category from its per-document counts."""
+    out: dict[str, tuple[int, set[str]]] = {}
+    for key, doc_id, n in per_doc:
+        quotes, sites = out.get(key, (0, set()))
+        out[key] = (quotes + n, sites | ({docs[doc_id].site} if docs[doc_id].site else set()))
+    return out
+
+
+def _theme_cards(content: dict, per_doc: list[tuple[str, int, int]], by_cmo: list[tuple],
+                 candidates: dict, theme_speakers: list[tuple], docs: dict, speakers: dict,
+                 split_docs: set[int], quotes_per_theme: int) -> list[ThemeCard]:
+    """A card per theme: its quotes, sites, target groups, CMO counts, strongest quotes (a
+    quote shown under an earlier theme gives way)."""
     theme_cmo: dict[str, dict[str, int]] = {}
     for key, cmo_kind, n in by_cmo:
         theme_cmo.setdefault(key, dict.fromkeys(CMO_KINDS, 0))[cmo_kind] = n
-
-    def totals(kind: str) -> dict[str, tuple[int, set[str]]]:
-        out: dict[str, tuple[int, set[str]]] = {}
-        for key, doc_id, n in per_doc[kind]:
-            quotes, sites = out.get(key, (0, set()))
-            out[key] = (quotes + n, sites | ({docs[doc_id].site} if docs[doc_id].site else set()))
-        return out
-
-    theme_totals, goal_totals = totals("theme"), totals("goal")
+    totals = _sites(per_doc, docs)
     cards = []
     shown: set[int] = set()
     for theme in content["themes"]:
         key = theme["id"]
-        cmo = theme_cmo.get(key, dict.fromkeys(CMO_KINDS, 0))
-        quotes, sites = theme_totals.get(key, (0, set()))
-        groups = sorted({g for k, d, _ in per_doc["theme"] if k == key and d not in split_docs
+        quotes, sites = totals.get(key, (0, set()))
+        groups = sorted({g for k, d, _ in per_doc if k == key and d not in split_docs
                          for g in docs[d].target_groups}
                         | {g for k, sid, _ in theme_speakers if k == key and sid in speakers
                            for g in quote_target_groups(
                                speakers[sid].attributes,
                                docs[speakers[sid].document_id].attributes)})
         strongest = [q for q in candidates.get(key, [])
-                     if q["segment_id"] not in shown][:quotes_per_theme]
-        shown.update(q["segment_id"] for q in strongest)
-        for q in strongest:
-            q["code_label"] = code_labels.get(q["code"], q["code"])
+                     if q.segment_id not in shown][:quotes_per_theme]
+        shown.update(q.segment_id for q in strongest)
         cards.append(ThemeCard(key, theme["label"], theme.get("description", ""),
-                               list(theme.get("goals", [])), quotes, sorted(sites), groups, cmo,
-                               strongest))
+                               list(theme.get("goals", [])), quotes, sorted(sites), groups,
+                               theme_cmo.get(key, dict.fromkeys(CMO_KINDS, 0)), strongest))
+    return cards
 
-    theme_labels = {t["id"]: t["label"] for t in content["themes"]}
+
+def _site_theme(content: dict, per_doc: list[tuple[str, int, int]], docs: dict
+                ) -> list[SiteThemeCount]:
+    """Quotes per site and theme (a document without a site counts under its name)."""
+    labels = {t["id"]: t["label"] for t in content["themes"]}
     by_site: dict[tuple[str, str], int] = {}
-    for key, doc_id, n in per_doc["theme"]:
+    for key, doc_id, n in per_doc:
         site_key = (docs[doc_id].site or docs[doc_id].name, key)
         by_site[site_key] = by_site.get(site_key, 0) + n
-    site_theme = pd.DataFrame(
-        [{"Sted": s, "Tema": k, "Temanavn": theme_labels.get(k, k), "Citater": n}
-         for (s, k), n in sorted(by_site.items())],
-        columns=["Sted", "Tema", "Temanavn", "Citater"])
-    column_site = pd.DataFrame(
-        [{"Kolonne": c, "Sted": s, "Citater": n} for c, s, n in by_column],
-        columns=["Kolonne", "Sted", "Citater"])
-    goals = pd.DataFrame(
-        [{"Mål": g["id"], "Målnavn": g["label"], "Citater": goal_totals.get(g["id"], (0, set()))[0],
-          "Steder": len(goal_totals.get(g["id"], (0, set()))[1]),
-          "Dækning": (len(goal_totals.get(g["id"], (0, set()))[1]) / len(all_sites)) if all_sites
-          else 0.0}
-         for g in content["goals"]],
-        columns=["Mål", "Målnavn", "Citater", "Steder", "Dækning"])
-    examples = store.segment_texts([c["example_segment"] for c in configs])
-    configurations = pd.DataFrame(
-        [{"Sted": c["site"], "Kontekst": code_labels.get(c["context"], c["context"]),
-          "Mekanisme": code_labels.get(c["mechanism"], c["mechanism"]),
-          "Udfald": code_labels.get(c["outcome"], c["outcome"]), "Citater": c["n"],
-          "Eksempel": examples.get(c["example_segment"], {}).get("text", ""),
-          "Rolle": examples.get(c["example_segment"], {}).get("role") or ""}
-         for c in configs],
-        columns=["Sted", "Kontekst", "Mekanisme", "Udfald", "Citater", "Eksempel", "Rolle"])
-    return Dashboard(cards, site_theme, column_site, goals, configurations, all_sites, statuses)
+    return [SiteThemeCount(s, k, labels.get(k, k), n) for (s, k), n in sorted(by_site.items())]
 
+
+def _goal_coverage(content: dict, per_doc: list[tuple[str, int, int]], docs: dict,
+                   all_sites: list[str]) -> list[GoalCoverage]:
+    """Each goal's quotes and the share of the sites that speak to it."""
+    totals = _sites(per_doc, docs)
+    out = []
+    for g in content["goals"]:
+        quotes, sites = totals.get(g["id"], (0, set()))
+        out.append(GoalCoverage(g["id"], g["label"], quotes, len(sites),
+                                len(sites) / len(all_sites) if all_sites else 0.0))
+    return out
 
 
 @dataclass(frozen=True)

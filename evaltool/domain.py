@@ -828,3 +828,234 @@ class ProjectImportResult:
     coders: int = 0
     not_placed: list[str] = field(default_factory=list)  # selections that could not be coded
     notes: list[str] = field(default_factory=list)  # placed, but worth saying (and warnings)
+
+
+# -- dashboards, CMO chains and the report ---------------------------------------------
+
+# A coded unit of fewer words is a fragment ("Ja.", "Både og.", "Helt klart."): an answer
+# that leans on the question and carries no meaning alone, so it is never a chain's evidence.
+# Three words make the shortest clause that says something ("Jeg fik lånerkort.").
+MIN_EVIDENCE_WORDS = 3
+# A quote shown on its own (a dashboard card, a report section) has at least this many
+# characters in its coded words, and at most the second figure.
+QUOTE_CHARS = (40, 400)
+
+
+@dataclass(frozen=True)
+class StrongQuote:
+    """One of a theme's strongest quotes (``Store.strongest_quotes``; the one rule the
+    dashboard and the report share)."""
+
+    theme: str
+    coding_id: int
+    segment_id: int
+    document_id: int
+    text: str  # the coded words: the span's, else the sentence
+    site: str | None
+    document: str
+    turn: int
+    role: str | None
+    code: str
+    code_label: str
+    cmo: str
+    status: str
+    confidence: float | None
+    codes: int  # distinct codes on the sentence
+
+
+@dataclass(frozen=True)
+class ChainSupport:
+    """A row of ``Store.cmo_chains``: one chain (code keys) in one document from one
+    outcome speaker, its count of outcome sentences and its best instance's codings."""
+
+    context: str
+    mechanism: str
+    outcome: str
+    document_id: int
+    site: str | None
+    speaker_id: int  # the outcome's speaker
+    quotes: int
+    outcome_coding: int
+    context_coding: int
+    mechanism_coding: int
+    outcome_segment: int
+    context_segment: int
+    mechanism_segment: int
+    in_turn: int  # how many of context and mechanism sit in the outcome's turn (0–2)
+    decided: int  # how many of the three codings a person decided (accepted)
+    length: int  # characters of the outcome's coded words
+
+    @property
+    def strength(self) -> tuple:
+        """Sort key of its evidence, strongest first."""
+        return (-self.in_turn, -self.decided, -self.length, self.outcome_coding,
+                self.context_coding, self.mechanism_coding)
+
+
+@dataclass(frozen=True)
+class ThemeCard:
+    """One theme's summary for project leads."""
+
+    id: str
+    label: str
+    description: str
+    goals: list[str]
+    quotes: int
+    sites: list[str]
+    target_groups: list[str]
+    cmo: dict[str, int]
+    strongest: list[StrongQuote] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SiteThemeCount:
+    """Quotes of a theme at a site (a site × theme cell)."""
+
+    site: str
+    theme: str
+    theme_label: str
+    quotes: int
+
+
+@dataclass(frozen=True)
+class ColumnSiteCount:
+    """Quotes of a change-theory column at a site."""
+
+    column: str | None
+    site: str | None
+    quotes: int
+
+
+@dataclass(frozen=True)
+class GoalCoverage:
+    """A goal's coverage: its quotes and the share of sites that speak to it."""
+
+    key: str
+    label: str
+    quotes: int
+    sites: int
+    coverage: float
+
+
+GoalRow = GoalCoverage  # the report's name for it
+
+
+@dataclass(frozen=True)
+class ReportQuote:
+    """A quote as the report shows it: the whole speaker turn, the coded words marked."""
+
+    coding_id: int
+    document: str
+    turn: int
+    speaker: str
+    role: str | None
+    target_groups: tuple[str, ...]
+    text: str
+    marks: tuple[tuple[int, int], ...]  # coded words, offsets into ``text``
+    codes: tuple[str, ...]  # labels of the codes marked in the turn
+    pinned: bool = False
+    document_id: int = 0  # with ``turn``, where the Kodning view opens it
+    coding_ids: tuple[int, ...] = ()  # every coding marked in the turn (pins, unpins)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A context–mechanism–outcome chain: its codes' labels, its support and its evidence.
+
+    ``evidence`` is the turn holding the outcome first (the chain's coded words in it
+    marked), then the context's and the mechanism's turns when they are other turns.
+    """
+
+    site: str  # the supporting sites, for display
+    context: str
+    mechanism: str
+    outcome: str
+    quotes: int  # distinct outcome sentences
+    sites: tuple[str, ...] = ()
+    documents: int = 0
+    keys: tuple[str, str, str] = ("", "", "")  # code keys: context, mechanism, outcome
+    evidence: tuple[ReportQuote, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteSection:
+    """One site's part of a theme chapter."""
+
+    site: str
+    quotes: int  # the dashboard's count of the theme's quotes at the site
+    shown: list[ReportQuote]
+    chains: list[Chain] = field(default_factory=list)  # the theme's chains seen at the site
+    by_target_group: dict[str, int] = field(default_factory=dict)
+    cmo: dict[str, int] = field(default_factory=dict)  # the theme's quotes here per CMO kind
+
+
+@dataclass(frozen=True)
+class ThemeChapter:
+    """One theme: its dashboard card, its sites' sections and its CMO chains."""
+
+    card: ThemeCard
+    sections: list[SiteSection]
+    chains: list[Chain]  # ranked: most sites, then documents, then quotes
+    by_target_group: dict[str, int] = field(default_factory=dict)  # quotes per target group
+    # what works for whom: the chains whose outcome a target group's speaker gave
+    chains_by_target_group: dict[str, list[Chain]] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """The theme's key (T1…)."""
+        return self.card.id
+
+    @property
+    def label(self) -> str:
+        """The theme's name."""
+        return self.card.label
+
+    @property
+    def description(self) -> str:
+        """The theme's description."""
+        return self.card.description
+
+    @property
+    def goals(self) -> list[str]:
+        """The theme's goals."""
+        return self.card.goals
+
+    @property
+    def quotes(self) -> int:
+        """The theme's quotes (distinct sentences)."""
+        return self.card.quotes
+
+    @property
+    def sites(self) -> list[str]:
+        """Sites with quotes of the theme."""
+        return self.card.sites
+
+    @property
+    def target_groups(self) -> list[str]:
+        """Target groups of the theme's quotes."""
+        return self.card.target_groups
+
+    @property
+    def cmo(self) -> dict[str, int]:
+        """The theme's quotes per CMO kind."""
+        return self.card.cmo
+
+
+@dataclass(frozen=True)
+class Report:
+    """Everything the report document says."""
+
+    title: str
+    made: Any  # datetime.date
+    statuses: tuple[str, ...]
+    site: str | None
+    chapters: list[ThemeChapter]
+    goals: list[GoalCoverage]
+    documents: list[tuple[str, str | None, str | None, int, int]]  # name, site, date, turns, sentences
+    coders: list[str]
+    codebook: tuple[str, str, int]  # key, title, version
+    pseudonymized: bool = False
+    all_sites: list[str] = field(default_factory=list)
+    # coders assigned the same documents: (coder A, coder B, units, agreement, kappa, alpha)
+    reliability: list[tuple[str, str, int, float | None, float | None, float | None]] = \
+        field(default_factory=list)

@@ -1,8 +1,10 @@
-"""Danish number and date formats, shared by the app (``ui/text.py``) and the report."""
+"""Danish words, number and date formats, shared by the app (``ui/text.py``) and the report."""
 
 from __future__ import annotations
 
 import re
+
+CMO_LABELS = {"context": "Kontekst", "mechanism": "Mekanisme", "outcome": "Udfald"}
 
 
 def number(value: float | int | None, decimals: int = 0) -> str:

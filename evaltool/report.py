@@ -12,176 +12,138 @@ With a pseudonymiser every quote, speaker and role is cut from the pseudonymised
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evaltool import analysis, outfile
-from evaltool.domain import CMO, CMO_KINDS, CodingView, quote_target_groups
+from evaltool import analysis, charts, outfile
+from evaltool.chains import ChainBuilder
+from evaltool.domain import (
+    CMO,
+    CMO_KINDS,
+    Chain,
+    CodingView,
+    GoalRow,
+    Report,
+    ReportQuote,
+    SiteSection,
+    ThemeCard,
+    ThemeChapter,
+)
 from evaltool.errors import NotFoundError
-from evaltool.formats import count, date, number, percent
+from evaltool.formats import CMO_LABELS, count, date, number, percent
+from evaltool.quotes import TurnQuotes
+
+__all__ = [
+    "Chain",
+    "GoalRow",
+    "Report",
+    "ReportQuote",
+    "SiteSection",
+    "ThemeChapter",
+    "build_chapter",
+    "build_report",
+    "render_docx",
+    "render_markdown",
+    "write_report",
+]
 
 FORMATS = ("docx", "md")
-CHAINS_SHOWN = 10  # a chapter's table shows the chains with the most quotes; the rest are counted
-MIN_TURN_CHARS = 40  # a shorter turn is a fragment that carries no meaning alone (unless pinned)
+CHAINS_SHOWN = 10  # a chapter's table shows the strongest chains; the rest are counted
+CHAINS_WITH_EVIDENCE = 3  # of those, the first come with their evidence turns
 STATUS_LABELS = {"accepted": "accepterede", "suggested": "foreslåede", "rejected": "afviste"}
 
 
-@dataclass(frozen=True)
-class ReportQuote:
-    """A quote as the report shows it: the whole speaker turn, the coded words marked."""
+class _Chapters:
+    """What every chapter of one report reads once: the dashboard, turns, chains."""
 
-    coding_id: int
-    document: str
-    turn: int
-    speaker: str
-    role: str | None
-    target_groups: tuple[str, ...]
-    text: str
-    marks: tuple[tuple[int, int], ...]  # coded words, offsets into ``text``
-    codes: tuple[str, ...]  # labels of the theme's codes on the turn
-    pinned: bool = False
-    document_id: int = 0
-    coding_ids: tuple[int, ...] = ()  # every coding of the theme on the turn (pins, unpins)
-
-
-@dataclass(frozen=True)
-class SiteSection:
-    """One site's part of a theme chapter."""
-
-    site: str
-    quotes: int  # the dashboard's count of the theme's quotes at the site
-    shown: list[ReportQuote]
-
-
-@dataclass(frozen=True)
-class Chain:
-    """A context–mechanism–outcome chain of a theme at a site."""
-
-    site: str
-    context: str
-    mechanism: str
-    outcome: str
-    quotes: int
-
-
-@dataclass(frozen=True)
-class ThemeChapter:
-    """One theme: its counts, its sites' sections and its CMO chains."""
-
-    key: str
-    label: str
-    description: str
-    goals: list[str]
-    quotes: int
-    sites: list[str]
-    target_groups: list[str]
-    cmo: dict[str, int]
-    sections: list[SiteSection]
-    chains: list[Chain]
-    by_target_group: dict[str, int] = field(default_factory=dict)  # quotes per target group
-
-
-@dataclass(frozen=True)
-class GoalRow:
-    """A goal's coverage: its quotes and the share of sites that speak to it."""
-
-    key: str
-    label: str
-    quotes: int
-    sites: int
-    coverage: float
-
-
-@dataclass(frozen=True)
-class Report:
-    """Everything the report document says."""
-
-    title: str
-    made: dt.date
-    statuses: tuple[str, ...]
-    site: str | None
-    chapters: list[ThemeChapter]
-    goals: list[GoalRow]
-    documents: list[tuple[str, str | None, str | None, int, int]]  # name, site, date, turns, sentences
-    coders: list[str]
-    codebook: tuple[str, str, int]  # key, title, version
-    pseudonymized: bool = False
-    all_sites: list[str] = field(default_factory=list)
-    # coders assigned the same documents: (coder A, coder B, units, agreement, kappa, alpha)
-    reliability: list[tuple[str, str, int, float | None, float | None, float | None]] = \
-        field(default_factory=list)
-
-
-class _Texts:
-    """Turns and speakers of the report's documents, pseudonymised when asked."""
-
-    def __init__(self, store, pseudonymizer: Callable[[int], Any] | None) -> None:
+    def __init__(self, store, statuses: tuple[str, ...], site: str | None,
+                 pseudonymizer: Callable[[int], Any] | None) -> None:
         self.store = store
-        self.pseudonymizer = pseudonymizer
-        self._turns: dict[int, dict[int, Any]] = {}
-        self._views: dict[int, Any] = {}
-        docs = {d.id: d for d in store.document_facets()}
-        self.groups = {(s.document_id, s.name): tuple(quote_target_groups(
-            s.attributes, docs[s.document_id].attributes if s.document_id in docs else {}))
-            for s in store.speaker_facets()}
+        self.statuses = statuses
+        self.board = analysis.dashboard(store, statuses=statuses, site=site)
+        self.cards = {c.id: c for c in self.board.themes}
+        self.doc_ids = analysis.select_documents(store, site=site)
+        self.texts = TurnQuotes(store, pseudonymizer)
+        codes = store.codes(include_retired=True)
+        self.labels = {c.key: c.label for c in codes}
+        self.code_themes = {c.key: set(c.themes) for c in codes}
+        self.places = {d.id: d.site or d.name for d in store.document_facets()}
+        self.chains = ChainBuilder(store, store.cmo_chains(statuses, self.doc_ids), self.texts,
+                                   self.labels)
+        self.coders: set[str] = set()
 
-    def group_counts(self, views: Sequence[CodingView]) -> dict[str, int]:
-        """Distinct quoted sentences per target group (a quote's is its speaker's, else its
-        document's), largest first."""
-        segments: dict[str, set[int]] = {}
+    def chapter(self, key: str, quotes_per_site: int) -> ThemeChapter:
+        """The chapter of theme ``key``."""
+        card: ThemeCard = self.cards[key]
+        views = [v for s in self.statuses for v in self.store.coding_views(status=s, theme=key)
+                 if self.doc_ids is None or v.document_id in self.doc_ids]
+        self.coders.update(v.coder for v in views if v.coder)
+        pinned_ids = [p.coding_id for p in self.store.quote_pins(key)]
+        by_site: dict[str, dict[tuple[int, int], list[CodingView]]] = {}
         for v in views:
-            for g in self.groups.get((v.document_id, v.speaker), ()):
-                segments.setdefault(g, set()).add(v.segment_id)
-        return dict(sorted(((g, len(s)) for g, s in segments.items()),
-                           key=lambda item: (-item[1], item[0])))
+            by_site.setdefault(v.site or v.document, {}).setdefault(
+                (v.document_id, v.turn), []).append(v)
+        counts = {c.site: c.quotes for c in self.board.site_theme if c.theme == key}
 
-    def turn(self, document_id: int, number_: int) -> Any:
-        if document_id not in self._turns:
-            self._turns[document_id] = {t.number: t for t in self.store.turns(document_id)}
-        return self._turns[document_id][number_]
+        def of_theme(r) -> bool:
+            return any(key in self.code_themes.get(k, set())
+                       for k in (r.context, r.mechanism, r.outcome))
 
-    def quote(self, views: Sequence[CodingView], pinned: bool) -> ReportQuote:
-        """The turn of ``views`` (codings in one turn) with their words marked."""
-        first = views[0]
-        t = self.turn(first.document_id, first.turn)
-        start, end, text = t.start_char, t.end_char, t.text
-        cuts = [(v.start, v.end) for v in views]
-        speaker, role = first.speaker, first.role
-        if self.pseudonymizer is not None:
-            if first.document_id not in self._views:
-                self._views[first.document_id] = self.pseudonymizer(first.document_id)
-            p = self._views[first.document_id]
-            start, end = p.cut(start, end)
-            text = p.text[start:end]
-            cuts = [p.cut(a, b) for a, b in cuts]
-            speaker, role = p.label(speaker), p.label(role)
-        marks = _merged([(max(a - start, 0), min(b - start, len(text))) for a, b in cuts])
-        labels = tuple(dict.fromkeys(v.code_label for v in views))
-        return ReportQuote(first.id, first.document, first.turn, speaker, role,
-                           self.groups.get((first.document_id, first.speaker), ()), text,
-                           marks, labels, pinned, first.document_id,
-                           tuple(v.id for v in views))
+        sections = []
+        for place in sorted(by_site):
+            turns = by_site[place]
+            by_coding = {v.id: turn for turn, vs in turns.items() for v in vs}
+            pinned = list(dict.fromkeys(by_coding[i] for i in pinned_ids if i in by_coding))
+            rest = self._strongest(key, place, pinned, quotes_per_site)
+            shown = ([self.texts.quote(turns[t], True) for t in pinned]
+                     + [self.texts.quote(turns[t], False) for t in rest if t in turns])
+            here = [v for vs in turns.values() for v in vs]
+            sections.append(SiteSection(
+                place, counts.get(place, 0), shown,
+                self.chains.chains(lambda r, place=place: of_theme(r)
+                                   and self.places.get(r.document_id) == place,
+                                   CHAINS_WITH_EVIDENCE),
+                self.texts.group_counts(here),
+                {k: len({v.segment_id for v in here if v.cmo == k}) for k in CMO_KINDS}))
+        return ThemeChapter(card, sections, self.chains.chains(of_theme, CHAINS_SHOWN),
+                            self.texts.group_counts(views),
+                            self.chains.by_target_group(of_theme, CHAINS_WITH_EVIDENCE))
+
+    def _strongest(self, key: str, place: str, pinned: list[tuple[int, int]],
+                   n: int) -> list[tuple[int, int]]:
+        """The turns of the site's strongest quotes of the theme, after the pinned ones
+        (``Store.strongest_quotes``: the dashboard's rule)."""
+        docs = [d for d, p in self.places.items()
+                if p == place and (self.doc_ids is None or d in self.doc_ids)]
+        found = self.store.strongest_quotes([key], self.statuses, docs, limit=n * 3 + len(pinned))
+        out: list[tuple[int, int]] = []
+        for q in found.get(key, []):
+            t = (q.document_id, q.turn)
+            if t not in pinned and t not in out:
+                out.append(t)
+        return out[:n]
 
 
-def _merged(marks: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(m for m in marks if m[1] > m[0]):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return tuple(out)
+def _check(store, themes: Sequence[str] | None, site: str | None) -> list[str]:
+    """The themes asked for (all when None); a one-line error for an unknown theme or site."""
+    known = [t["id"] for t in store.active_codebook()["content"]["themes"]]
+    wanted = list(known) if not themes else list(themes)
+    for key in wanted:
+        if key not in known:
+            raise NotFoundError(f"no theme {key!r} in the active codebook")
+    if site and site not in {d.site for d in store.document_facets()}:
+        raise NotFoundError(f"no documents of site {site!r}")
+    return wanted
 
 
-def _strength(views: Sequence[CodingView]) -> tuple:
-    """Sort key of a turn's codings, strongest first: decided by a person, more codes,
-    the machine's confidence (a person's decision counts as 1)."""
-    accepted = any(v.status == "accepted" for v in views)
-    confidence = max((1.0 if v.confidence is None else v.confidence) for v in views)
-    return (not accepted, -len({v.code_key for v in views}), -confidence,
-            views[0].document_id, views[0].turn)
+def build_chapter(store, theme: str, *, site: str | None = None,
+                  statuses: Sequence[str] = ("accepted",), quotes_per_site: int = 3,
+                  pseudonymizer: Callable[[int], Any] | None = None) -> ThemeChapter:
+    """One theme's chapter (as the report has it), for the theme chapter page."""
+    _check(store, [theme], site)
+    return _Chapters(store, tuple(statuses), site, pseudonymizer).chapter(theme, quotes_per_site)
 
 
 def build_report(store, *, themes: Sequence[str] | None = None, site: str | None = None,
@@ -191,63 +153,16 @@ def build_report(store, *, themes: Sequence[str] | None = None, site: str | None
     """The report's content for the active codebook: the chapters of ``themes`` (all when
     None), the documents of ``site`` (all when None), codings of ``statuses``."""
     statuses = tuple(statuses)
+    wanted = _check(store, themes, site)
     cb = store.active_codebook()
-    content = cb["content"]
-    known = [t["id"] for t in content["themes"]]
-    wanted = list(known) if not themes else list(themes)
-    for key in wanted:
-        if key not in known:
-            raise NotFoundError(f"no theme {key!r} in the active codebook")
-    if site and site not in {d.site for d in store.document_facets()}:
-        raise NotFoundError(f"no documents of site {site!r}")
-    board = analysis.dashboard(store, statuses=statuses, site=site)
-    cards = {c.id: c for c in board.themes}
-    doc_ids = analysis.select_documents(store, site=site)
-    texts = _Texts(store, pseudonymizer)
-    labels = {c.key: c.label for c in store.codes(include_retired=True)}
-    code_themes = {c.key: set(c.themes) for c in store.codes(include_retired=True)}
-    chains = store.cmo_configurations(statuses, doc_ids)
-    coders: set[str] = set()
-    chapters = []
-    for key in wanted:
-        card = cards[key]
-        views = [v for s in statuses for v in store.coding_views(status=s, theme=key)
-                 if doc_ids is None or v.document_id in doc_ids]
-        coders.update(v.coder for v in views if v.coder)
-        pinned_ids = [p.coding_id for p in store.quote_pins(key)]
-        by_site: dict[str, dict[tuple[int, int], list[CodingView]]] = {}
-        for v in views:
-            by_site.setdefault(v.site or v.document, {}).setdefault(
-                (v.document_id, v.turn), []).append(v)
-        counts = {row["Sted"]: int(row["Citater"])
-                  for _, row in board.site_theme[board.site_theme["Tema"] == key].iterrows()}
-        sections = []
-        for place in sorted(by_site):
-            turns = by_site[place]
-            by_coding = {v.id: turn for turn, vs in turns.items() for v in vs}
-            pinned = list(dict.fromkeys(by_coding[i] for i in pinned_ids if i in by_coding))
-            rest = sorted((t for t in turns if t not in pinned
-                           and len(texts.turn(*t).text.strip()) >= MIN_TURN_CHARS),
-                          key=lambda t: _strength(turns[t]))[:quotes_per_site]
-            shown = ([texts.quote(turns[t], True) for t in pinned]
-                     + [texts.quote(turns[t], False) for t in rest])
-            sections.append(SiteSection(place, counts.get(place, 0), shown))
-        theme_chains = [Chain(c["site"] or "", labels.get(c["context"], c["context"]),
-                              labels.get(c["mechanism"], c["mechanism"]),
-                              labels.get(c["outcome"], c["outcome"]), c["n"])
-                        for c in chains
-                        if any(key in code_themes.get(c[k], set())
-                               for k in ("context", "mechanism", "outcome"))]
-        chapters.append(ThemeChapter(key, card.label, card.description, card.goals, card.quotes,
-                                     card.sites, card.target_groups, dict(card.cmo), sections,
-                                     theme_chains, texts.group_counts(views)))
-    goals = [GoalRow(r["Mål"], r["Målnavn"], int(r["Citater"]), int(r["Steder"]),
-                     float(r["Dækning"])) for _, r in board.goals.iterrows()]
+    made = _Chapters(store, statuses, site, pseudonymizer)
+    chapters = [made.chapter(key, quotes_per_site) for key in wanted]
     documents = [(d.name, d.site, d.date, d.turns, d.segments) for d in store.list_documents()
-                 if doc_ids is None or d.id in doc_ids]
-    return Report(cb["title"], today or dt.date.today(), statuses, site, chapters, goals,
-                  documents, sorted(coders), (cb["key"], cb["title"], cb["version"]),
-                  pseudonymizer is not None, board.sites, _reliability(store))
+                 if made.doc_ids is None or d.id in made.doc_ids]
+    return Report(cb["title"], today or dt.date.today(), statuses, site, chapters,
+                  made.board.goals, documents, sorted(made.coders),
+                  (cb["key"], cb["title"], cb["version"]), pseudonymizer is not None,
+                  made.board.sites, _reliability(store))
 
 
 def _reliability(store) -> list[tuple[str, str, int, float | None, float | None, float | None]]:
@@ -276,7 +191,7 @@ def _filters(r: Report) -> str:
 
 
 def _summary(ch: ThemeChapter) -> str:
-    cmo = ", ".join(f"{analysis.CMO_LABELS[CMO(k)].lower()} {number(ch.cmo.get(k, 0))}"
+    cmo = ", ".join(f"{CMO_LABELS[CMO(k)].lower()} {number(ch.cmo.get(k, 0))}"
                     for k in CMO_KINDS)
     groups = (" Citater pr. målgruppe: " + ", ".join(f"{g} {number(n)}" for g, n
                                                    in ch.by_target_group.items()) + "."
@@ -303,7 +218,11 @@ def _more_chains(ch: ThemeChapter) -> str:
     return f"Yderligere {count(rest, 'kæde', 'kæder')} med færre citater er ikke vist."
 
 
-CHAIN_HEAD = ("Sted", "Kontekst", "Mekanisme", "Udfald", "Citater")
+CHAIN_HEAD = ("Sted", "Kontekst", "Mekanisme", "Udfald", "Dokumenter", "Citater")
+EVIDENCE_HEAD = "Belæg for de stærkeste kæder"
+GROUPS_HEAD = "Hvad virker for hvem"
+GROUPS_NOTE = ("Kæderne efter målgruppen for den, der fortæller om udfaldet (talerens, ellers "
+               "dokumentets).")
 GOAL_HEAD = ("Mål", "Navn", "Citater", "Steder", "Dækning")
 RELIABILITY_HEAD = ("Kodere", "Enheder", "Enighed", "Cohens kappa", "Krippendorffs alfa")
 NO_RELIABILITY = "Ingen dokumenter er kodet af to kodere."
@@ -311,7 +230,30 @@ DOC_HEAD = ("Transskription", "Sted", "Dato", "Ture", "Sætninger")
 
 
 def _chain_row(c: Chain) -> tuple[str, ...]:
-    return (c.site, c.context, c.mechanism, c.outcome, number(c.quotes))
+    return (c.site, c.context, c.mechanism, c.outcome, number(c.documents), number(c.quotes))
+
+
+def _chain_name(c: Chain) -> str:
+    return f"{c.context} → {c.mechanism} → {c.outcome}"
+
+
+def _support(c: Chain) -> str:
+    return (f"{count(len(c.sites), 'sted', 'steder')}, "
+            f"{count(c.documents, 'dokument', 'dokumenter')}, {count(c.quotes, 'citat', 'citater')}")
+
+
+def _chain_line(c: Chain) -> str:
+    return f"{_chain_name(c)} ({_support(c)})"
+
+
+def _evidence(ch: ThemeChapter) -> list[Chain]:
+    return [c for c in ch.chains[:CHAINS_WITH_EVIDENCE] if c.evidence]
+
+
+def _groups(ch: ThemeChapter) -> list[tuple[str, str]]:
+    """(target group, its strongest chains in words) for the chapter's target groups."""
+    return [(g, "; ".join(_chain_line(c) for c in chains[:CHAINS_WITH_EVIDENCE]))
+            for g, chains in ch.chains_by_target_group.items() if chains]
 
 
 def _goal_row(g: GoalRow) -> tuple[str, ...]:
@@ -348,6 +290,15 @@ def render_markdown(r: Report) -> str:
             if ch.chains else [NO_CHAINS]
         if len(ch.chains) > CHAINS_SHOWN:
             out += ["", _more_chains(ch)]
+        if _evidence(ch):
+            out += ["", f"#### {EVIDENCE_HEAD}"]
+            for c in _evidence(ch):
+                out += ["", f"**{_md(_chain_line(c))}**"]
+                for q in c.evidence:
+                    out += ["", f"> {_marked_md(q)}", ">", f"> — {_md(_who(q))}"]
+        if _groups(ch):
+            out += ["", f"#### {GROUPS_HEAD}", "", GROUPS_NOTE, ""]
+            out += [f"- **{_md(g)}**: {_md(line)}" for g, line in _groups(ch)]
     out += ["", "## Målopfyldelse", "", *_md_table(GOAL_HEAD, [_goal_row(g) for g in r.goals])]
     out += ["", "## Bilag: Metode", "", "### Transskriptioner", ""]
     out += _md_table(DOC_HEAD, [_doc_row(d) for d in r.documents])
@@ -384,6 +335,7 @@ def render_docx(r: Report) -> Any:
     """The report as a python-docx ``Document``."""
     from docx import Document
     from docx.enum.text import WD_BREAK
+    from docx.shared import Cm
 
     doc = Document()
     doc.core_properties.title = f"Evalueringsrapport: {r.title}"
@@ -401,18 +353,13 @@ def render_docx(r: Report) -> Any:
         if ch.description:
             doc.add_paragraph(ch.description)
         doc.add_paragraph(_summary(ch))
+        if ch.sections:
+            doc.add_picture(io.BytesIO(charts.png(charts.chapter_chart(ch))), width=Cm(15))
         for s in ch.sections:
             doc.add_heading(s.site, 2)
             doc.add_paragraph(count(s.quotes, "citat", "citater") + ".")
             for q in s.shown:
-                p = doc.add_paragraph(style="Quote")
-                at = 0
-                for a, b in q.marks:
-                    p.add_run(q.text[at:a])
-                    p.add_run(q.text[a:b]).bold = True
-                    at = b
-                p.add_run(q.text[at:])
-                doc.add_paragraph(_who(q)).runs[0].italic = True
+                _docx_quote(doc, q)
         doc.add_heading("CMO-kæder", 2)
         if ch.chains:
             _docx_table(doc, CHAIN_HEAD, [_chain_row(c) for c in ch.chains[:CHAINS_SHOWN]])
@@ -420,6 +367,19 @@ def render_docx(r: Report) -> Any:
                 doc.add_paragraph(_more_chains(ch))
         else:
             doc.add_paragraph(NO_CHAINS)
+        if _evidence(ch):
+            doc.add_heading(EVIDENCE_HEAD, 3)
+            for c in _evidence(ch):
+                doc.add_paragraph().add_run(_chain_line(c)).bold = True
+                for q in c.evidence:
+                    _docx_quote(doc, q)
+        if _groups(ch):
+            doc.add_heading(GROUPS_HEAD, 3)
+            doc.add_paragraph(GROUPS_NOTE)
+            for g, line in _groups(ch):
+                p = doc.add_paragraph(style="List Bullet")
+                p.add_run(g + ": ").bold = True
+                p.add_run(line)
     doc.add_heading("Målopfyldelse", 1)
     _docx_table(doc, GOAL_HEAD, [_goal_row(g) for g in r.goals])
     doc.add_heading("Bilag: Metode", 1)
@@ -435,6 +395,18 @@ def render_docx(r: Report) -> Any:
     doc.add_heading("Kodebog", 2)
     doc.add_paragraph(f"{r.codebook[1]} ({r.codebook[0]}), version {number(r.codebook[2])}.")
     return doc
+
+
+def _docx_quote(doc: Any, q: ReportQuote) -> None:
+    """A quote (its coded words in bold) and who said it."""
+    p = doc.add_paragraph(style="Quote")
+    at = 0
+    for a, b in q.marks:
+        p.add_run(q.text[at:a])
+        p.add_run(q.text[a:b]).bold = True
+        at = b
+    p.add_run(q.text[at:])
+    doc.add_paragraph(_who(q)).runs[0].italic = True
 
 
 def _docx_table(doc: Any, head: Sequence[str], rows: list[tuple[str, ...]]) -> None:

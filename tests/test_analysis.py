@@ -29,26 +29,26 @@ def test_theme_cards(gold_store) -> None:
     assert (t2.id, t2.quotes, t2.sites, t2.cmo) == (
         "T2", 2, ["Morsø", "Vesthimmerland"], {"context": 1, "mechanism": 0, "outcome": 1})
     assert t1.target_groups == ["Senioren"]  # only the Morsø transcript names one
-    shown = [q["segment_id"] for card in d.themes for q in card.strongest]
+    shown = [q.segment_id for card in d.themes for q in card.strongest]
     assert len(shown) == len(set(shown))  # no quote twice
-    assert all(q["status"] == "accepted" for q in t1.strongest)
+    assert all(q.status == "accepted" for q in t1.strongest)
 
 
 def test_heatmaps_goals_and_filters(gold_store) -> None:
     d = analysis.dashboard(gold_store)
-    assert sorted(map(tuple, d.site_theme[["Sted", "Tema", "Citater"]].values.tolist())) == [
+    assert sorted((c.site, c.theme, c.quotes) for c in d.site_theme) == [
         ("Morsø", "T1", 3), ("Morsø", "T2", 1), ("Vesthimmerland", "T1", 2),
         ("Vesthimmerland", "T2", 1)]
-    assert d.goals[["Mål", "Citater", "Steder"]].values.tolist() == [["G1", 5, 2], ["G2", 2, 2]]
-    assert d.goals["Dækning"].tolist() == [1.0, 1.0]
+    assert [(g.key, g.quotes, g.sites) for g in d.goals] == [("G1", 5, 2), ("G2", 2, 2)]
+    assert [g.coverage for g in d.goals] == [1.0, 1.0]
     morsoe = analysis.dashboard(gold_store, site="Morsø")
     assert [c.quotes for c in morsoe.themes] == [3, 1]
     seniors = analysis.dashboard(gold_store, target_group="Senioren")
     assert seniors.sites == ["Morsø"]
 
 
-def test_cmo_configurations_within_a_window(gold_store) -> None:
-    assert gold_store.cmo_configurations(("accepted",)) == []  # nothing within one turn
-    configs = gold_store.cmo_configurations(("accepted",), window=3)
-    assert [(c["site"], c["context"], c["mechanism"], c["outcome"], c["n"]) for c in configs] == [
+def test_cmo_chains_within_a_window(gold_store) -> None:
+    assert gold_store.cmo_chains(("accepted",)) == []  # nothing within one turn
+    rows = gold_store.cmo_chains(("accepted",), window=3)
+    assert [(r.site, r.context, r.mechanism, r.outcome, r.quotes) for r in rows] == [
         ("Morsø", "ctx_strategi", "mek_kaffe", "udf_nye_brugere", 1)]

@@ -191,7 +191,7 @@ def test_dashboard_counts_a_quote_for_its_speakers_target_group(grouped) -> None
     assert _quotes(analysis.dashboard(store, filters=[site], target_group="Frivillige")) == {
         "T1": 1, "T2": 1}
     frivillige = analysis.dashboard(store, target_group="Frivillige")
-    assert {q["segment_id"] for card in frivillige.themes for q in card.strongest} <= set(
+    assert {q.segment_id for card in frivillige.themes for q in card.strongest} <= set(
         grouped[2][3:5])
 
 

@@ -198,11 +198,11 @@ def test_dashboard_counts_match_the_codings_on_both_backends(any_store, model_nl
             assert n == len({v.segment_id for v in mine if v.cmo == kind})
         assert len(card.strongest) <= 3
         for q in card.strongest:
-            assert 40 <= len(q["text"]) <= 400 and q["segment_id"] in {v.segment_id for v in mine}
-    shown = [q["segment_id"] for c in board.themes for q in c.strongest]
+            assert 40 <= len(q.text) <= 400 and q.segment_id in {v.segment_id for v in mine}
+    shown = [q.segment_id for c in board.themes for q in c.strongest]
     assert len(shown) == len(set(shown))  # a quote is shown under one theme only
-    for row in board.goals.itertuples():
-        assert row.Citater == len({v.segment_id for v in views if row.Mål in v.goals})
-    by_site = {(r.Sted, r.Tema): r.Citater for r in board.site_theme.itertuples()}
+    for goal in board.goals:
+        assert goal.quotes == len({v.segment_id for v in views if goal.key in v.goals})
+    by_site = {(r.site, r.theme): r.quotes for r in board.site_theme}
     for (site, theme), n in by_site.items():
         assert n == len({v.segment_id for v in views if v.site == site and theme in v.themes})

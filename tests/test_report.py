@@ -99,7 +99,7 @@ def test_docx_has_a_danish_chapter_per_theme_with_the_databases_counts(report_st
     rows = [[c.text for c in t.rows[1].cells] for t in doc.tables
             if t.rows[0].cells[0].text == "Sted" and t.rows[0].cells[1].text == "Kontekst"]
     assert rows == [["Tønder", "Kommunal strategi", "Kaffe og uformelt samvær", "Nye brugere",
-                     "1"]] * 2
+                     "1", "1"]] * 2
     goals = next(t for t in doc.tables if t.rows[0].cells[0].text == "Mål")
     assert [c.text for c in goals.rows[1].cells][:2] == ["G1", "Relationen til borgerne"]
     assert goals.rows[1].cells[4].text.endswith(" %") and "," in goals.rows[1].cells[4].text
@@ -117,7 +117,7 @@ def test_a_pinned_quote_comes_first_in_its_theme_and_site(report_store, tmp_path
     before = Document(str(rp.write_report(rp.build_report(store), tmp_path / "a.docx")))
     quotes = [p.text for p in before.paragraphs if p.style.name == "Quote"]
     first = _section(before, "Tema T1", "Morsø")
-    assert first[1].startswith("Kaffen virkede.")  # the stronger turn leads without a pin
+    assert first[1].startswith("Ja. Mange havde")  # the strongest turn leads without a pin
     _pin_morsoe_kaffe(store)
     doc = Document(str(rp.write_report(rp.build_report(store), tmp_path / "b.docx")))
     morsoe = _section(doc, "Tema T1", "Morsø")
@@ -142,7 +142,7 @@ def test_markdown_says_the_same(report_store, tmp_path: Path) -> None:
         "## Målopfyldelse", "## Bilag: Metode"]
     section = text.split("### Morsø", 1)[1]
     assert section.lstrip().startswith("3 citater.\n\n> **Og kagen!** Folk blev")
-    assert "| Tønder | Kommunal strategi | Kaffe og uformelt samvær | Nye brugere | 1 |" in text
+    assert "| Tønder | Kommunal strategi | Kaffe og uformelt samvær | Nye brugere | 1 | 1 |" in text
 
 
 def test_one_theme_one_site_and_refusals(report_store, tmp_path: Path) -> None:
@@ -255,3 +255,172 @@ def test_the_method_appendix_gives_the_double_coders_agreement(report_store,
     r = reliability.reliability(store, "Ana", "Bo")
     assert row[:3] == ["Ana og Bo", str(r.units), "100,0 %"] and r.agreement == 1.0
     assert row[3] == ("–" if r.kappa is None else f"{r.kappa:.2f}".replace(".", ","))
+
+
+AABENRAA = """---
+title: Samtale i Aabenraa
+site: Aabenraa
+---
+Ole (borger): Både og.
+Lise (bibliotekar): Kommunens strategi gav os opbakning fra starten. Vi satte kaffe og kage frem hver mandag.
+Ole (borger): Jeg har fået lånerkort og kommer her nu hver eneste uge sammen med min nabo.
+Lise (bibliotekar): Strategien blev vores løftestang. Over kaffen kom der nye brugere.
+"""
+
+BROENDERSLEV = """---
+title: Samtale i Brønderslev
+site: Brønderslev
+target_group: Familier
+---
+Hanne (bibliotekar): Strategien om samskabelse åbnede dørene for os. Vi drak kaffe med forvaltningerne.
+Jens (leder): Socialforvaltningen inviterer os nu med til deres møder.
+Jobcentret har også spurgt efter os. Sundhedsplejen vil gerne have os med.
+Kommunen ringer og inviterer os hver måned.
+"""
+
+
+@pytest.fixture
+def chain_store(report_store, tmp_path: Path, blank_nlp):
+    """The report's store plus Aabenraa and Brønderslev, coded by hand so that:
+    chain X (strategi → kaffe → nye brugere) has Tønder and Aabenraa, three outcome
+    sentences; chain Y (strategi → kaffe → invitationer) has Brønderslev only, with four,
+    and Aabenraa's "Både og." (a fragment, coded with both outcomes) next to a whole chain."""
+    store = report_store
+    for name, text in (("aabenraa.txt", AABENRAA), ("broenderslev.txt", BROENDERSLEV)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert import_paths([tmp_path / "aabenraa.txt", tmp_path / "broenderslev.txt"], store,
+                        lambda: blank_nlp).failed == 0
+
+    def code(doc_name: str, texts: dict[str, list[str]]) -> None:
+        doc = store.get_document(doc_name).id
+        segs = {s.text: s.id for s in store.segments(doc)}
+        for key, sentences in texts.items():
+            store.add_as("Lene", [segs[t] for t in sentences], key)
+
+    code("aabenraa.txt", {
+        "udf_nye_brugere": ["Både og.", "Jeg har fået lånerkort og kommer her nu hver eneste uge "
+                            "sammen med min nabo.", "Over kaffen kom der nye brugere."],
+        "udf_invitationer": ["Både og."],
+        "ctx_strategi": ["Kommunens strategi gav os opbakning fra starten.",
+                         "Strategien blev vores løftestang."],
+        "mek_kaffe": ["Vi satte kaffe og kage frem hver mandag.", "Over kaffen kom der nye brugere."]})
+    code("broenderslev.txt", {
+        "ctx_strategi": ["Strategien om samskabelse åbnede dørene for os."],
+        "mek_kaffe": ["Vi drak kaffe med forvaltningerne."],
+        "udf_invitationer": ["Socialforvaltningen inviterer os nu med til deres møder.",
+                             "Jobcentret har også spurgt efter os.",
+                             "Sundhedsplejen vil gerne have os med.",
+                             "Kommunen ringer og inviterer os hver måned."]})
+    doc = store.get_document("aabenraa.txt").id
+    store.set_attributes(doc, {"target_group": "Seniorer"}, speaker="Ole", actor="Lene")
+    return store
+
+
+def _chain_rows(doc, chapter: str) -> list[list[str]]:
+    """The rows of a chapter's chain table."""
+    in_chapter, out = False, []
+    body = doc.element.body
+    for el in body.iterchildren():
+        tag = el.tag.rsplit("}", 1)[1]
+        if tag == "p":
+            style = el.find(".//{*}pStyle")
+            text = "".join(t.text or "" for t in el.iter("{*}t"))
+            if style is not None and style.get(
+                    "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}val") in (
+                    "Heading1", "Heading 1"):
+                in_chapter = text.startswith(chapter)
+        elif tag == "tbl" and in_chapter:
+            rows = [["".join(t.text or "" for t in c.iter("{*}t")) for c in r.iter("{*}tc")]
+                    for r in el.iter("{*}tr")]
+            if rows[0][:2] == ["Sted", "Kontekst"]:
+                out += rows[1:]
+    return out
+
+
+def test_chains_rank_by_sites_then_documents_then_quotes(chain_store, tmp_path: Path) -> None:
+    doc = Document(str(rp.write_report(rp.build_report(chain_store), tmp_path / "c.docx")))
+    # T2 (Kommunen) holds both chains: X at two sites leads Y's four quotes at one
+    assert _chain_rows(doc, "Tema T2") == [
+        ["Aabenraa, Tønder", "Kommunal strategi", "Kaffe og uformelt samvær", "Nye brugere",
+         "2", "3"],
+        ["Brønderslev", "Kommunal strategi", "Kaffe og uformelt samvær",
+         "Invitationer fra forvaltninger", "1", "4"]]
+    # T3 holds Y only; Aabenraa's fragment gives it no support there
+    assert _chain_rows(doc, "Tema T3") == [
+        ["Brønderslev", "Kommunal strategi", "Kaffe og uformelt samvær",
+         "Invitationer fra forvaltninger", "1", "4"]]
+
+
+def test_chain_evidence_is_the_outcomes_turn_and_never_a_fragment(chain_store) -> None:
+    r = rp.build_report(chain_store)
+    t2 = next(c for c in r.chapters if c.key == "T2")
+    x = t2.chains[0]
+    assert (x.sites, x.documents, x.quotes) == (("Aabenraa", "Tønder"), 2, 3)
+    # the whole chain sits in Lise's last turn: that turn is the evidence, alone, although
+    # Ole's outcome sentence is longer (its context and mechanism are in another turn)
+    assert [q.text for q in x.evidence] == [
+        "Strategien blev vores løftestang. Over kaffen kom der nye brugere."]
+    q = x.evidence[0]
+    assert [q.text[a:b] for a, b in q.marks] == ["Strategien blev vores løftestang.",
+                                                 "Over kaffen kom der nye brugere."]
+    assert (q.speaker, q.role, q.document, q.turn) == ("Lise", "bibliotekar", "aabenraa.txt", 4)
+    every = [e for ch in r.chapters for c in ch.chains + [c for s in ch.sections for c in s.chains]
+             + [c for cs in ch.chains_by_target_group.values() for c in cs] for e in c.evidence]
+    assert every and not any("Både og." in e.text for e in every)
+    markdown = rp.render_markdown(r)
+    assert "Både og." not in markdown
+
+
+def test_chains_per_target_group_of_the_outcomes_speaker(chain_store, tmp_path: Path) -> None:
+    r = rp.build_report(chain_store)
+    t2 = next(c for c in r.chapters if c.key == "T2")
+    groups = t2.chains_by_target_group
+    # Ole's outcome (his own group) and Brønderslev's (its document's group); Lise has none
+    assert {g: [(c.outcome, c.quotes) for c in cs] for g, cs in groups.items()} == {
+        "Familier": [("Invitationer fra forvaltninger", 4)], "Seniorer": [("Nye brugere", 1)]}
+    # Ole's chain: his outcome turn first, the context and mechanism beside it
+    seniors = groups["Seniorer"][0]
+    assert [(q.speaker, q.turn) for q in seniors.evidence] == [("Ole", 3), ("Lise", 2)]
+    assert [seniors.evidence[1].text[a:b] for a, b in seniors.evidence[1].marks] == [
+        "Kommunens strategi gav os opbakning fra starten.",
+        "Vi satte kaffe og kage frem hver mandag."]
+    doc = Document(str(rp.write_report(r, tmp_path / "g.docx")))
+    bullets = [p.text for p in doc.paragraphs if p.style.name == "List Bullet"]
+    assert ("Seniorer: Kommunal strategi → Kaffe og uformelt samvær → Nye brugere "
+            "(1 sted, 1 dokument, 1 citat)") in bullets
+    # a site's section has the theme's chains seen there
+    aabenraa = next(s for s in t2.sections if s.site == "Aabenraa")
+    assert [(c.outcome, c.quotes) for c in aabenraa.chains] == [("Nye brugere", 2)]
+
+
+def test_the_dashboard_and_the_report_pick_the_same_strongest_quote(chain_store) -> None:
+    from evaltool import analysis
+
+    store = chain_store
+    for site in ("Morsø", "Aabenraa", "Brønderslev"):
+        board = analysis.dashboard(store, site=site)
+        r = rp.build_report(store, site=site)
+        for card, chapter in zip(board.themes, r.chapters, strict=True):
+            if not card.strongest:
+                continue
+            best = card.strongest[0]
+            first = chapter.sections[0].shown[0]
+            assert (first.document, first.turn) == (best.document, best.turn), (site, card.id)
+            assert best.text in first.text
+
+
+def test_each_theme_chapter_has_its_chart_as_a_picture(report_store, tmp_path: Path) -> None:
+    doc = Document(str(rp.write_report(rp.build_report(report_store), tmp_path / "p.docx")))
+    pictures: dict[str, int] = {}
+    chapter = None
+    for p in doc.paragraphs:
+        if p.style.name == "Heading 1":
+            chapter = p.text
+            pictures[chapter] = 0
+        elif chapter is not None:
+            pictures[chapter] += len(p._p.findall(".//{*}drawing"))
+    assert pictures == {"Tema T1: Borgerne": 1, "Tema T2: Kommunen": 1,
+                        "Tema T3: Samarbejdet": 1, "Målopfyldelse": 0, "Bilag: Metode": 0}
+    # each is a PNG (vl-convert's rendering of the chapter's chart)
+    images = [part for part in doc.part.package.parts if part.content_type == "image/png"]
+    assert images and all(part.blob.startswith(b"\x89PNG") for part in images)

@@ -299,7 +299,7 @@ def test_dashboards_and_matrices_count_a_span_and_quote_its_words(team_store) ->
     assert counts["ctx_strategi"] == (1, 1)
     assert store.count_by_category("theme", ["accepted"]) == [("T2", "context", 1)]
     quotes = store.strongest_quotes(["T2"], ["accepted"])
-    assert [q["text"] for q in quotes["T2"]] == [words]
+    assert [q.text for q in quotes["T2"]] == [words]
     m = store.matrix("site")
     assert m.count("ctx_strategi", "Tønder") == 1
     (quote,) = analysis.matrix_quotes(store, m, "ctx_strategi", "Tønder")

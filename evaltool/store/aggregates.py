@@ -15,8 +15,15 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, tuple_, union_all
 from sqlalchemy.orm import aliased
 
-from evaltool.domain import CMO
-from evaltool.store.codings import SHARED
+from evaltool.domain import (
+    CMO,
+    MIN_EVIDENCE_WORDS,
+    QUOTE_CHARS,
+    ChainSupport,
+    ColumnSiteCount,
+    StrongQuote,
+)
+from evaltool.store.codings import SHARED, unit_columns
 from evaltool.store.models import (
     Category,
     Code,
@@ -129,12 +136,14 @@ class AggregateOps:
 
     def count_by_column(self, statuses: Sequence[str],
                         document_ids: Sequence[int] | None = None,
-                        speaker_ids: Sequence[int] | None = None) -> list[tuple]:
-        """(change-theory column, site, quotes)."""
+                        speaker_ids: Sequence[int] | None = None) -> list[ColumnSiteCount]:
+        """Quotes per change-theory column and site."""
         coded = self._coded(statuses, document_ids, speaker_ids).subquery()
-        stmt = (select(coded.c.column, coded.c.site, func.count(distinct(coded.c.segment_id)))
+        stmt = (select(coded.c.column, coded.c.site,
+                       func.count(distinct(coded.c.segment_id)).label("quotes"))
                 .group_by(coded.c.column, coded.c.site))
-        return self._rows(stmt)
+        with self.engine.connect() as conn:
+            return [ColumnSiteCount(**r._mapping) for r in conn.execute(stmt)]
 
     def count_by_code(self, statuses: Sequence[str],
                       document_ids: Sequence[int] | None = None) -> list[tuple]:
@@ -180,10 +189,11 @@ class AggregateOps:
 
     def strongest_quotes(self, themes: Sequence[str], statuses: Sequence[str],
                          document_ids: Sequence[int] | None = None, limit: int = 5,
-                         min_chars: int = 40, max_chars: int = 400,
+                         min_chars: int = QUOTE_CHARS[0], max_chars: int = QUOTE_CHARS[1],
                          speaker_ids: Sequence[int] | None = None
-                         ) -> dict[str, list[dict[str, Any]]]:
-        """The strongest quotes of each theme (theme key → up to ``limit`` quotes), in one query.
+                         ) -> dict[str, list[StrongQuote]]:
+        """The strongest quotes of each theme (theme key → up to ``limit`` quotes), in one
+        query: the one rule the dashboard's cards and the report's sections share.
 
         Strength, in this order: decided by a person (accepted) before suggested; the
         number of codes the segment carries (a quote that shows context, mechanism and
@@ -209,7 +219,8 @@ class AggregateOps:
         per_theme = []
         for theme in themes:  # one ORDER BY … LIMIT per theme: a top-N sort, not a full one
             per_theme.append(select(
-                select(literal(theme).label("theme"), Coding.segment_id, Coding.document_id,
+                select(literal(theme).label("theme"), Coding.id.label("coding_id"),
+                       Coding.segment_id, Coding.document_id,
                        Coding.turn_number, Code.key.label("code"), Code.label, Code.cmo,
                        Coding.status, Coding.confidence, n_codes.c.n, decided.label("decided"),
                        confidence.label("strength"), length.label("length"), Code.id.label("code_pk"),
@@ -229,14 +240,16 @@ class AggregateOps:
                 .subquery()))
         top = union_all(*per_theme).subquery("top") if len(per_theme) > 1 else per_theme[0].subquery()
         stmt = (
-            select(top.c.theme, top.c.segment_id,
+            select(top.c.theme, top.c.coding_id, top.c.segment_id, top.c.document_id,
                    case((top.c.span_start.is_not(None),  # a span coding quotes its words
                          func.substr(Turn.text, top.c.span_start - Turn.start_char + 1,
                                      top.c.span_end - top.c.span_start)),
-                        else_=Segment.text),
-                   Document.site, Document.name,
-                   top.c.turn_number, func.coalesce(Turn.role, Speaker.role), top.c.code,
-                   top.c.label, top.c.cmo, top.c.status, top.c.confidence, top.c.n)
+                        else_=Segment.text).label("text"),
+                   Document.site, Document.name.label("document"),
+                   top.c.turn_number.label("turn"),
+                   func.coalesce(Turn.role, Speaker.role).label("role"), top.c.code,
+                   top.c.label.label("code_label"), top.c.cmo, top.c.status, top.c.confidence,
+                   top.c.n.label("codes"))
             .join(Segment, Segment.id == top.c.segment_id)
             .join(Turn, Turn.id == Segment.turn_id)
             .join(Speaker, Speaker.id == Segment.speaker_id)
@@ -245,31 +258,55 @@ class AggregateOps:
             .order_by(top.c.decided.desc(), top.c.n.desc(), top.c.strength.desc(),
                       top.c.length.desc(), top.c.segment_id, top.c.code_pk)
         )
-        rows = self._rows(stmt)
-        out: dict[str, list[dict[str, Any]]] = {t: [] for t in themes}
+        out: dict[str, list[StrongQuote]] = {t: [] for t in themes}
         seen: set[tuple[str, int]] = set()
-        for r in rows:
-            if (r[0], r[1]) in seen or len(out[r[0]]) == limit:
-                continue
-            seen.add((r[0], r[1]))
-            out[r[0]].append({
-                "segment_id": r[1], "text": r[2], "site": r[3], "document": r[4], "turn": r[5],
-                "role": r[6], "code": r[7], "code_label": r[8], "cmo": r[9], "status": r[10],
-                "confidence": r[11], "codes": r[12]})
+        with self.engine.connect() as conn:
+            for r in conn.execute(stmt):
+                q = StrongQuote(**r._mapping)
+                if (q.theme, q.segment_id) in seen or len(out[q.theme]) == limit:
+                    continue
+                seen.add((q.theme, q.segment_id))
+                out[q.theme].append(q)
         return out
 
-    def cmo_configurations(self, statuses: Sequence[str],
-                           document_ids: Sequence[int] | None = None, window: int = 1,
-                           limit: int = 200, speaker_ids: Sequence[int] | None = None
-                           ) -> list[dict[str, Any]]:
-        """Context–mechanism–outcome triples co-occurring within ``window`` turns.
+    def cmo_chains(self, statuses: Sequence[str], document_ids: Sequence[int] | None = None,
+                   speaker_ids: Sequence[int] | None = None, window: int = 1,
+                   min_words: int = MIN_EVIDENCE_WORDS) -> list[ChainSupport]:
+        """Context–mechanism–outcome chains, in one query: a row per chain, document and
+        outcome speaker with its count and its best evidence.
 
-        For every outcome coding, the context and mechanism codings of the same
-        document in the same turn or up to ``window`` turns before or after it form
-        a configuration; counted per site as distinct outcome quotes, with the
-        lowest-id outcome segment as an example.
+        A chain instance is an outcome coding with a context coding and a mechanism coding
+        of the same document in the outcome's turn or up to ``window`` turns before or
+        after it (in a focus group one participant gives the circumstances and another
+        what came of them). A coding whose coded words (its span, else its sentence) are
+        fewer than ``min_words`` takes no part: such a fragment ("Ja.", "Både og.") leans
+        on the question and carries no meaning alone. A row counts distinct outcome
+        sentences; its evidence is the instance with the most of the chain in the
+        outcome's own turn, then the most decided by a person, then the longest outcome,
+        then the oldest codings.
         """
-        coded = self._coded(statuses, document_ids, speaker_ids).cte("coded")
+        _, _, unit = unit_columns()
+        words = (func.length(func.trim(unit)) - func.length(func.replace(func.trim(unit), " ", ""))
+                 + 1)
+        stmt = (
+            select(Coding.id.label("coding_id"), Coding.segment_id, Coding.document_id,
+                   Document.site, Coding.turn_number.label("turn"), Code.key.label("code"),
+                   Code.cmo, Segment.speaker_id,
+                   case((Coding.status == "accepted", 1), else_=0).label("decided"),
+                   func.length(unit).label("length"))
+            .join(Document, Document.id == Coding.document_id)
+            .join(Code, Code.id == Coding.code_id)
+            .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+            .join(Segment, Segment.id == Coding.segment_id)
+            .join(Turn, Turn.id == Segment.turn_id)
+            .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)),
+                   Code.cmo.in_([k.value for k in CMO]), words >= min_words)
+        )
+        if document_ids is not None:
+            stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
+        if speaker_ids is not None:
+            stmt = stmt.where(spoken_by(speaker_ids))
+        coded = stmt.cte("coded")
         o, c, m = aliased(coded, name="o"), aliased(coded, name="c"), aliased(coded, name="m")
         # The window as rows of turn offsets: joining on an exact turn (o.turn + k) lets
         # the database index the join, where a BETWEEN range made SQLite compare every
@@ -281,36 +318,49 @@ class AggregateOps:
         def near(x, off):
             return and_(x.c.document_id == o.c.document_id, x.c.turn == o.c.turn + off.c.k)
 
-        stmt = (
-            select(o.c.site, c.c.code, m.c.code, o.c.code,
-                   func.count(distinct(o.c.segment_id)).label("n"),
-                   func.min(o.c.segment_id))
+        in_turn = (case((c.c.turn == o.c.turn, 1), else_=0)
+                   + case((m.c.turn == o.c.turn, 1), else_=0))
+        decided = o.c.decided + c.c.decided + m.c.decided
+        group = [c.c.code, m.c.code, o.c.code, o.c.document_id, o.c.speaker_id]
+        instances = (
+            select(c.c.code.label("context"), m.c.code.label("mechanism"),
+                   o.c.code.label("outcome"), o.c.document_id, o.c.site, o.c.speaker_id,
+                   o.c.segment_id, o.c.coding_id.label("outcome_coding"),
+                   c.c.coding_id.label("context_coding"),
+                   m.c.coding_id.label("mechanism_coding"),
+                   c.c.segment_id.label("context_segment"),
+                   m.c.segment_id.label("mechanism_segment"), in_turn.label("in_turn"),
+                   decided.label("decided"), o.c.length,
+                   func.row_number().over(
+                       partition_by=group,
+                       order_by=[in_turn.desc(), decided.desc(), o.c.length.desc(),
+                                 o.c.coding_id, c.c.coding_id, m.c.coding_id]).label("rank"))
             .select_from(o)
             .join(oc, true())
             .join(c, and_(near(c, oc), c.c.cmo == CMO.context.value))
             .join(om, true())
             .join(m, and_(near(m, om), m.c.cmo == CMO.mechanism.value))
             .where(o.c.cmo == CMO.outcome.value)
-            .group_by(o.c.site, c.c.code, m.c.code, o.c.code)
-            .order_by(func.count(distinct(o.c.segment_id)).desc(), o.c.site, c.c.code,
-                      m.c.code, o.c.code)
-            .limit(limit)
+        ).cte("instances")
+        keys = [instances.c.context, instances.c.mechanism, instances.c.outcome,
+                instances.c.document_id, instances.c.speaker_id]
+        counts = (select(*keys, func.count(distinct(instances.c.segment_id)).label("quotes"))
+                  .group_by(*keys).subquery("counts"))
+        best = select(instances).where(instances.c.rank == 1).subquery("best")
+        final = (
+            select(best.c.context, best.c.mechanism, best.c.outcome, best.c.document_id,
+                   best.c.site, best.c.speaker_id, counts.c.quotes, best.c.outcome_coding,
+                   best.c.context_coding, best.c.mechanism_coding,
+                   best.c.segment_id.label("outcome_segment"), best.c.context_segment,
+                   best.c.mechanism_segment, best.c.in_turn,
+                   best.c.decided, best.c.length)
+            .join(counts, and_(*[getattr(counts.c, k.name) == getattr(best.c, k.name)
+                                 for k in keys]))
+            .order_by(best.c.context, best.c.mechanism, best.c.outcome, best.c.document_id,
+                      best.c.speaker_id)
         )
-        return [{"site": r[0], "context": r[1], "mechanism": r[2], "outcome": r[3], "n": r[4],
-                 "example_segment": r[5]} for r in self._rows(stmt)]
-
-    def segment_texts(self, segment_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        """Text, site and speaker role of segments (for example quotes)."""
-        if not segment_ids:
-            return {}
-        stmt = (select(Segment.id, Segment.text, Document.site,
-                       func.coalesce(Turn.role, Speaker.role), Turn.number, Document.name)
-                .join(Turn, Turn.id == Segment.turn_id)
-                .join(Speaker, Speaker.id == Segment.speaker_id)
-                .join(Document, Document.id == Segment.document_id)
-                .where(Segment.id.in_(list(segment_ids))))
-        return {r[0]: {"text": r[1], "site": r[2], "role": r[3], "turn": r[4], "document": r[5]}
-                for r in self._rows(stmt)}
+        with self.engine.connect() as conn:
+            return [ChainSupport(**r._mapping) for r in conn.execute(final)]
 
 
 __all__ = ["AggregateOps"]

@@ -8,7 +8,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from evaltool.analysis import CMO_LABELS, code_counts, dashboard, filter_options
+from evaltool import charts
+from evaltool.analysis import code_counts, dashboard, filter_options
+from evaltool.formats import CMO_LABELS
 from evaltool.ui import filters, state
 from evaltool.ui.codes import indented
 from evaltool.ui.text import count, md, number, percent
@@ -16,8 +18,6 @@ from evaltool.ui.widgets import select
 
 KEY = "dash_"
 CHAPTER_PAGE = Path(__file__).parent / "chapter_page.py"  # a theme card links to its chapter
-# counts are whole numbers: integer ticks only (no "0.000000" on an axis of zeros)
-COUNT_AXIS = alt.Axis(format="d", tickMinStep=1)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -81,21 +81,26 @@ def _theme_card(card) -> None:
         m[2].metric("Målgrupper", number(len(card.target_groups)))
         if card.target_groups:
             st.caption("Målgrupper: " + md(", ".join(card.target_groups)))
-        data = pd.DataFrame([{"CMO": CMO_LABELS[k], "Citater": v} for k, v in card.cmo.items()])
-        chart = alt.Chart(data).mark_bar().encode(
-            x=alt.X("Citater:Q", title="Citater", axis=COUNT_AXIS),
-            y=alt.Y("CMO:N", sort=list(CMO_LABELS.values()), title=None),
-            color=alt.Color("CMO:N", legend=None), tooltip=["CMO", "Citater"]
-        ).properties(height=alt.Step(26))
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(charts.theme_card_chart(card.cmo), width="stretch")
         st.markdown("**Stærkeste citater**")
         if not card.strongest:
             st.caption("Ingen citater endnu.")
         for q in card.strongest:
-            who = ", ".join(x for x in [q.get("role"), q.get("site")] if x)
-            st.markdown(f"> {md(q['text'])}")
-            st.caption(f"{md(who)} · {md(q['code_label'])}"
-                       + (" · forslag" if q["status"] == "suggested" else ""))
+            who = ", ".join(x for x in [q.role, q.site] if x)
+            st.markdown(f"> {md(q.text)}")
+            st.caption(f"{md(who)} · {md(q.code_label)}"
+                       + (" · forslag" if q.status == "suggested" else ""))
+
+
+def _configurations(chains) -> pd.DataFrame:
+    """The CMO chains as a table: support, and the turn holding the outcome as example."""
+    return pd.DataFrame(
+        [{"Sted": c.site, "Kontekst": c.context, "Mekanisme": c.mechanism, "Udfald": c.outcome,
+          "Steder": len(c.sites), "Dokumenter": c.documents, "Citater": c.quotes,
+          "Eksempel": c.evidence[0].text if c.evidence else "",
+          "Rolle": (c.evidence[0].role or "") if c.evidence else ""} for c in chains],
+        columns=["Sted", "Kontekst", "Mekanisme", "Udfald", "Steder", "Dokumenter", "Citater",
+                 "Eksempel", "Rolle"])
 
 
 def _heatmap(data: pd.DataFrame, x: str, y: str, title: str) -> None:
@@ -133,20 +138,28 @@ def page() -> None:
             _theme_card(card)
     left, right = st.columns(2)
     with left:
-        _heatmap(d.site_theme, "Tema", "Sted", "Steder × temaer")
+        site_theme = pd.DataFrame([{"Sted": c.site, "Tema": c.theme, "Temanavn": c.theme_label,
+                                    "Citater": c.quotes} for c in d.site_theme],
+                                  columns=["Sted", "Tema", "Temanavn", "Citater"])
+        _heatmap(site_theme, "Tema", "Sted", "Steder × temaer")
     with right:
-        _heatmap(d.column_site, "Sted", "Kolonne", "Forandringsteoriens kolonner × steder")
+        column_site = pd.DataFrame([{"Kolonne": c.column, "Sted": c.site, "Citater": c.quotes}
+                                    for c in d.column_site], columns=["Kolonne", "Sted", "Citater"])
+        _heatmap(column_site, "Sted", "Kolonne", "Forandringsteoriens kolonner × steder")
     st.subheader("Målopfyldelse G1–G4")
-    goals = d.goals.assign(Dækning=d.goals["Dækning"].map(percent))
+    goals = pd.DataFrame([{"Mål": g.key, "Målnavn": g.label, "Citater": g.quotes,
+                           "Steder": g.sites, "Dækning": percent(g.coverage)} for g in d.goals],
+                         columns=["Mål", "Målnavn", "Citater", "Steder", "Dækning"])
     st.dataframe(goals, hide_index=True, width="stretch")
     _codes_table(_code_counts(state.data_version(), statuses, site, group, chosen))
     st.subheader("CMO-konfigurationer")
     st.caption("Kontekster og mekanismer, der optræder sammen med et udfald i samme tur eller en "
-               "nabotur: hvad virker, for hvem og under hvilke omstændigheder.")
-    if d.configurations.empty:
+               "nabotur: hvad virker, for hvem og under hvilke omstændigheder. Flest steder og "
+               "dokumenter først; brudstykker på under tre ord tæller ikke med.")
+    if not d.configurations:
         st.caption("Ingen konfigurationer med de valgte filtre.")
     else:
-        st.dataframe(d.configurations, hide_index=True, width="stretch",
+        st.dataframe(_configurations(d.configurations), hide_index=True, width="stretch",
                      column_config={"Eksempel": st.column_config.TextColumn(width="large")})
 
 
