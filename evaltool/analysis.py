@@ -121,8 +121,8 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
     cards = _theme_cards(content, per_doc["theme"], by_cmo, candidates, theme_speakers, docs,
                          speakers, set(split), quotes_per_theme)
     labels = {c.key: c.label for c in store.codes(include_retired=True)}
-    configurations = ChainBuilder(store, chain_rows, TurnQuotes(store), labels).chains(
-        evidence=CHAINS_WITH_EVIDENCE)
+    configurations = ChainBuilder(store, chain_rows, TurnQuotes(store), labels, statuses,
+                                  doc_ids, speaker_ids).chains(evidence=CHAINS_WITH_EVIDENCE)
     return Dashboard(cards, _site_theme(content, per_doc["theme"], docs), by_column,
                      _goal_coverage(content, per_doc["goal"], docs, all_sites), configurations,
                      all_sites, statuses)

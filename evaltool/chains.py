@@ -30,15 +30,12 @@ class _Tally:
     sites: set[str] = field(default_factory=set)
     documents: set[int] = field(default_factory=set)
     quotes: int = 0
-    best: ChainSupport | None = None
 
     def add(self, r: ChainSupport) -> None:
         if r.site:
             self.sites.add(r.site)
         self.documents.add(r.document_id)
         self.quotes += r.quotes  # an outcome sentence has one document and one speaker
-        if self.best is None or r.strength < self.best.strength:
-            self.best = r
 
 
 def rank(rows: Iterable[ChainSupport], labels: dict[str, str] | None = None) -> list[_Tally]:
@@ -54,24 +51,41 @@ def rank(rows: Iterable[ChainSupport], labels: dict[str, str] | None = None) -> 
 
 
 class ChainBuilder:
-    """Chains of one query's rows as the reader sees them: labels, support, evidence."""
+    """Chains of one query's rows as the reader sees them: labels, support, evidence.
+
+    ``statuses``, ``document_ids`` and ``speaker_ids`` are the ones ``rows`` were found
+    with (``Store.cmo_chains``); the evidence of the chains shown is found the same way.
+    """
 
     def __init__(self, store, rows: Sequence[ChainSupport], quotes: TurnQuotes,
-                 labels: dict[str, str]) -> None:
+                 labels: dict[str, str], statuses: Sequence[str],
+                 document_ids: Sequence[int] | None = None,
+                 speaker_ids: Sequence[int] | None = None) -> None:
         self.store = store
         self.rows = list(rows)
         self.quotes = quotes
         self.labels = labels
+        self.scope = (tuple(statuses), document_ids, speaker_ids)
+        self._best: dict[tuple[str, str, str], list[ChainSupport]] = {}
         self._views: dict[int, CodingView] = {}
 
     def chains(self, keep: Callable[[ChainSupport], bool] = lambda r: True,
                evidence: int | None = None) -> list[Chain]:
         """The ranked chains of the rows ``keep`` accepts; the first ``evidence`` (all when
-        None) with their evidence quotes."""
+        None) with their evidence quotes (the best instance among the rows ``keep`` accepts)."""
         tallies = rank((r for r in self.rows if keep(r)), self.labels)
         with_quotes = tallies if evidence is None else tallies[:evidence]
-        self._load([t.best for t in with_quotes if t.best is not None])
-        return [self._chain(t, t in with_quotes) for t in tallies]
+        missing = [t.keys for t in with_quotes if t.keys not in self._best]
+        if missing:
+            for k in missing:
+                self._best[k] = []
+            statuses, docs, speakers = self.scope
+            for r in self.store.chain_evidence(missing, statuses, docs, speakers):
+                self._best[(r.context, r.mechanism, r.outcome)].append(r)
+        best = {t.keys: min((r for r in self._best[t.keys] if keep(r)),
+                            key=lambda r: r.strength, default=None) for t in with_quotes}
+        self._load([b for b in best.values() if b is not None])
+        return [self._chain(t, best.get(t.keys)) for t in tallies]
 
     def by_target_group(self, keep: Callable[[ChainSupport], bool] = lambda r: True,
                         evidence: int | None = None) -> dict[str, list[Chain]]:
@@ -89,11 +103,10 @@ class ChainBuilder:
             for v in self.store.coding_views(segment_ids=sorted(wanted), status=None):
                 self._views[v.id] = v
 
-    def _chain(self, t: _Tally, with_evidence: bool) -> Chain:
+    def _chain(self, t: _Tally, b: ChainSupport | None) -> Chain:
         ctx, mek, udf = (self.labels.get(k, k) for k in t.keys)
         evidence: tuple = ()
-        b = t.best
-        if with_evidence and b is not None:
+        if b is not None:
             views = [self._views[i] for i in (b.outcome_coding, b.context_coding,
                                                b.mechanism_coding) if i in self._views]
             turns: dict[tuple[int, int], list[CodingView]] = {}

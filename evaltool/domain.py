@@ -865,8 +865,9 @@ class StrongQuote:
 
 @dataclass(frozen=True)
 class ChainSupport:
-    """A row of ``Store.cmo_chains``: one chain (code keys) in one document from one
-    outcome speaker, its count of outcome sentences and its best instance's codings."""
+    """A row of ``Store.cmo_chains`` (one chain, by code keys, in one document from one
+    outcome speaker, and its count of outcome sentences) or of ``Store.chain_evidence``
+    (the same chain's best instance there)."""
 
     context: str
     mechanism: str
@@ -875,15 +876,16 @@ class ChainSupport:
     site: str | None
     speaker_id: int  # the outcome's speaker
     quotes: int
-    outcome_coding: int
-    context_coding: int
-    mechanism_coding: int
-    outcome_segment: int
-    context_segment: int
-    mechanism_segment: int
-    in_turn: int  # how many of context and mechanism sit in the outcome's turn (0–2)
-    decided: int  # how many of the three codings a person decided (accepted)
-    length: int  # characters of the outcome's coded words
+    # the best instance's codings (``Store.chain_evidence``; 0 in ``Store.cmo_chains``' rows)
+    outcome_coding: int = 0
+    context_coding: int = 0
+    mechanism_coding: int = 0
+    outcome_segment: int = 0
+    context_segment: int = 0
+    mechanism_segment: int = 0
+    in_turn: int = 0  # how many of context and mechanism sit in the outcome's turn (0–2)
+    decided: int = 0  # how many of the three codings a person decided (accepted)
+    length: int = 0  # characters of the outcome's coded words
 
     @property
     def strength(self) -> tuple:

@@ -71,7 +71,7 @@ class _Chapters:
         self.code_themes = {c.key: set(c.themes) for c in codes}
         self.places = {d.id: d.site or d.name for d in store.document_facets()}
         self.chains = ChainBuilder(store, store.cmo_chains(statuses, self.doc_ids), self.texts,
-                                   self.labels)
+                                   self.labels, statuses, self.doc_ids)
         self.coders: set[str] = set()
 
     def chapter(self, key: str, quotes_per_site: int) -> ThemeChapter:

@@ -12,7 +12,19 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, distinct, func, literal, select, true, tuple_, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    distinct,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+    union,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from evaltool.domain import (
@@ -23,7 +35,7 @@ from evaltool.domain import (
     ColumnSiteCount,
     StrongQuote,
 )
-from evaltool.store.codings import SHARED, unit_columns
+from evaltool.store.codings import SHARED
 from evaltool.store.models import (
     Category,
     Code,
@@ -273,39 +285,79 @@ class AggregateOps:
                    speaker_ids: Sequence[int] | None = None, window: int = 1,
                    min_words: int = MIN_EVIDENCE_WORDS) -> list[ChainSupport]:
         """Context–mechanism–outcome chains, in one query: a row per chain, document and
-        outcome speaker with its count and its best evidence.
+        outcome speaker with its count of distinct outcome sentences (no evidence: see
+        :meth:`chain_evidence`).
 
         A chain instance is an outcome coding with a context coding and a mechanism coding
         of the same document in the outcome's turn or up to ``window`` turns before or
         after it (in a focus group one participant gives the circumstances and another
         what came of them). A coding whose coded words (its span, else its sentence) are
         fewer than ``min_words`` takes no part: such a fragment ("Ja.", "Både og.") leans
-        on the question and carries no meaning alone. A row counts distinct outcome
-        sentences; its evidence is the instance with the most of the chain in the
-        outcome's own turn, then the most decided by a person, then the longest outcome,
-        then the oldest codings.
+        on the question and carries no meaning alone.
         """
-        _, _, unit = unit_columns()
-        words = (func.length(func.trim(unit)) - func.length(func.replace(func.trim(unit), " ", ""))
-                 + 1)
+        inst = self._chain_instances(statuses, document_ids, speaker_ids, window, min_words)
+        keys = [inst.c.context, inst.c.mechanism, inst.c.outcome, inst.c.document_id,
+                inst.c.site, inst.c.speaker_id]
+        stmt = (select(*keys, func.count(distinct(inst.c.segment_id)).label("quotes"))
+                .group_by(*keys).order_by(*keys))
+        with self.engine.connect() as conn:
+            return [ChainSupport(**r._mapping) for r in conn.execute(stmt)]
+
+    def chain_evidence(self, chains: Sequence[tuple[str, str, str]], statuses: Sequence[str],
+                       document_ids: Sequence[int] | None = None,
+                       speaker_ids: Sequence[int] | None = None, window: int = 1,
+                       min_words: int = MIN_EVIDENCE_WORDS) -> list[ChainSupport]:
+        """The best instance of each of ``chains`` (context, mechanism, outcome code keys)
+        per document and outcome speaker, found as :meth:`cmo_chains` finds them: the one
+        with the most of the chain in the outcome's own turn, then the most decided by a
+        person, then the longest outcome, then the oldest codings."""
+        if not chains:
+            return []
+        inst = self._chain_instances(
+            statuses, document_ids, speaker_ids, window, min_words,
+            codes=tuple({k for triple in chains for k in triple}))
+        group = [inst.c.context, inst.c.mechanism, inst.c.outcome, inst.c.document_id,
+                 inst.c.speaker_id]
+        ranked = select(inst, func.row_number().over(
+            partition_by=group,
+            order_by=[inst.c.in_turn.desc(), inst.c.decided.desc(), inst.c.length.desc(),
+                      inst.c.outcome_coding, inst.c.context_coding,
+                      inst.c.mechanism_coding]).label("rank")).subquery("ranked")
+        stmt = (select(ranked.c.context, ranked.c.mechanism, ranked.c.outcome,
+                       ranked.c.document_id, ranked.c.site, ranked.c.speaker_id,
+                       literal(0).label("quotes"), ranked.c.outcome_coding,
+                       ranked.c.context_coding, ranked.c.mechanism_coding,
+                       ranked.c.segment_id.label("outcome_segment"), ranked.c.context_segment,
+                       ranked.c.mechanism_segment, ranked.c.in_turn, ranked.c.decided,
+                       ranked.c.length)
+                .where(ranked.c.rank == 1).order_by(*[ranked.c[k.name] for k in group]))
+        wanted = set(chains)
+        with self.engine.connect() as conn:
+            rows = [ChainSupport(**r._mapping) for r in conn.execute(stmt)]
+        return [r for r in rows if (r.context, r.mechanism, r.outcome) in wanted]
+
+    def _chain_instances(self, statuses: Sequence[str], document_ids: Sequence[int] | None,
+                         speaker_ids: Sequence[int] | None, window: int, min_words: int,
+                         codes: tuple[str, ...] | None = None):
+        """The chain instances (see :meth:`cmo_chains`) as a CTE, of ``codes`` only when given."""
+        # 1. the window join on the codings alone (their rows carry document and turn: one
+        # covering index, no sentence read)
         stmt = (
             select(Coding.id.label("coding_id"), Coding.segment_id, Coding.document_id,
                    Document.site, Coding.turn_number.label("turn"), Code.key.label("code"),
-                   Code.cmo, Segment.speaker_id,
-                   case((Coding.status == "accepted", 1), else_=0).label("decided"),
-                   func.length(unit).label("length"))
+                   Code.cmo, case((Coding.status == "accepted", 1), else_=0).label("decided"))
             .join(Document, Document.id == Coding.document_id)
             .join(Code, Code.id == Coding.code_id)
             .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
-            .join(Segment, Segment.id == Coding.segment_id)
-            .join(Turn, Turn.id == Segment.turn_id)
             .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)),
-                   Code.cmo.in_([k.value for k in CMO]), words >= min_words)
+                   Code.cmo.in_([k.value for k in CMO]))
         )
         if document_ids is not None:
             stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
         if speaker_ids is not None:
             stmt = stmt.where(spoken_by(speaker_ids))
+        if codes is not None:
+            stmt = stmt.where(Code.key.in_(list(codes)))
         coded = stmt.cte("coded")
         o, c, m = aliased(coded, name="o"), aliased(coded, name="c"), aliased(coded, name="m")
         # The window as rows of turn offsets: joining on an exact turn (o.turn + k) lets
@@ -318,49 +370,42 @@ class AggregateOps:
         def near(x, off):
             return and_(x.c.document_id == o.c.document_id, x.c.turn == o.c.turn + off.c.k)
 
-        in_turn = (case((c.c.turn == o.c.turn, 1), else_=0)
-                   + case((m.c.turn == o.c.turn, 1), else_=0))
-        decided = o.c.decided + c.c.decided + m.c.decided
-        group = [c.c.code, m.c.code, o.c.code, o.c.document_id, o.c.speaker_id]
-        instances = (
+        raw = (
             select(c.c.code.label("context"), m.c.code.label("mechanism"),
-                   o.c.code.label("outcome"), o.c.document_id, o.c.site, o.c.speaker_id,
-                   o.c.segment_id, o.c.coding_id.label("outcome_coding"),
-                   c.c.coding_id.label("context_coding"),
+                   o.c.code.label("outcome"), o.c.document_id, o.c.site, o.c.segment_id,
+                   o.c.coding_id.label("outcome_coding"), c.c.coding_id.label("context_coding"),
                    m.c.coding_id.label("mechanism_coding"),
                    c.c.segment_id.label("context_segment"),
-                   m.c.segment_id.label("mechanism_segment"), in_turn.label("in_turn"),
-                   decided.label("decided"), o.c.length,
-                   func.row_number().over(
-                       partition_by=group,
-                       order_by=[in_turn.desc(), decided.desc(), o.c.length.desc(),
-                                 o.c.coding_id, c.c.coding_id, m.c.coding_id]).label("rank"))
+                   m.c.segment_id.label("mechanism_segment"),
+                   (case((c.c.turn == o.c.turn, 1), else_=0)
+                    + case((m.c.turn == o.c.turn, 1), else_=0)).label("in_turn"),
+                   (o.c.decided + c.c.decided + m.c.decided).label("decided"))
             .select_from(o)
             .join(oc, true())
             .join(c, and_(near(c, oc), c.c.cmo == CMO.context.value))
             .join(om, true())
             .join(m, and_(near(m, om), m.c.cmo == CMO.mechanism.value))
             .where(o.c.cmo == CMO.outcome.value)
+        ).cte("raw")
+        # 2. only the codings that take part read their words: fragments drop out here
+        taking_part = union(select(raw.c.outcome_coding), select(raw.c.context_coding),
+                            select(raw.c.mechanism_coding))
+        span = (select(func.substr(Turn.text, Coding.start_char - Turn.start_char + 1,
+                                   Coding.end_char - Coding.start_char))
+                .where(Turn.id == Segment.turn_id).scalar_subquery())
+        unit = case((Coding.start_char.is_(None), Segment.text), else_=span)
+        words = (func.length(func.trim(unit)) - func.length(func.replace(func.trim(unit), " ", ""))
+                 + 1)
+        parts = (select(Coding.id, Segment.speaker_id, func.length(unit).label("length"))
+                 .join(Segment, Segment.id == Coding.segment_id)
+                 .where(Coding.id.in_(taking_part), words >= min_words)).cte("parts")
+        po, pc, pm = (aliased(parts, name=n) for n in ("po", "pc", "pm"))
+        return (
+            select(raw, po.c.speaker_id, po.c.length)
+            .join(po, po.c.id == raw.c.outcome_coding)
+            .join(pc, pc.c.id == raw.c.context_coding)
+            .join(pm, pm.c.id == raw.c.mechanism_coding)
         ).cte("instances")
-        keys = [instances.c.context, instances.c.mechanism, instances.c.outcome,
-                instances.c.document_id, instances.c.speaker_id]
-        counts = (select(*keys, func.count(distinct(instances.c.segment_id)).label("quotes"))
-                  .group_by(*keys).subquery("counts"))
-        best = select(instances).where(instances.c.rank == 1).subquery("best")
-        final = (
-            select(best.c.context, best.c.mechanism, best.c.outcome, best.c.document_id,
-                   best.c.site, best.c.speaker_id, counts.c.quotes, best.c.outcome_coding,
-                   best.c.context_coding, best.c.mechanism_coding,
-                   best.c.segment_id.label("outcome_segment"), best.c.context_segment,
-                   best.c.mechanism_segment, best.c.in_turn,
-                   best.c.decided, best.c.length)
-            .join(counts, and_(*[getattr(counts.c, k.name) == getattr(best.c, k.name)
-                                 for k in keys]))
-            .order_by(best.c.context, best.c.mechanism, best.c.outcome, best.c.document_id,
-                      best.c.speaker_id)
-        )
-        with self.engine.connect() as conn:
-            return [ChainSupport(**r._mapping) for r in conn.execute(final)]
 
 
 __all__ = ["AggregateOps"]
