@@ -310,3 +310,29 @@ def test_qdc_with_evaltool_trailer_keeps_ids_and_kinds(store, tmp_path) -> None:
     load_qdc(store, qdc)
     (code,) = store.codes()
     assert (code.key, code.cmo, code.definition) == ("ctx_mandat", "context", "Ledelsen bakker op")
+
+
+def test_archive_limits_and_a_broken_qdc_store_nothing(store, tmp_path, blank_nlp,
+                                                       monkeypatch) -> None:
+    from evaltool.refi import read
+
+    path = tmp_path / "bomb.qdpx"  # a few kilobytes that unpack to a megabyte
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("project.qde", "<Project xmlns='urn:QDA-XML:project:1.0'/>")
+        z.writestr("sources/pad.txt", "0" * 1_000_000)
+    monkeypatch.setattr(read, "MAX_UNPACKED_BYTES", 100_000)
+    with pytest.raises(RefiError, match="unpacks to more than 100,000 bytes"):
+        import_qdpx(store, path, blank_nlp)
+    monkeypatch.undo()
+    qdc = tmp_path / "k.qdc"
+    qdc.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code name="x">',
+                   encoding="utf-8")
+    with pytest.raises(RefiError, match=r"k\.qdc: codebook line 1: not well-formed XML"):
+        load_qdc(store, qdc)
+    qdc.write_text('<CodeBook xmlns="urn:QDA-XML:codebook:1.0"><Codes><Code guid="A" name="x">'
+                   '<Code guid="A" name="y"/></Code></Codes></CodeBook>', encoding="utf-8")
+    with pytest.raises(RefiError, match="the guid is used by two codes"):
+        load_qdc(store, qdc)
+    assert store.list_documents() == []
+    with pytest.raises(Exception, match="no codebook loaded"):
+        store.active_codebook()
