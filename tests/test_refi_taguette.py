@@ -24,6 +24,8 @@ VENV = Path(os.environ.get("EVALTOOL_TAGUETTE_VENV", ROOT / ".venv-taguette"))
 TAGUETTE = "taguette==1.5.2"
 SCRIPT = Path(__file__).parent / "refi_tools" / "taguette_export.py"
 
+pytestmark = pytest.mark.slow  # the first run installs Taguette (about a minute)
+
 
 def _python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
