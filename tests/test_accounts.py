@@ -26,6 +26,18 @@ LIS, ADA = Actor("Lis", Role.lead), Actor("Ada", Role.admin)
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 
 
+@pytest.fixture(autouse=True)
+def cheap_hashes(monkeypatch):
+    """argon2's cheapest parameters: the production ones take seconds on a busy test machine
+    (test_passwords_are_stored_only_as_argon2_hashes checks those parameters)."""
+    from argon2 import PasswordHasher, profiles
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    accounts._dummy_hash.cache_clear()
+    yield
+    accounts._dummy_hash.cache_clear()
+
+
 @pytest.fixture
 def suggested(team_store):
     """Machine suggestions on segments 1 (strategi), 2 (kaffe) and 3 (nye brugere), and the
@@ -259,6 +271,8 @@ def test_passwords_are_stored_only_as_argon2_hashes(any_store) -> None:
     dump = repr(_snapshot(any_store))
     assert PASSWORD not in dump
     assert "$argon2id$" in dump
+    assert (accounts.PROFILE.type.name, accounts.PROFILE.memory_cost,
+            accounts.PROFILE.time_cost) == ("ID", 65536, 3)  # what the server hashes with
     assert any_store.users()[0].has_password
     actor = accounts.authenticate(any_store, "Åse Ørsted", PASSWORD, now=T0)
     assert actor == Actor("Åse Ørsted", Role.evaluator, "local")
