@@ -155,3 +155,30 @@ def test_the_report_download_is_the_core_report_with_the_page_filters(app_db, on
     assert any("valgt til rapporten" in t for t in texts)
     md = _report_bytes((theme,), None, ("accepted",), 3, False, "md").decode("utf-8")
     assert md.startswith("# Evalueringsrapport") and f"## Tema {theme}:" in md
+
+
+def test_a_sites_chains_show_with_their_evidence(app_db) -> None:
+    doc = app_db.get_document("kaffe_morsoe.txt").id
+    segs = {s.text: s.id for s in app_db.segments(doc)}
+    views = app_db.coding_views(status="accepted", document_id=doc)
+    have = {(v.segment_id, v.code_key) for v in views}
+    strategy = segs["Kommunens strategi om samskabelse hjalp os også."]
+    new_users = segs["Mange havde aldrig før været på biblioteket, og fire fik lånerkort."]
+    for seg, code in ((strategy, "ctx_strategi"), (strategy, "mek_kaffe"),
+                      (new_users, "udf_nye_brugere")):
+        if (seg, code) not in have:
+            app_db.add_as("Lene", [seg], code)
+    labels = {c.key: c.label for c in app_db.codes()}
+    at = _chapter(start(), "T1")
+    table = next(d.value for d in at.dataframe if "Mekanisme" in d.value.columns)
+    row = table[(table["Udfald"] == labels["udf_nye_brugere"])
+                & (table["Kontekst"] == labels["ctx_strategi"])].iloc[0]
+    assert (row["Mekanisme"], row["Steder"], row["Dokumenter"]) == (labels["mek_kaffe"], 1, 1)
+    chain = (f"{labels['ctx_strategi']} → {labels['mek_kaffe']} → "
+             f"{labels['udf_nye_brugere']}")
+    box = next(e for e in at.expander if e.label.replace("\\", "") == f"Belæg: {chain}")
+    shown = [m.value.replace("\\", "") for m in box.markdown]
+    # the outcome's turn first, then the turn with the context and the mechanism
+    assert ":orange-background[Mange havde aldrig før været på biblioteket" in shown[0]
+    assert ":orange-background[Kommunens strategi om samskabelse hjalp os også.]" in shown[1]
+    assert ", tur 5" in box.caption[0].value and ", tur 6" in box.caption[1].value

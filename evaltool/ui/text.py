@@ -132,6 +132,11 @@ CHAPTER = {
     "group": "målgruppe",
     "chains": "CMO-kæder",
     "no_chains": "Ingen kæder af kontekst, mekanisme og udfald i temaet her.",
+    "evidence": "Belæg: {chain}",
+    "more_chains": "Yderligere {n} med mindre støtte er ikke vist.",
+    "for_whom": "Hvad virker for hvem",
+    "for_whom_help": "Temaets kæder efter målgruppen hos den, der fortæller om udfaldet "
+                     "(talerens, ellers dokumentets); flest steder og dokumenter først.",
     "at_site": " i temaet her",
     "shown_group": "{n} vist fra målgruppen {group}",
     "no_quotes": "Ingen citater at vise med de valgte filtre.",

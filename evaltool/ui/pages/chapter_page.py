@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from evaltool import nlp
+from evaltool import charts, nlp
 from evaltool import report as rp
 from evaltool.analysis import filter_options
 from evaltool.errors import EvaltoolError, PinError
@@ -35,8 +35,8 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 def _chapter(version: tuple, theme: str, site: str | None, statuses: tuple[str, ...],
              quotes: int) -> rp.ThemeChapter:
     """The theme's chapter as the report builds it, cached per data version and filters."""
-    return rp.build_report(state.get_store(), themes=[theme], site=site, statuses=statuses,
-                           quotes_per_site=quotes).chapters[0]
+    return rp.build_chapter(state.get_store(), theme, site=site, statuses=statuses,
+                            quotes_per_site=quotes)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -146,6 +146,13 @@ def _who(q: rp.ReportQuote) -> str:
     return " · ".join(parts)
 
 
+def _coding_link(q: rp.ReportQuote, where=st) -> None:
+    """'Åbn i Kodning': the Dokument view at the quote's turn (an evaluator's page only)."""
+    if not state.lead_mode():
+        where.page_link(CODING_PAGE, label=T["open_coding"], icon=":material/edit_note:",
+                        query_params={"dokument": str(q.document_id), "tur": str(q.turn)})
+
+
 def _quote(q: rp.ReportQuote, theme: str, pins: dict, key: str) -> None:
     """One quote: the turn, who said it, whether it is pinned (by whom, when), its buttons."""
     ids = q.coding_ids or (q.coding_id,)
@@ -159,6 +166,7 @@ def _quote(q: rp.ReportQuote, theme: str, pins: dict, key: str) -> None:
         st.markdown(marked(q.text, q.marks))
         st.caption(_who(q))
         b = st.columns([1.6, 1.6, 5])
+        _coding_link(q, b[1])
         if _can_pin():
             if q.pinned:
                 b[0].button(T["unpin"], key=f"{key}unpin", icon=":material/remove_circle:",
@@ -166,25 +174,68 @@ def _quote(q: rp.ReportQuote, theme: str, pins: dict, key: str) -> None:
             else:
                 b[0].button(T["pin"], key=f"{key}pin", icon=":material/push_pin:",
                             on_click=_pin, args=(q.coding_id, theme))
-        if not state.lead_mode():  # Kodning is an evaluator's page
-            b[1].page_link(CODING_PAGE, label=T["open_coding"], icon=":material/edit_note:",
-                           query_params={"dokument": str(q.document_id), "tur": str(q.turn)})
+
+
+CHAIN_COLUMNS = ["Steder", "Dokumenter", "Citater", "Kontekst", "Mekanisme", "Udfald"]
+
+
+# pixels: the support first (the chains' order), narrow; the codes' labels readable (the
+# page's main column is about 940 px wide at 1400 px)
+CHAIN_WIDTHS = {"Steder": 60, "Dokumenter": 95, "Citater": 60, "Kontekst": 240,
+                "Mekanisme": 240, "Udfald": 240}
+
+
+def _chain_table(chains: list[rp.Chain]) -> None:
+    """The strongest chains as a table: their codes and their support (sites, documents,
+    quotes); how many more there are."""
+    shown = chains[:rp.CHAINS_SHOWN]
+    frame = pd.DataFrame([{"Kontekst": c.context, "Mekanisme": c.mechanism, "Udfald": c.outcome,
+                           "Steder": len(c.sites) or 1, "Dokumenter": c.documents,
+                           "Citater": c.quotes} for c in shown], columns=CHAIN_COLUMNS)
+    st.dataframe(frame, hide_index=True, width="stretch",
+                 column_config={k: st.column_config.Column(width=w)
+                                for k, w in CHAIN_WIDTHS.items()})
+    if len(chains) > len(shown):
+        st.caption(T["more_chains"].format(n=count(len(chains) - len(shown), "kæde", "kæder")))
+
+
+def _evidence(c: rp.Chain) -> None:
+    """A chain's evidence: the outcome's turn first, then the context's and mechanism's."""
+    with st.expander(T["evidence"].format(chain=md(f"{c.context} → {c.mechanism} → "
+                                                   f"{c.outcome}"))):
+        for i, q in enumerate(c.evidence):
+            st.markdown(marked(q.text, q.marks))
+            st.caption(_who(q))
+            _coding_link(q)
+            if i < len(c.evidence) - 1:
+                st.divider()
 
 
 def _chains(chains: list[rp.Chain]) -> None:
-    """The theme's CMO chains at one site, as a table."""
+    """The theme's CMO chains seen at one site, ranked, the strongest with their evidence."""
     st.markdown(f"**{T['chains']}**")
     if not chains:
         st.caption(T["no_chains"])
         return
-    frame = pd.DataFrame([{"Kontekst": c.context, "Mekanisme": c.mechanism, "Udfald": c.outcome,
-                           "Citater": c.quotes} for c in chains],
-                         columns=["Kontekst", "Mekanisme", "Udfald", "Citater"])
-    st.dataframe(frame, hide_index=True, width="stretch")
+    _chain_table(chains)
+    for c in chains:
+        if c.evidence:
+            _evidence(c)
 
 
-def _section(s: rp.SiteSection, chains: list[rp.Chain], theme: str, group: str | None,
-             pins: dict) -> None:
+def _for_whom(ch: rp.ThemeChapter, group: str | None) -> None:
+    """'What works for whom': the chains whose outcome was told by each target group."""
+    groups = {g: cs for g, cs in ch.chains_by_target_group.items() if group in (None, g)}
+    if not groups:
+        return
+    st.subheader(T["for_whom"])
+    st.caption(T["for_whom_help"])
+    for g, chains in groups.items():
+        st.markdown(f"**{md(g)}**")
+        _chain_table(chains)
+
+
+def _section(s: rp.SiteSection, theme: str, group: str | None, pins: dict) -> None:
     """One site's part of the chapter: its quotes (pinned first) and its chains."""
     st.subheader(md(s.site))
     shown = [q for q in s.shown if group is None or group in q.target_groups]
@@ -195,7 +246,7 @@ def _section(s: rp.SiteSection, chains: list[rp.Chain], theme: str, group: str |
         st.caption(T["no_quotes"])
     for q in shown:
         _quote(q, theme, pins, f"{KEY}{theme}_{q.coding_id}_")
-    _chains([c for c in chains if c.site == s.site])
+    _chains(s.chains)
 
 
 def _summary(ch: rp.ThemeChapter) -> None:
@@ -208,11 +259,14 @@ def _summary(ch: rp.ThemeChapter) -> None:
     m[1].metric("Steder", number(len(ch.sites)))
     m[2].metric("Målgrupper", number(len(ch.target_groups)))
     m[3].metric(T["pinned_metric"], number(sum(q.pinned for s in ch.sections for q in s.shown)))
+    left, right = st.columns([1, 2])
     if ch.by_target_group:
-        st.markdown(f"**{T['by_group']}**")
-        st.dataframe(pd.DataFrame([{"Målgruppe": g, "Citater": n}
-                                   for g, n in ch.by_target_group.items()]),
-                     hide_index=True, width="content")
+        left.markdown(f"**{T['by_group']}**")
+        left.dataframe(pd.DataFrame([{"Målgruppe": g, "Citater": n}
+                                     for g, n in ch.by_target_group.items()]),
+                       hide_index=True, width="content")
+    if ch.sections:
+        right.altair_chart(charts.chapter_chart(ch), width="stretch")
 
 
 def _report_bytes(themes: tuple[str, ...] | None, site: str | None, statuses: tuple[str, ...],
@@ -269,7 +323,8 @@ def page() -> None:
     if not ch.sections:
         st.info(T["no_quotes_theme"])
     for s in ch.sections:
-        _section(s, ch.chains, f["theme"], f["group"], pins)
+        _section(s, f["theme"], f["group"], pins)
+    _for_whom(ch, f["group"])
 
 
 if __name__ == "__main__":  # run as a page script by st.navigation
