@@ -460,6 +460,9 @@ def doctor(ctx: click.Context) -> None:
 
         click.echo(f"database {store.url}: schema {store.schema_version()} "
                    f"(newest {head_revision()}), {len(store.list_documents())} documents")
+        n = len(store.users())
+        click.echo(f"accounts: {n} (team server: the app asks everyone to sign in)" if n else
+                   "accounts: none (single user: the app needs no sign-in)")
     except Exception as exc:  # mapped to a typed error or re-raised
         error = as_user_error(exc, ctx)
         if error is None:

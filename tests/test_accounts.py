@@ -377,6 +377,7 @@ def test_user_commands_keep_the_password_out_of_arguments_output_and_database(ru
     assert runner.invoke(cli, [*db, "user", "remove", "Lis", "--yes"]).exit_code == 0
     gone = runner.invoke(cli, [*db, "user", "remove", "Lis", "--yes"])
     assert gone.exit_code == 1 and "no account 'Lis'" in gone.output
+    assert "accounts: 2 (team server" in runner.invoke(cli, [*db, "doctor"]).output
     store = open_store(str(db_path))
     try:
         assert [a.name for a in store.users()] == ["Bo", "Åse"]
