@@ -111,6 +111,14 @@ def chapter_page(page: Page, out: Path) -> None:
     shoot(page, out / "temakapitel.png", max_height=1900)
 
 
+def dashboard_only(page: Page, url: str, out: Path) -> None:
+    """Only the Dashboard screenshot (its theme cards link to their chapters)."""
+    open_app(page, url, "Kodning")
+    choose_coder(page, CODERS[0])
+    go_to(page, "Dashboard")
+    shoot(page, out / "dashboard.png")
+
+
 def chapter_only(page: Page, url: str, out: Path) -> None:
     """Only the Temakapitel screenshot."""
     open_app(page, url, "Kodning")
@@ -271,7 +279,8 @@ def main() -> None:
     """Build the database, serve the app twice (coder, lead) and save the screenshots."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
-    parser.add_argument("--only", choices=["attributter", "kodebog", "temakapitel", "rapport"],
+    parser.add_argument("--only", choices=["attributter", "kodebog", "dashboard", "temakapitel",
+                                           "rapport"],
                         help="Take only this page's screenshot.")
     parser.add_argument("--demo", type=Path,
                         help="Copy this demo database (built earlier) instead of building one.")
@@ -290,7 +299,7 @@ def main() -> None:
         if args.only == "rapport":
             return
         only = {"attributter": attribute_page, "kodebog": codebook_only,
-                "temakapitel": chapter_only}
+                "dashboard": dashboard_only, "temakapitel": chapter_only}
         runs = ([(None, only[args.only])] if args.only else
                 [(None, evaluator_pages), (None, attribute_page), ("lead", lead_pages)])
         with sync_playwright() as p:
