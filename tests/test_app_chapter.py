@@ -182,3 +182,15 @@ def test_a_sites_chains_show_with_their_evidence(app_db) -> None:
     assert ":orange-background[Mange havde aldrig før været på biblioteket" in shown[0]
     assert ":orange-background[Kommunens strategi om samskabelse hjalp os også.]" in shown[1]
     assert ", tur 5" in box.caption[0].value and ", tur 6" in box.caption[1].value
+
+
+def test_the_pseudonymised_download_names_no_speaker(app_db) -> None:
+    from evaltool.ui.pages.chapter_page import _report_bytes
+
+    theme = _theme(app_db)
+    speakers = {v.speaker for v in app_db.coding_views(status="accepted", theme=theme)}
+    plain = _report_bytes((theme,), None, ("accepted",), 3, False, "md").decode("utf-8")
+    assert any(s in plain for s in speakers)
+    text = _report_bytes((theme,), None, ("accepted",), 3, True, "md").decode("utf-8")
+    assert "Navne er erstattet af pseudonymer." in text
+    assert not [s for s in speakers if s in text]
