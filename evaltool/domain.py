@@ -814,6 +814,9 @@ class ImportedProject:
     codings: list[ImportedCoding] = field(default_factory=list)
     memos: list[ImportedMemo] = field(default_factory=list)
     coders: list[str] = field(default_factory=list)
+    # codes retired in the exporting project whose codings are kept: key, label, definition,
+    # include, exclude, cmo, column, parent, target_groups, themes, goals
+    retired_codes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -9,8 +9,8 @@ import pytest
 
 from evaltool import codebook
 from evaltool.importer import import_paths
-from evaltool.refi.load import import_qdpx
-from evaltool.refi.write import write_project
+from evaltool.refi.load import import_qdpx, load_qdc
+from evaltool.refi.write import write_codebook, write_project
 from evaltool.store import open_store
 
 
@@ -88,3 +88,52 @@ def test_round_trip_counts(store, fixtures, model_nlp, tmp_path, status) -> None
         target.close()
     assert result.codings == result.selections == summary.codings
     assert result.documents == summary.documents
+
+
+def _codes(store) -> list[tuple]:
+    return sorted((c.key, c.label, c.cmo, c.column, c.themes, c.goals, c.definition, c.retired,
+                   c.parent) for c in store.codes(include_retired=True))
+
+
+def test_round_trip_keeps_a_retired_code_and_its_codings(store, fixtures, model_nlp,
+                                                         tmp_path) -> None:
+    _project(store, fixtures, model_nlp)
+    retired = store.codes()[1].key  # coded by ole in each document
+    codebook.retire_code(store, retired, coder="lise")
+    out = tmp_path / "p.qdpx"
+    write_project(store, out)
+    before, codes = _state(store), _codes(store)
+    assert [c for c in codes if c[7]] and any(c[3] == retired for c in before["codings"])
+    target = open_store(str(tmp_path / "t.db"))
+    try:
+        result = import_qdpx(target, out, model_nlp, strict=True)
+        assert result.not_placed == []
+        after, codes_after = _state(target), _codes(target)
+    finally:
+        target.close()
+    assert codes_after == codes
+    assert after["codings"] == before["codings"] and after["codebook"] == before["codebook"]
+
+
+def test_qdc_round_trip_keeps_evaltools_codebook(store, fixtures, tmp_path) -> None:
+    content = codebook.load(fixtures / "mini_kodebog.yaml").model_dump(mode="json")
+    content["codes"][1] |= {"include": "Også te og kage.", "exclude": "Ikke møder uden kaffe."}
+    content["codes"][2]["definition"] = "Borgere, der ikke kom før.\n\nDe bruger nu biblioteket."
+    content["themes"][0]["description"] = "Hvad borgerne får ud af det"
+    content["goals"][1]["description"] = "At kommunen ser biblioteket"
+    spec = codebook.validate_content(content, "test")
+    store.load_codebook(spec, "mini.yaml")
+    out = tmp_path / "k.qdc"
+    write_codebook(store, out)
+    target = open_store(str(tmp_path / "t.db"))
+    try:
+        load_qdc(target, out, strict=True)
+        after = target.active_codebook()["content"]
+    finally:
+        target.close()
+    lost = ("patterns", "examples")  # a .qdc has no place for them (README)
+    assert [{k: v for k, v in c.items() if k not in lost} for c in after["codes"]] == \
+        [{k: v for k, v in c.items() if k not in lost} for c in content["codes"]]
+    for key in ("themes", "goals", "columns"):
+        assert after[key] == content[key], key
+    assert [g["id"] for g in after["target_groups"]] == [g["id"] for g in content["target_groups"]]

@@ -69,6 +69,104 @@ def trailer(description: str) -> tuple[str, dict[str, str]]:
     return "\n".join(lines[:-1]).strip(), fields
 
 
+def split_definition(text: str) -> tuple[str, str, str]:
+    """A code description's human text as evaltool writes it, split back into definition,
+    include (the ``Medtag:`` paragraph) and exclude (the ``Udelad:`` paragraph)."""
+    definition, include, exclude = [], "", ""
+    for para in text.split("\n\n"):
+        if para.startswith("Medtag: ") and not include and not exclude:
+            include = para[len("Medtag: "):]
+        elif para.startswith("Udelad: ") and not exclude:
+            exclude = para[len("Udelad: "):]
+        elif include or exclude:  # text after them: not what evaltool writes, keep it whole
+            return text, "", ""
+        else:
+            definition.append(para)
+    return "\n\n".join(definition), include, exclude
+
+
+def _listed(value: str) -> list[str]:
+    return [v for v in value.split("|") if v]
+
+
+def retired_codes(project: RefiProject, keys: dict[str, str],
+                  spec: cb.CodebookSpec) -> list[dict[str, Any]]:
+    """The codes an evaltool export declares retired (``retired=true`` on their
+    ``[evaltool]`` line, absent from the codebook note), as rows for a retired code."""
+    active = {c.id for c in spec.codes}
+    out = []
+    for code in project.codes:
+        text, fields = trailer(code.description)
+        if fields.get("retired") != "true" or keys[code.guid] in active:
+            continue
+        definition, include, exclude = split_definition(text)
+        kind = fields.get("cmo", "")
+        out.append({"key": keys[code.guid], "label": code.name[:300] or keys[code.guid],
+                    "definition": definition, "include": include, "exclude": exclude,
+                    "cmo": kind if kind in {k.value for k in CMO} else CMO.unassigned.value,
+                    "column": fields.get("column", "")[:100] or IMPORTED_LABEL,
+                    "parent": keys.get(code.parent) if code.parent else None,
+                    "target_groups": _listed(fields.get("target_groups", "")),
+                    "themes": _listed(fields.get("themes", "")),
+                    "goals": _listed(fields.get("goals", ""))})
+    return out
+
+
+_SET_NAME = re.compile(r"^(Tema|Mål) (\S+): (.+)$", re.S)
+
+
+def _own_codebook(project: RefiProject, keys: dict[str, str],
+                  source: str) -> cb.CodebookSpec | None:
+    """The codebook of a code system evaltool wrote (every code has an ``[evaltool]`` line
+    with id, CMO kind and column; themes and goals from the ``Tema``/``Mål`` sets), or None
+    when the codes do not all carry it (a foreign file). Lost in a ``.qdc``: the codebook's
+    id, version and title, patterns, examples and target-group labels."""
+    rows = []
+    for code in project.codes:
+        text, fields = trailer(code.description)
+        if (fields.get("id") != keys[code.guid] or fields.get("cmo") not in
+                {k.value for k in CMO} - {CMO.unassigned.value} or not fields.get("column")
+                or fields.get("retired") == "true"):
+            return None
+        rows.append((code, text, fields))
+    if not rows:
+        return None
+    themes, goals = [], []
+    for s in project.sets:
+        m = _SET_NAME.match(s.name)
+        if not m:
+            continue
+        text, fields = trailer(s.description)
+        if m.group(1) == "Tema":
+            themes.append({"id": m.group(2), "label": m.group(3), "description": text,
+                           "goals": _listed(fields.get("goals", ""))})
+        else:
+            goals.append({"id": m.group(2), "label": m.group(3), "description": s.description})
+    columns: list[str] = []
+    groups: list[str] = []
+    codes = []
+    for code, text, fields in rows:
+        definition, include, exclude = split_definition(text)
+        columns += [fields["column"]] if fields["column"] not in columns else []
+        targets = _listed(fields.get("target_groups", ""))
+        groups += [g for g in targets if g not in groups]
+        codes.append({"id": keys[code.guid], "label": code.name[:300] or keys[code.guid],
+                      "definition": definition, "include": include, "exclude": exclude,
+                      "cmo": fields["cmo"], "column": fields["column"],
+                      "themes": _listed(fields.get("themes", "")),
+                      "goals": _listed(fields.get("goals", "")), "target_groups": targets,
+                      "parent": keys.get(code.parent) if code.parent else None})
+    content = {
+        "id": _slug(project.name or Path(source).stem, set()), "version": 1,
+        "title": (project.name or Path(source).stem)[:300] or "Importeret kodebog",
+        "columns": columns, "themes": themes, "goals": goals,
+        "target_groups": [{"id": g, "label": g} for g in groups], "codes": codes}
+    try:
+        return cb.validate_content(content, f"{source}: codebook")
+    except CodebookError:
+        return None  # not quite evaltool's own: read it as a foreign code system
+
+
 def build_codebook(project: RefiProject, source: str) -> tuple[cb.CodebookSpec, dict[str, str]]:
     """The codebook of a project, and code guid → code id."""
     notes = {n.name: n for n in project.notes}
@@ -84,11 +182,16 @@ def build_codebook(project: RefiProject, source: str) -> tuple[cb.CodebookSpec, 
             keys[code.guid] = _slug(code.name, taken)
     if CODEBOOK_NOTE in notes:
         spec = cb.parse(notes[CODEBOOK_NOTE].text, f"{source}: note {CODEBOOK_NOTE}")
-        missing = set(keys.values()) - {c.id for c in spec.codes}
+        retired = {keys[c.guid] for c in project.codes
+                   if trailer(c.description)[1].get("retired") == "true"}
+        missing = set(keys.values()) - {c.id for c in spec.codes} - retired
         if missing:
             raise RefiError(source, f"note {CODEBOOK_NOTE}",
                             f"does not hold code {sorted(missing)[0]!r} of the code system")
         return spec, keys
+    own = _own_codebook(project, keys, source)
+    if own is not None:
+        return own, keys
     codes = []
     for code in project.codes:
         text, fields = trailer(code.description)
@@ -165,6 +268,8 @@ def plan_project(project: RefiProject, source: str, nlp
     notes = {n.guid: n for n in project.notes}
     used_notes: set[str] = set()
     plan = ImportedProject(spec, source)
+    if CODEBOOK_NOTE in {n.name for n in project.notes}:
+        plan.retired_codes = retired_codes(project, keys, spec)
 
     def who(*guids: str | None) -> str:
         for g in guids:
@@ -312,4 +417,5 @@ def import_qdpx(store, path: str | Path, nlp, *, strict: bool = False) -> Projec
     return result
 
 
-__all__ = ["build_codebook", "import_qdpx", "load_qdc", "plan_project", "trailer"]
+__all__ = ["build_codebook", "import_qdpx", "load_qdc", "plan_project", "retired_codes",
+           "split_definition", "trailer"]

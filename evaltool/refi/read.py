@@ -119,6 +119,16 @@ class RefiNote:
     created: str | None = None
 
 
+@dataclass(frozen=True)
+class RefiSet:
+    """A set of codes (evaltool writes one per CMO kind, theme and goal)."""
+
+    guid: str
+    name: str
+    description: str = ""
+    codes: tuple[str, ...] = ()  # guids of its member codes
+
+
 @dataclass
 class RefiProject:
     """What a ``.qdpx`` (or, with no sources, a ``.qdc``) holds that evaltool imports."""
@@ -130,6 +140,7 @@ class RefiProject:
     sources: list[RefiSource] = field(default_factory=list)
     notes: list[RefiNote] = field(default_factory=list)
     cases: list[RefiCase] = field(default_factory=list)
+    sets: list[RefiSet] = field(default_factory=list)
     creating_user: str | None = None
     # deviations from the standard read leniently, and parts not imported (one line each)
     warnings: list[str] = field(default_factory=list)
@@ -248,6 +259,17 @@ def read_codebook_root(root: etree._Element, ns: str, path: str) -> list[RefiCod
     return out
 
 
+def read_sets(el: etree._Element | None, ns: str) -> list[RefiSet]:
+    """The sets of a ``Sets`` element: name, description and member codes' guids."""
+    out: list[RefiSet] = []
+    for s in el.findall(_q(ns, "Set")) if el is not None else ():
+        members = tuple(m.get("targetGUID") or m.get("guid") or ""
+                        for m in s.findall(_q(ns, "MemberCode")))
+        out.append(RefiSet(s.get("guid", ""), (s.get("name") or "").strip(),
+                           _text_of(s.find(_q(ns, "Description"))), tuple(filter(None, members))))
+    return out
+
+
 def read_qdc(data: bytes, path: str = "<codebook>", *, strict: bool = False) -> RefiProject:
     """A REFI-QDA codebook (``.qdc``) as a project with codes only."""
     root = _parse_xml(path, "codebook", data)
@@ -263,6 +285,7 @@ def read_qdc(data: bytes, path: str = "<codebook>", *, strict: bool = False) -> 
     else:
         _check_schema(path, "codebook", root, "codebook", strict, project.warnings)
     project.codes = read_codebook_root(root, ns, path)
+    project.sets = read_sets(root.find(_q(ns, "Sets")), ns)
     return project
 
 
@@ -382,6 +405,7 @@ def read_qdpx(data: bytes, path: str = "<project>", *, strict: bool = False) -> 
                                                           u.get("guid")).strip()))
     book = root.find(_q(ns, "CodeBook"))
     project.codes = read_codebook_root(book, ns, path) if book is not None else []
+    project.sets = read_sets(root.find(_q(ns, "Sets")), ns)
     used_members = {qde_key}
     variables = root.find(_q(ns, "Variables"))
     var_names = {v.get("guid", ""): (v.get("name") or "").strip()

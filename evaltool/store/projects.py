@@ -19,8 +19,10 @@ from evaltool.store.codings import SHARED, CodingOps
 from evaltool.store.documents import DocumentWriter
 from evaltool.store.models import (
     READY,
+    Category,
     Code,
     Codebook,
+    CodeCategory,
     Coding,
     Document,
     Memo,
@@ -34,6 +36,28 @@ class ProjectOps:
     """Importing a whole project into :class:`~evaltool.store.Store` (mixed in)."""
 
     engine: Any
+
+    @staticmethod
+    def _add_retired_codes(conn, cb_id: int, codes: list[dict[str, Any]], position: int) -> None:
+        """Store codes retired in the exporting project (their codings follow), linked to
+        those of their themes and goals the codebook has."""
+        cats = {(k, key): i for k, key, i in conn.execute(
+            select(Category.kind, Category.key, Category.id).where(Category.codebook_id == cb_id))}
+        present = set(conn.scalars(select(Code.key).where(Code.codebook_id == cb_id)))
+        for pos, code in enumerate(codes, start=position):
+            if code["key"] in present:  # already in this codebook (and retired by the sync)
+                continue
+            row = {k: code[k] for k in ("label", "definition", "include", "exclude", "cmo",
+                                         "column", "parent", "target_groups")}
+            code_pk = conn.execute(insert(Code).values(
+                codebook_id=cb_id, key=code["key"], position=pos, retired=True, patterns=[],
+                examples=[], **row).returning(Code.id)).scalar_one()
+            links = [cats[(kind, key)] for kind, keys in (("theme", code["themes"]),
+                                                          ("goal", code["goals"]))
+                     for key in keys if (kind, key) in cats]
+            if links:
+                conn.execute(insert(CodeCategory), [{"code_id": code_pk, "category_id": c}
+                                                    for c in links])
 
     @guarded(Permission.manage)
     def import_project(self, project: ImportedProject) -> tuple[int, int, list[int]]:
@@ -56,6 +80,7 @@ class ProjectOps:
             else:
                 conn.execute(update(Codebook).where(Codebook.id == cb_id).values(**values))
             self._sync_codes(conn, cb_id, spec)  # type: ignore[attr-defined]
+            self._add_retired_codes(conn, cb_id, project.retired_codes, len(spec.codes))
             code_pk = dict(conn.execute(select(Code.key, Code.id).where(Code.codebook_id == cb_id))
                            .all())
             for name in project.coders:
