@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= data/demo.db
 PORT ?= 8501
+# pytest-xdist workers for `make test` (TEST_WORKERS=0 runs the suite in one process)
+TEST_WORKERS ?= 2
 export EVALTOOL_WHEELHOUSE ?= $(abspath ../shared/wheels)
 
 .PHONY: setup model demo app test lint bench test-deps
@@ -35,7 +37,7 @@ test-deps: $(STAMP)
 	@bash scripts/test-deps.sh
 
 test: setup test-deps
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check evaltool tests benchmarks app.py

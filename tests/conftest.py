@@ -15,6 +15,45 @@ from evaltool import nlp as nlp_mod
 from evaltool.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
+JOURNEYS = Path(__file__).parent / "journeys"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Group tests for pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``).
+
+    Every test under tests/journeys is a browser test in the group 'journeys', so they all
+    run on one worker (one app server, one Chromium) while the other worker runs the rest;
+    by folder, so a new journey file joins without a list. The tests that use a module- or
+    session-scoped fixture of their own module (a benchmark run, a loaded NER model, a
+    virtualenv made in the repo) share a worker too, so that it is built once, by one worker."""
+    for item in items:
+        if JOURNEYS in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+            item.add_marker(pytest.mark.xdist_group("journeys"))
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = [d[-1] for d in info.name2fixturedefs.values() if d] if info is not None else []
+        module = getattr(item, "module", None)
+        if module is not None and any(
+                d.scope != "function" and getattr(d.func, "__module__", None) == module.__name__
+                for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Warn when ``--dist loadgroup`` did not group (pytest-xdist marks a grouped test by an
+    ``@group`` suffix on its id; pytest 9.2 ignores that: pytest-xdist#1386)."""
+    if not getattr(session.config.option, "loadgroup", False):
+        return
+    lost = [i.nodeid for i in session.items
+            if i.get_closest_marker("xdist_group") and "@" not in i.nodeid]
+    if lost:
+        import warnings
+
+        warnings.warn(pytest.PytestWarning(
+            f"pytest-xdist did not group {len(lost)} tests (e.g. {lost[0]}): each worker will "
+            "start its own app server and browser; use a pytest below 9.2"), stacklevel=1)
 
 
 @pytest.fixture
