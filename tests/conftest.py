@@ -142,17 +142,75 @@ def write_variants(src: Path, folder: Path) -> dict[str, Path]:
     return out
 
 
-@pytest.fixture
-def coded_store(store, fixtures: Path, model_nlp):
-    """Two short transcripts (Morsø, Vesthimmerland) and the mini codebook loaded."""
+def _load_coded(store, fixtures: Path, nlp) -> None:
+    """Import the two short transcripts (Morsø, Vesthimmerland) and load the mini codebook."""
     from evaltool import codebook
     from evaltool.importer import import_paths
 
     summary = import_paths([fixtures / "kaffe_morsoe.txt", fixtures / "kaffe_aars.txt"], store,
-                           lambda: model_nlp)
+                           lambda: nlp)
     assert summary.failed == 0
     store.load_codebook(codebook.load(fixtures / "mini_kodebog.yaml"), "mini_kodebog.yaml")
-    return store
+
+
+def _load_app(store, fixtures: Path, nlp) -> None:
+    """Add the hostile document, gold codings on one document and auto-coded suggestions."""
+    from evaltool import gold
+    from evaltool.autocode import run as autocode_run
+    from evaltool.importer import import_paths
+
+    (fixtures / "ondsindet.txt").write_text(APP_EVIL, encoding="utf-8")
+    import_paths([fixtures / "ondsindet.txt"], store, lambda: nlp)
+    gold.load_gold(store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
+    autocode_run.run(store, lambda: nlp)
+
+
+def _template(folder: Path, steps, nlp) -> Path:
+    """Build a database once with ``steps`` (each ``step(store, fixtures, nlp)``) and keep a
+    clean single-file copy of it (SQLite's backup API) for tests to copy."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = folder / "fixtures"
+    shutil.copytree(FIXTURES, data)
+    built = open_store(str(folder / "built.db"))
+    for step in steps:
+        step(built, data, nlp)
+    built.backup(folder / "template.db")
+    built.close()
+    return folder / "template.db"
+
+
+@pytest.fixture(scope="session")
+def _coded_template(tmp_path_factory: pytest.TempPathFactory, model_nlp) -> Path:
+    """The ``coded_store`` database, built once per session (per xdist worker)."""
+    return _template(tmp_path_factory.mktemp("coded_template"), [_load_coded], model_nlp)
+
+
+@pytest.fixture(scope="session")
+def _app_template(tmp_path_factory: pytest.TempPathFactory, model_nlp) -> Path:
+    """The ``app_db`` database, built once per session (per xdist worker)."""
+    return _template(tmp_path_factory.mktemp("app_template"), [_load_coded, _load_app], model_nlp)
+
+
+_BUILT = pytest.StashKey[str]()
+
+
+@pytest.fixture
+def coded_store(request: pytest.FixtureRequest, db_path: Path, fixtures: Path):
+    """Two short transcripts (Morsø, Vesthimmerland) and the mini codebook loaded.
+
+    A copy of a database built once per session (importing with the real model costs
+    seconds); the ``app_db`` content when the test also uses ``app_db``. Built in place, as
+    before, if the test opened ``store`` first."""
+    if db_path.exists():
+        store = request.getfixturevalue("store")
+        _load_coded(store, fixtures, request.getfixturevalue("model_nlp"))
+        request.node.stash[_BUILT] = "coded"
+        return store
+    wants_app = "app_db" in request.fixturenames
+    shutil.copyfile(request.getfixturevalue("_app_template" if wants_app else "_coded_template"),
+                    db_path)
+    request.node.stash[_BUILT] = "app" if wants_app else "coded"
+    return request.getfixturevalue("store")
 
 
 @pytest.fixture(scope="session")
@@ -234,19 +292,16 @@ og over en kop kaffe blev vi enige.
 
 
 @pytest.fixture
-def app_db(coded_store, fixtures: Path, model_nlp, db_path: Path, monkeypatch):
+def app_db(coded_store, fixtures: Path, db_path: Path, monkeypatch,
+           request: pytest.FixtureRequest):
     """A database with gold codings on one document and suggestions to review, named by
     EVALTOOL_DB for the Streamlit app (see tests/app_util.py), with clean Streamlit caches."""
     import streamlit as st
 
-    from evaltool import gold
-    from evaltool.autocode import run as autocode_run
-    from evaltool.importer import import_paths
-
-    (fixtures / "ondsindet.txt").write_text(APP_EVIL, encoding="utf-8")
-    import_paths([fixtures / "ondsindet.txt"], coded_store, lambda: model_nlp)
-    gold.load_gold(coded_store, fixtures / "gold", documents=["kaffe_morsoe.txt"])
-    autocode_run.run(coded_store, lambda: model_nlp)
+    if request.node.stash.get(_BUILT, "") == "app":  # copied from the session's template
+        (fixtures / "ondsindet.txt").write_text(APP_EVIL, encoding="utf-8")
+    else:
+        _load_app(coded_store, fixtures, request.getfixturevalue("model_nlp"))
     monkeypatch.setenv("EVALTOOL_DB", str(db_path))
     monkeypatch.delenv("EVALTOOL_MODE", raising=False)
     st.cache_resource.clear()
