@@ -12,6 +12,7 @@ import pytest
 from docx import Document
 from streamlit.testing.v1 import AppTest
 
+from evaltool import report as rp
 from tests.app_util import ROOT, open_page, start
 
 
@@ -57,6 +58,11 @@ def test_quotes_are_whole_turns_with_the_coded_words_marked(app_db) -> None:
     turns = {(v.document_id, v.turn) for v in views}
     shown = _quotes(at)
     assert shown and len(shown) <= 3 * len({v.site for v in views})
+    # each site's quotes per target group (the Morsø transcript's group is its document's)
+    section = rp.build_chapter(app_db, theme).sections[0]
+    assert section.by_target_group
+    assert any(c.value.endswith("pr. målgruppe: " + ", ".join(
+        f"{g} {n}" for g, n in section.by_target_group.items())) for c in at.caption)
     texts = {t.number: t.text for t in app_db.turns(views[0].document_id)}
     for caption in shown:
         turn = int(re.search(r", tur (\d+)", caption).group(1))

@@ -138,6 +138,7 @@ CHAPTER = {
     "for_whom_help": "Temaets kæder efter målgruppen hos den, der fortæller om udfaldet "
                      "(talerens, ellers dokumentets); flest steder og dokumenter først.",
     "at_site": " i temaet her",
+    "site_groups": "pr. målgruppe",
     "shown_group": "{n} vist fra målgruppen {group}",
     "no_quotes": "Ingen citater at vise med de valgte filtre.",
     "no_quotes_theme": "Temaet har ingen citater med de valgte filtre.",

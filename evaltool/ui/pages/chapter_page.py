@@ -239,7 +239,9 @@ def _section(s: rp.SiteSection, theme: str, group: str | None, pins: dict) -> No
     """One site's part of the chapter: its quotes (pinned first) and its chains."""
     st.subheader(md(s.site))
     shown = [q for q in s.shown if group is None or group in q.target_groups]
+    groups = ", ".join(f"{md(g)} {number(n)}" for g, n in s.by_target_group.items())
     st.caption(count(s.quotes, "citat", "citater") + T["at_site"]
+               + (f" · {T['site_groups']}: {groups}" if groups else "")
                + (f" · {T['shown_group'].format(n=number(len(shown)), group=md(group))}"
                   if group else ""))
     if not shown:
