@@ -37,7 +37,7 @@ test-deps: $(STAMP)
 	@bash scripts/test-deps.sh
 
 test: setup test-deps
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check evaltool tests benchmarks app.py
