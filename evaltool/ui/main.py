@@ -6,8 +6,9 @@ from pathlib import Path
 
 import streamlit as st
 
+from evaltool.domain import Role
 from evaltool.errors import EvaltoolError
-from evaltool.ui import state
+from evaltool.ui import auth, live, state
 from evaltool.ui.text import fault_text, md
 from evaltool.ui.widgets import select
 
@@ -19,9 +20,14 @@ NEW_CODER = "Ny koder…"
 
 
 def sidebar() -> None:
-    """Role and coder identity; every decision is stored with the coder's name."""
+    """Role and coder identity; every decision is stored with the coder's name (the
+    signed-in account's on a team server)."""
     with st.sidebar:
         st.markdown("### evaltool")
+        auth.sidebar_status()
+        if state.signed_in() is not None:
+            live.watch()
+            return
         if state.forced_lead():
             st.caption("Projektleder-visning (kun læsning)")
         else:
@@ -53,7 +59,7 @@ def run() -> None:
     """
     st.set_page_config(page_title="evaltool", page_icon=":material/fact_check:", layout="wide")
     try:
-        state.get_store()
+        store = state.shared_store()
     except Exception as exc:
         text = _boundary_text(exc)
         if text is None:
@@ -61,6 +67,7 @@ def run() -> None:
         st.error(f"Databasen kan ikke åbnes: {text}")
         st.stop()
     try:
+        auth.gate(store, active=live.active_run())
         _navigate()
     except Exception as exc:
         text = _boundary_text(exc)
@@ -82,18 +89,24 @@ def _navigate() -> None:
     """The sidebar and the page chosen in the navigation."""
     sidebar()
     lead = state.lead_mode()
+    who = state.signed_in()
+    # a signed-in evaluator neither imports (an administrator's task) nor reads the other
+    # coders' blind layers (Enighed compares them); the store refuses both anyway
+    evaluator = who is not None and Role(who.role) == Role.evaluator
     pages = [st.Page(PAGES / "dashboard.py", title="Dashboard", url_path="dashboard",
                      default=lead),
              st.Page(PAGES / "chapter_page.py", title="Temakapitel", url_path="temakapitel")]
     if not lead:
         pages = [
             st.Page(PAGES / "coding.py", title="Kodning", url_path="kodning", default=True),
-            st.Page(PAGES / "import_page.py", title="Import", url_path="import"),
+            *([] if evaluator else
+              [st.Page(PAGES / "import_page.py", title="Import", url_path="import")]),
             st.Page(PAGES / "attributes_page.py", title="Attributter", url_path="attributter"),
             st.Page(PAGES / "search_page.py", title="Søg", url_path="soeg"),
             st.Page(PAGES / "matrix_page.py", title="Matricer", url_path="matricer"),
             *pages,
-            st.Page(PAGES / "agreement.py", title="Enighed", url_path="enighed"),
+            *([] if evaluator else
+              [st.Page(PAGES / "agreement.py", title="Enighed", url_path="enighed")]),
         ]
     pages += [st.Page(PAGES / "codebook_page.py", title="Kodebog", url_path="kodebog"),
               st.Page(PAGES / "memo_page.py", title="Memoer", url_path="memoer"),

@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from evaltool.domain import Actor, Role
 from evaltool.errors import (
     AccessError,
     AttributeInputError,
@@ -15,22 +16,64 @@ from evaltool.errors import (
     NotFoundError,
 )
 from evaltool.store import Store, open_store
+from evaltool.ui import auth
 from evaltool.ui.text import ATTRIBUTE_ERRORS, fault_text, md
 
 MODE_ENV = "EVALTOOL_MODE"
+BOUND = "state_bound_store"  # (actor, store bound to it) of this session
 NO_CODEBOOK = ("Der er ikke indlæst nogen kodebog endnu. Indlæs en med "
                "`evaltool codebook load FIL` (eller prøv demoen med `evaltool demo`).")
 
 
 @st.cache_resource(show_spinner=False)
-def get_store() -> Store:
+def shared_store() -> Store:
     """The database named by EVALTOOL_DB, opened (and migrated) once per process."""
     return open_store()
 
 
+def get_store() -> Store:
+    """The store the pages write through: bound to the signed-in account (the store then
+    checks its role and layer on every write), unbound in the single-user mode.
+
+    A page asking for it in a run of its own (a fragment's button) counts as activity."""
+    store = shared_store()
+    who = auth.actor()
+    if who is None:
+        return store
+    if _fragment_run():
+        auth.touch()
+    bound = st.session_state.get(BOUND)
+    if bound is None or bound[0] != who:
+        bound = (who, store.as_actor(who))
+        st.session_state[BOUND] = bound
+    return bound[1]
+
+
+def _fragment_run() -> bool:
+    """True in a run of fragments only (a person's click inside one; the live poll never asks
+    for the store)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return bool(ctx is not None and ctx.fragment_ids_this_run)
+
+
 def data_version() -> tuple:
     """A key that changes whenever documents or codings change (for st.cache_data)."""
-    return get_store().data_version()
+    return shared_store().data_version()
+
+
+# What a refused write or read says (AccessError.kind); nothing was changed.
+ACCESS_TEXTS = {
+    "layer": "Kodningen hører til en anden koders lag; du kan ikke ændre den.",
+    "role": "Din rolle giver ikke adgang til at ændre dette. Intet er ændret.",
+    "impersonation": "Du kan kun handle i dit eget navn. Intet er ændret.",
+    "blind": "Dokumentet er tildelt dig blindt; dine beslutninger hører til dit eget lag. "
+             "Intet er ændret.",
+    "unassigned": "Dokumentet er tildelt andre kodere. Intet er ændret.",
+    "read": "Det er en anden koders arbejde, som du ikke kan se.",
+    "unguarded": "Handlingen er ikke tilladt på teamserveren. Intet er ændret.",
+}
 
 
 def error_text(exc: EvaltoolError) -> str:
@@ -44,7 +87,7 @@ def error_text(exc: EvaltoolError) -> str:
     if isinstance(exc, FaultError):  # database, disk, file system: one line with the class
         return md(fault_text(exc) or str(exc))
     if isinstance(exc, AccessError):
-        return "Kodningen hører til en anden koders lag; du kan ikke ændre den."
+        return ACCESS_TEXTS.get(exc.kind, ACCESS_TEXTS["layer"])
     if isinstance(exc, NotFoundError):
         return f"Det findes ikke (længere); genindlæs siden. Teknisk besked: {md(exc)}"
     return f"Handlingen kunne ikke gennemføres. Teknisk besked: {md(exc)}"
@@ -61,19 +104,32 @@ def has_codebook() -> bool:
 
 
 def lead_mode() -> bool:
-    """True for the read-only project-lead mode (env EVALTOOL_MODE=lead or chosen role)."""
+    """True for the read-only project-lead mode: a signed-in lead account, or (single-user
+    mode) env EVALTOOL_MODE=lead or the role chosen in the sidebar."""
+    who = auth.actor()
+    if who is not None:
+        return Role(who.role) == Role.lead
     if os.environ.get(MODE_ENV, "").lower() == "lead":
         return True
     return st.session_state.get("role") == "Projektleder"
 
 
 def forced_lead() -> bool:
-    """True when the mode is fixed by the environment."""
-    return os.environ.get(MODE_ENV, "").lower() == "lead"
+    """True when the mode is fixed: by the environment, or by a signed-in account."""
+    return auth.actor() is not None or os.environ.get(MODE_ENV, "").lower() == "lead"
+
+
+def signed_in() -> Actor | None:
+    """The signed-in account (team server), None in the single-user mode."""
+    return auth.actor()
 
 
 def coder() -> str | None:
-    """The coder chosen in the sidebar (None until one is chosen)."""
+    """The coder: the signed-in account, else the name chosen in the sidebar (None until one
+    is chosen); a lead codes nothing."""
+    who = auth.actor()
+    if who is not None:
+        return None if Role(who.role) == Role.lead else who.name
     name = (st.session_state.get("coder") or "").strip()
     return name or None
 
