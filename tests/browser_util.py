@@ -97,11 +97,15 @@ def _die_with_parent() -> None:
 
 @contextlib.contextmanager
 def serve_script(script: Path, log_dir: Path, env: dict[str, str] | None = None,
-                 timeout: float = 60.0) -> Iterator[str]:
+                 timeout: float = 60.0, *, secrets: Path | None = None,
+                 host: str = "127.0.0.1") -> Iterator[str]:
     """Run ``streamlit run script`` on a free localhost port (its log in ``log_dir``);
-    yields its URL. The server is always terminated on exit (killed if it does not stop)."""
+    yields its URL. The server is always terminated on exit (killed if it does not stop).
+
+    ``secrets`` names the server's own ``secrets.toml`` (e.g. a sign-in provider's [auth]);
+    ``host`` is the name in the URL (a provider's redirect URI must match it)."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     log = log_dir / f"streamlit-{port}.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
@@ -109,7 +113,8 @@ def serve_script(script: Path, log_dir: Path, env: dict[str, str] | None = None,
              "--server.address", "127.0.0.1", "--server.port", str(port),
              "--browser.gatherUsageStats", "false",
              # no "File change. Rerun" banner when someone edits the source meanwhile
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none",
+             *(["--secrets.files", str(secrets)] if secrets else [])],
             cwd=REPO, env=env or dict(os.environ), stdout=out, stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent)
         try:
@@ -125,13 +130,18 @@ def serve_script(script: Path, log_dir: Path, env: dict[str, str] | None = None,
 
 
 @contextlib.contextmanager
-def serve_app(db: Path, *, mode: str | None = None, timeout: float = 60.0) -> Iterator[str]:
-    """Run ``streamlit run app.py`` on ``db`` (lead mode if ``mode='lead'``); yields its URL."""
-    env = {**os.environ, "EVALTOOL_DB": str(db)}
+def serve_app(db: Path | str, *, mode: str | None = None, timeout: float = 60.0,
+              log_dir: Path | None = None, env: dict[str, str] | None = None,
+              **server: object) -> Iterator[str]:
+    """Run ``streamlit run app.py`` on ``db`` (a file, or a database URL with ``log_dir``;
+    lead mode if ``mode='lead'``; ``env`` adds variables, ``server`` goes to
+    :func:`serve_script`); yields its URL."""
+    env = {**os.environ, "EVALTOOL_DB": str(db), **(env or {})}
     env.pop("EVALTOOL_MODE", None)
     if mode:
         env["EVALTOOL_MODE"] = mode
-    with serve_script(REPO / "app.py", db.parent, env, timeout) as url:
+    with serve_script(REPO / "app.py", log_dir or Path(db).parent, env, timeout,
+                      **server) as url:
         yield url
 
 
