@@ -87,6 +87,32 @@ def test_nvivo_codes_keep_their_hierarchy_and_empty_sources_are_reported(store, 
     assert by_key["rq1_definition"].parent is None
 
 
+def test_qualcoder_project_imports_with_every_coding_placed(store, blank_nlp) -> None:
+    path = FIX / "qualcoder_kaffe.qdpx"  # written by QualCoder's own exporter (README)
+    with zipfile.ZipFile(path) as z:
+        root = ET.fromstring(z.read("project.qde"))
+    assert root.get("origin").startswith("QualCoder")
+    # QualCoder names each selection by the text it selected: what each coding must hold
+    expected = sorted((s.get("name"), len(s.findall("q:Coding", NS)))
+                      for s in root.findall(".//q:PlainTextSelection", NS))
+    assert len(expected) == 5
+    result = import_qdpx(store, path, blank_nlp)
+    assert result.not_placed == []
+    assert (result.documents, result.codes, result.selections, result.codings) == (1, 5, 5, 5)
+    views = store.coding_views(status="all")
+    assert sorted((v.quote, 1) for v in views) == expected
+    assert store.coders() == ["jonas", "mette"]
+    assert {v.coder for v in views if v.quote == "jeg har taget min nabo med to gange"} == {"jonas"}
+    assert [v.memo for v in views if v.memo] == ["Kernen i mekanismen"]
+    codes = {c.label: c for c in store.codes()}
+    keys = {c.key: c.label for c in codes.values()}
+    assert keys[codes["Tager andre med"].parent] == "Nye brugere"
+    assert keys[codes["Uformelt samvær"].parent] == "Mekanismer"
+    doc = store.list_documents()[0]
+    assert [t.speaker for t in store.turns(doc.id)] == [
+        "Interviewer", "Deltager A", "Deltager B", "Interviewer", "Deltager A"]
+
+
 TRANSCRIPT = (
     "[00:00:05] Mette (bibliotekar): Vi satte kaffe på bordet. Der kom nye brugere.\n"
     "\n"
