@@ -191,8 +191,11 @@ def transcript(folder: Path, site: str, name: str, edit: tuple[str, str] | None 
 def upload(page: Page, path: Path, *, replace: bool = False) -> None:
     """On the Import page, upload one file (auto-coding on) and wait for the result."""
     go_to(page, "Import")
-    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
-    expect(page.get_by_test_id("stFileUploader").get_by_text(path.name)).to_be_visible()
+    # the transcripts' uploader (the page also has one for REFI-QDA projects)
+    uploader = page.get_by_test_id("stFileUploader").filter(has=page.get_by_role(
+        "region", name="Vælg filer", exact=True))
+    uploader.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(path))
+    expect(uploader.get_by_text(path.name)).to_be_visible()
     if replace:
         page.get_by_text("Importér igen", exact=False).click()
     act(page, page.get_by_role("button", name="Importér", exact=True).click, timeout=180_000)
