@@ -13,8 +13,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from evaltool import accounts
+from evaltool.codebook import load_codebook_file
 from evaltool.store import Store, open_store
 from evaltool.ui import auth
+from evaltool.ui.pages import codebook_page
 from tests.app_util import ROOT
 
 PASSWORD = "kaffe-og-kage-42"
@@ -62,6 +64,7 @@ def test_single_user_mode_has_no_sign_in_and_says_so(app_db) -> None:
 
 
 def test_evaluator_signs_in_codes_as_the_account_and_signs_out(app_db) -> None:
+    load_codebook_file(app_db, ROOT / "codebooks" / "smaat_braendbart.yaml", seed=False)
     accounts.add_user(app_db, "Ida Holm", "evaluator", PASSWORD)
     at = _app()
     assert [h.value for h in at.header] == ["Log ind"]
@@ -73,6 +76,12 @@ def test_evaluator_signs_in_codes_as_the_account_and_signs_out(app_db) -> None:
     assert at.session_state[auth.ACTOR].name == "Ida Holm"
     # the password typed is not kept in the session
     assert "auth_password" not in at.session_state or at.session_state["auth_password"] == ""
+
+    at.switch_page("evaltool/ui/pages/codebook_page.py").run()  # an admin's to change
+    assert not at.exception, [e.value for e in at.exception]
+    assert codebook_page.MANAGED in [c.value for c in at.caption]
+    assert not at.text_input and not at.tabs  # no editing forms
+    at.switch_page("evaltool/ui/pages/coding.py").run()
 
     next(b for b in at.sidebar.button if b.label == "Log ud").click().run()
     assert [h.value for h in at.header] == ["Log ind"]

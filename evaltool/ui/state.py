@@ -6,7 +6,7 @@ import os
 
 import streamlit as st
 
-from evaltool.domain import Actor, Role
+from evaltool.domain import Actor, Permission, Role
 from evaltool.errors import (
     AccessError,
     AttributeInputError,
@@ -117,6 +117,15 @@ def lead_mode() -> bool:
 def forced_lead() -> bool:
     """True when the mode is fixed: by the environment, or by a signed-in account."""
     return auth.actor() is not None or os.environ.get(MODE_ENV, "").lower() == "lead"
+
+
+def may_manage() -> bool:
+    """True when this session may change the codebook, attributes and documents: not in the
+    lead's view, and on a team server only an admin account (the store checks it too)."""
+    if lead_mode():
+        return False
+    who = auth.actor()
+    return who is None or who.can(Permission.manage)
 
 
 def signed_in() -> Actor | None:

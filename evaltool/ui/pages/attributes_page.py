@@ -20,6 +20,7 @@ KEY = "attr_"
 DOCUMENT_KEYS = ("site", "date", "target_groups")
 SPEAKER_KEYS = ("role", "target_group")
 READ_ONLY = "Projektleder-visningen er kun til læsning; attributter kan ikke ændres her."
+MANAGED = "Attributter ændres af en administrator; din konto kan læse dem."
 
 
 def _save(document_id: int, speaker: str | None, before: dict[str, Any], prefix: str) -> None:
@@ -85,9 +86,9 @@ def page() -> None:
     if not docs:
         st.info("Ingen dokumenter endnu. Importér transskriptioner på siden Import.")
         return
-    read_only = state.lead_mode()
+    read_only = not state.may_manage()
     if read_only:
-        st.info(READ_ONLY)
+        st.info(READ_ONLY if state.lead_mode() else MANAGED)
     st.caption("Et citats målgruppe er talerens, når taleren har en; ellers dokumentets. "
                "Alle filtre (Kodning, Dashboard, Eksport, Matricer) kan bruge attributterne.")
     doc = select("Dokument", docs, format_func=lambda d: f"{d.site or '?'} – {d.name}",

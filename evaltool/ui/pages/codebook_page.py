@@ -63,6 +63,9 @@ def error_text(exc: EvaltoolError) -> str:
     return state.error_text(exc)
 
 
+MANAGED = "Kodebogen ændres af en administrator; din konto kan læse den."
+
+
 def _apply(action: Callable[[], Any], said: Callable[[Any], str]) -> None:
     """Run one codebook edit; flash what was saved, or why nothing was."""
     if state.lead_mode():
@@ -285,6 +288,8 @@ def page() -> None:
                f"{number(len(content['codes']))} koder")
     if state.lead_mode():
         st.caption("Kodebogen ændres i evaluator-rollen; projektleder-visningen kan kun læse.")
+    elif not state.may_manage():
+        st.caption(MANAGED)
     else:
         _forms(content, cb["version"], labels)
     with st.expander("Temaer og mål"):
