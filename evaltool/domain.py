@@ -472,14 +472,15 @@ class Role(enum.StrEnum):
 class Permission(enum.StrEnum):
     """A kind of write the store checks against the acting account's role."""
 
-    code = "code"  # decide, add, code a span, memos, pins, done marks, undo, suggest and train
+    code = "code"  # decide, add, code a span, memos, done marks, undo, suggest and train
     manage = "manage"  # codebook, assignments, attributes, import, delete, pseudonymise, users
+    report = "report"  # choose the report's quotes (pins): a lead's one write, coding data untouched
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.evaluator: frozenset({Permission.code}),
-    Role.lead: frozenset(),
-    Role.admin: frozenset({Permission.code, Permission.manage}),
+    Role.evaluator: frozenset({Permission.code, Permission.report}),
+    Role.lead: frozenset({Permission.report}),
+    Role.admin: frozenset({Permission.code, Permission.manage, Permission.report}),
 }
 
 

@@ -141,7 +141,6 @@ def test_a_lead_cannot_write_anything_and_nothing_is_written(suggested, tmp_path
         lambda: lead.add_memo(2, "Lis", "notat"),
         lambda: lead.add_project_memo("Lis", "notat"),
         lambda: lead.add_document_memo(1, "Lis", "notat"),
-        lambda: lead.pin_quote(_shared_id(suggested, 4), "T1", "Lis"),
         lambda: lead.undo_last("Lis"),
         lambda: lead.assign(1, ["Lis"]),
         lambda: lead.unassign(1, "Anna"),
@@ -164,6 +163,25 @@ def test_a_lead_cannot_write_anything_and_nothing_is_written(suggested, tmp_path
     assert _snapshot(suggested) == before
     # reading is what a lead does
     assert lead.coding_views(status="all", document_id=1) and lead.coder_codes("Anna")
+
+
+def test_a_lead_chooses_the_reports_quotes_in_their_own_name_only(suggested) -> None:
+    """Pinning quotes "til rapporten" is a lead's one write (issue #15); the coding data stays
+    untouched and the pin is in the lead's name, never another's."""
+    suggested.add_coding([4], K, "Anna")
+    shared = next(v.id for v in suggested.coding_views(status="accepted", segment_ids=[4])
+                  if v.code_key == K)
+    lead = suggested.as_actor(LIS)
+    with pytest.raises(AccessError) as refused:
+        lead.pin_quote(shared, "T1", "Anna")
+    assert refused.value.kind == "impersonation" and suggested.quote_pins("T1") == []
+    codings = [(v.id, v.status, v.coder) for v in suggested.coding_views(status="all")]
+    pin = lead.pin_quote(shared, "T1", "Lis")
+    assert (pin.coding_id, pin.coder) == (shared, "Lis")
+    assert [(p.coding_id, p.coder) for p in suggested.quote_pins("T1")] == [(shared, "Lis")]
+    assert [(v.id, v.status, v.coder) for v in suggested.coding_views(status="all")] == codings
+    lead.unpin_quote(shared, "T1", "Lis")
+    assert suggested.quote_pins("T1") == []
 
 
 def test_an_evaluator_codes_but_cannot_change_the_codebook_assignments_or_delete(suggested) -> None:

@@ -119,7 +119,7 @@ def test_quotes_link_to_their_turn_in_kodning(app_db) -> None:
     assert "dokument" not in at.query_params  # taken off: the coder's choices hold after it
 
 
-def test_the_lead_view_shows_pins_but_cannot_pin(app_db, monkeypatch) -> None:
+def test_the_lead_view_shows_pins_and_a_named_lead_pins_but_codes_nothing(app_db, monkeypatch) -> None:
     theme = _theme(app_db)
     coding = next(v for v in app_db.coding_views(status="accepted", theme=theme))
     app_db.pin_quote(coding.id, theme, "Lene")
@@ -130,6 +130,16 @@ def test_the_lead_view_shows_pins_but_cannot_pin(app_db, monkeypatch) -> None:
     assert not [link for link in at.page_link if link.value == "Åbn i Kodning"]
     assert [d.label for d in at.get("download_button")] == ["Hent rapport (Word)",
                                                             "Hent rapport (Markdown)"]
+    # the lead gives a name in the sidebar and chooses a quote for the report (issue #15)
+    at.text_input(key="lead_name").input("Lis").run()
+    before = [(v.id, v.status, v.coder) for v in app_db.coding_views(status="all")]
+    pin = next(b for b in at.button if b.label == "Til rapporten")
+    pin.click().run()
+    assert any("Lis" in p.coder for p in app_db.quote_pins(theme))
+    assert len(app_db.quote_pins(theme)) == 2
+    assert [(v.id, v.status, v.coder) for v in app_db.coding_views(status="all")] == before
+    assert any("Valgt til rapporten" in m.value and "Lis" in m.value for m in at.markdown)
+    assert not [link for link in at.page_link if link.value == "Åbn i Kodning"]
 
 
 def test_transcript_text_stays_text() -> None:

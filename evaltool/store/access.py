@@ -8,7 +8,7 @@ store every public write method is wrapped by :func:`guarded`, which refuses (wi
 
 - an actor whose account is gone, or whose role (as stored at the time of the write, so a
   changed role counts at once) lacks the method's :class:`~evaltool.domain.Permission`
-  (a lead writes nothing);
+  (a lead writes nothing but the report's quote pins);
 - a coder argument naming someone else than the actor (a coder cannot act as another).
 
 :meth:`Store.write` itself refuses to open a transaction on a bound store outside a

@@ -41,7 +41,7 @@ class PinOps:
 
     engine: Any
 
-    @guarded(Permission.code, coder="coder")
+    @guarded(Permission.report, coder="coder")
     def pin_quote(self, coding_id: int, theme: str, coder: str) -> QuotePin:
         """Pin a coding to a theme of its code for the report (one transaction, an event)."""
         if not coder or not coder.strip():
@@ -64,7 +64,7 @@ class PinOps:
                         _pin_state(row, theme))
         return QuotePin(pin_id, coding_id, theme, coder.strip(), now)
 
-    @guarded(Permission.code, coder="coder")
+    @guarded(Permission.report, coder="coder")
     def unpin_quote(self, coding_id: int, theme: str, coder: str) -> None:
         """Take a pinned coding out of a theme's report quotes (one transaction, an event)."""
         if not coder or not coder.strip():

@@ -33,6 +33,9 @@ def sidebar() -> None:
         else:
             st.radio("Rolle", ["Evaluator", "Projektleder"], key="role", horizontal=True)
         if state.lead_mode():
+            st.text_input("Dit navn", key="lead_name", placeholder="Til valg af rapportcitater",
+                          help="Projektlederen ændrer ingen kodninger, men kan vælge citater "
+                               "til rapporten på Temakapitel; valget gemmes i dit navn.")
             return
         known = state.get_store().coders()
         options = [*known, NEW_CODER]

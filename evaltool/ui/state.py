@@ -143,6 +143,17 @@ def coder() -> str | None:
     return name or None
 
 
+def reporter() -> str | None:
+    """Who chooses quotes for the report (pins): the signed-in account, a lead too; else the
+    sidebar's coder, or in the lead view the name the lead typed there (None until given)."""
+    who = auth.actor()
+    if who is not None:
+        return who.name
+    key = "lead_name" if lead_mode() else "coder"
+    name = (st.session_state.get(key) or "").strip()
+    return name or None
+
+
 def flash(kind: str, message: str) -> None:
     """Remember a message to show after the next rerun."""
     st.session_state["flash"] = (kind, message)

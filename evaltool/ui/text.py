@@ -154,8 +154,8 @@ CHAPTER = {
                      "citater pr. sted): de valgte citater først, sektioner pr. sted, "
                      "CMO-kæder, målopfyldelse og et metodebilag.",
     "no_themes": "Kodebogen har ingen temaer.",
-    "lead_note": "Projektleder-visningen er kun til læsning: citater vælges til rapporten af "
-                 "en evaluator.",
+    "lead_note": "Projektleder-visningen ændrer ingen kodninger. Skriv dit navn i sidepanelet for "
+                 "at vælge citater til rapporten.",
     "coder_note": "Vælg din koder i sidepanelet for at vælge citater til rapporten.",
     "building": "Samler temakapitlet…",
 }

@@ -86,14 +86,14 @@ def _filters(themes: dict[str, str]) -> dict:
 
 
 def _can_pin() -> bool:
-    """Pins are written with the coder's name: not in the read-only lead view."""
-    return not state.lead_mode() and state.coder() is not None
+    """Pins are written in a person's name: an evaluator's or a lead's (a lead's one write)."""
+    return state.reporter() is not None
 
 
 def _pin(coding_id: int, theme: str) -> None:
     """Pin a quote "til rapporten" and say so."""
     try:
-        state.get_store().pin_quote(coding_id, theme, state.coder() or "")
+        state.get_store().pin_quote(coding_id, theme, state.reporter() or "")
     except PinError as exc:
         state.flash("error", PIN_ERRORS.get(exc.kind, md(exc)))
         return
@@ -108,7 +108,7 @@ def _unpin(coding_ids: tuple[int, ...], theme: str) -> None:
     store = state.get_store()
     try:
         for coding_id in coding_ids:
-            store.unpin_quote(coding_id, theme, state.coder() or "")
+            store.unpin_quote(coding_id, theme, state.reporter() or "")
     except PinError as exc:
         state.flash("error", PIN_ERRORS.get(exc.kind, md(exc)))
         return
