@@ -19,6 +19,9 @@ from tests.journeys.journey import main, start
 pytestmark = pytest.mark.browser
 
 CODER = "Kamma"  # this journey's own coder (pins carry the coder's name)
+LEAD = "Lisbeth"  # the lead journey's name
+# the report is built on the click (charts rendered by vl-convert): slow on a loaded machine
+DOWNLOAD_TIMEOUT_MS = 240_000
 THEME = "T2"
 PLACE = re.compile(r", tur \d+")  # a quote's caption: '**Speaker** (role) · … doc, tur N · …'
 
@@ -96,7 +99,7 @@ def test_pin_a_quote_and_download_the_report(page: Page, app_url: str, demo_db: 
            ).to_be_visible()
 
     # the Word report: every theme's chapter, the pinned quote first at its site, the chains
-    with page.expect_download() as info:
+    with page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as info:
         main(page).get_by_role("button", name="Hent rapport (Word)").click()
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
@@ -127,3 +130,33 @@ def test_pin_a_quote_and_download_the_report(page: Page, app_url: str, demo_db: 
     expect(page.get_by_role("heading", name="Kodning", exact=True)).to_be_visible()
     expect(alerts(page).filter(has_text=f"Tur {turn} er åbnet fra Temakapitel")).to_be_visible()
     expect(main(page).get_by_text(re.compile(rf"(^|\s){turn}\. \S")).first).to_be_visible()
+
+
+def test_a_lead_pins_a_quote_in_their_name_and_codes_nothing(page: Page, lead_url: str,
+                                                           tmp_path: Path) -> None:
+    """Issue #15's lead: on the read-only lead server, from the Dashboard to a chapter, a name
+    typed once, a quote pinned in that name, no way into Kodning, the pin in the report."""
+    start(page, lead_url, heading="Dashboard")
+    card = main(page).get_by_test_id("stVerticalBlock").filter(
+        has=page.get_by_role("heading", name=re.compile(r"^T1 ·"))).filter(
+        has=page.get_by_test_id("stMetric")).last
+    act(page, card.get_by_role("link", name="Åbn temakapitlet").click)
+    expect(main(page).get_by_text("Skriv dit navn i sidepanelet", exact=False)).to_be_visible()
+    expect(main(page).get_by_role("button", name="Til rapporten")).to_have_count(0)
+    name = page.get_by_test_id("stSidebar").get_by_role("textbox", name="Dit navn")
+    name.fill(LEAD)
+    act(page, lambda: name.press("Enter"))
+    chosen = _captions(page)[1]  # a quote no other journey pins first
+    act(page, _quote_box(page, chosen).get_by_role("button", name="Til rapporten").click)
+    expect(alerts(page).filter(has_text="valgt til rapporten")).to_be_visible()
+    expect(_quote_box(page, chosen).get_by_text(re.compile(rf"Valgt til rapporten · {LEAD}"))
+           ).to_be_visible()
+    expect(main(page).get_by_role("link", name="Åbn i Kodning")).to_have_count(0)
+    with page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as info:
+        main(page).get_by_role("button", name="Hent rapport (Markdown)").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    report = saved.read_text(encoding="utf-8").replace("\\", "")  # Markdown escapes off
+    t1 = report.split("## Tema T1:")[1].split("## Tema ")[0]
+    where = re.search(r"[^·]+, tur \d+", chosen).group(0).strip()
+    assert [line for line in t1.splitlines() if where in line and "valgt til rapporten" in line]
