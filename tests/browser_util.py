@@ -192,16 +192,25 @@ def act(page: Page, action: Callable[[], object], timeout: int = LOAD_TIMEOUT_MS
     finished and nothing on the page is stale."""
     since = runs(page)
     action()
+    settle(page, since, timeout)
+
+
+def settle(page: Page, since: int, timeout: int = LOAD_TIMEOUT_MS) -> None:
+    """Wait until the script run started after ``since`` runs has finished.
+
+    A fast run can start and end within one browser frame; React then commits both states
+    at once, 'running' never reaches the DOM and the run counter stays. When no run shows
+    within a few seconds the run is taken as done once the page is idle (the caller's own
+    expectations check what it drew)."""
     try:
         page.wait_for_function(SETTLED_JS, arg=since, timeout=min(timeout, UNSEEN_RUN_MS))
         return
     except PlaywrightTimeoutError:
         pass
-    # A fast run (a fragment's) can start and end within one browser frame; React then
-    # commits both states at once, 'running' never reaches the DOM and the counter stays.
-    # Its effect is drawn by now unless the run is still to come: wait for the page to be
-    # idle (the caller's own expectations check what the run drew).
-    wait_idle(page, timeout)
+    if runs(page) > since:  # seen, and still running: give it the whole time
+        page.wait_for_function(SETTLED_JS, arg=since, timeout=timeout)
+    else:
+        wait_idle(page, timeout)
 
 
 def open_app(page: Page, url: str, heading: str) -> None:
@@ -285,7 +294,7 @@ def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> N
                 break  # chosen; its script run is just slow
             if wanted.count():
                 wanted.click()
-    page.wait_for_function(SETTLED_JS, arg=since, timeout=LOAD_TIMEOUT_MS)
+    settle(page, since)
 
 
 def alerts(page: Page) -> Locator:

@@ -209,7 +209,10 @@ def _export_killed_while_writing(big_db: Path, out_dir: Path, tmp_dir: Path,
     env = {**os.environ, "TMPDIR": str(tmp_dir)}
     args = [sys.executable, "-m", "evaltool.cli", "--db", str(big_db), "export", "--format",
             "xlsx", "--status", "all", "--out", str(out_dir / "citater.xlsx")]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # a shell's background job starts with SIGINT ignored, and a child inherits that: give
+    # the export the disposition an interactive user's process has
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not os.listdir(out_dir) and not os.listdir(tmp_dir) and proc.poll() is None:
         assert time.monotonic() < deadline
