@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -295,6 +295,30 @@ def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> N
             if wanted.count():
                 wanted.click()
     settle(page, since)
+
+
+def choose_in_form(page: Page, scope: Locator, label: str, option: str) -> None:
+    """Choose ``option`` in a selectbox that starts no script run (inside a form or a
+    dialog) and see it chosen; a click on an option while the list still moves can be lost
+    (the list stays open with the option highlighted), so it is clicked again."""
+    box = scope.get_by_role("combobox", name=label, exact=True)
+    wanted = page.get_by_role("option", name=option, exact=True)
+    for _ in range(3):
+        if not wanted.count():
+            box.click()
+        listbox = page.get_by_role("listbox").last
+        for _ in range(60):  # long lists draw only the options in view
+            if wanted.count():
+                break
+            listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
+            page.wait_for_timeout(50)
+        wanted.click()
+        try:
+            expect(box).to_have_value(option, timeout=5_000)
+            return
+        except AssertionError:
+            continue
+    expect(box).to_have_value(option)
 
 
 def alerts(page: Page) -> Locator:

@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from evaltool import codebook
 from evaltool.store import open_store
-from tests.browser_util import act, go_to
+from tests.browser_util import act, choose_in_form, go_to
 from tests.journeys.journey import TURNS_PER_PAGE, flash, main, open_document, start
 
 pytestmark = pytest.mark.browser
@@ -69,17 +69,7 @@ def _late_sentences(db: Path, n: int) -> list[int]:
 
 def _in_form(page: Page, scope: Locator, label: str, option: str) -> None:
     """Choose ``option`` in a selectbox inside a form (no script run until the form is sent)."""
-    box = scope.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    wanted = page.get_by_role("option", name=option, exact=True)
-    listbox = page.get_by_role("listbox").last
-    for _ in range(60):  # long lists draw only the options in view
-        if wanted.count():
-            break
-        listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
-        page.wait_for_timeout(50)
-    wanted.click()
-    expect(box).to_have_value(option)
+    choose_in_form(page, scope, label, option)
 
 
 def _code_row(page: Page, key: str) -> Locator:

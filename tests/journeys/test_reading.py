@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from evaltool.store import open_store
-from tests.browser_util import go_to, pick, wait_idle
+from tests.browser_util import choose_in_form, go_to, pick, wait_idle
 from tests.journeys.journey import flash, main, start
 
 pytestmark = pytest.mark.browser
@@ -130,10 +130,7 @@ def _drag_over(page: Page, frame: FrameLocator, turn: int, phrase: str) -> None:
 def _choose(page: Page, scope: Locator, label: str, option: str) -> None:
     """Choose ``option`` in a selectbox of the dialog and see it chosen (the dialog's rerun
     is too short for browser_util.act to be sure to see it start)."""
-    box = scope.get_by_role("combobox", name=label, exact=True)
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(box).to_have_value(option)
+    choose_in_form(page, scope, label, option)
     wait_idle(page)
 
 
