@@ -255,9 +255,29 @@ def danish_int(text: str) -> int:
     return int(m.group(0).rstrip(".").replace(".", ""))
 
 
-def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> None:
-    """Choose ``option`` in the selectbox (or add it in the multiselect) labelled ``label``."""
+def pick(page: Page, label: str, option: str, scope: Locator | None = None,
+         opener: Locator | None = None) -> None:
+    """Choose ``option`` in the selectbox (or add it in the multiselect) labelled ``label``.
+
+    ``opener`` is the button of the popover the box sits in: a click that misses the list
+    lands outside the popover and shuts it, so the popover is opened again and the choice
+    made again until the box shows it."""
     box = (scope or page).get_by_role("combobox", name=label, exact=True)
+    if opener is None:
+        _choose(page, box, option)
+        return
+    for _ in range(3):
+        if not box.is_visible():
+            opener.click()
+            box.wait_for(timeout=LOAD_TIMEOUT_MS)
+        _choose(page, box, option)
+        if box.is_visible() and box.input_value() == option:
+            return
+    expect(box).to_have_value(option)
+
+
+def _choose(page: Page, box: Locator, option: str) -> None:
+    """Open ``box``'s list, click ``option`` and wait for the script run it starts."""
     if box.input_value() == option:  # already chosen: choosing it again runs nothing
         return
     wanted = page.get_by_role("option", name=option, exact=True)
@@ -284,14 +304,17 @@ def pick(page: Page, label: str, option: str, scope: Locator | None = None) -> N
     since = runs(page)
     wanted.click()
     # A click on an option while the list still moves can be lost (the list stays open with
-    # the option highlighted and no script run starts): click it again.
+    # the option highlighted and no script run starts): click it again. A box that is gone
+    # (its popover shut, or the run redrew the page) is not waited for.
     for _ in range(3):
         try:
             page.wait_for_function(SETTLED_JS, arg=since, timeout=10_000)
             return
         except PlaywrightTimeoutError:
-            if runs(page) > since or box.input_value() == option:
-                break  # chosen; its script run is just slow
+            if runs(page) > since or not box.is_visible():
+                break
+            if box.input_value(timeout=2_000) == option:
+                break  # chosen; its script run is just slow (or was too fast to see)
             if wanted.count():
                 wanted.click()
     settle(page, since)

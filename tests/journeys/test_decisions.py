@@ -120,8 +120,9 @@ def test_recode_history_shows_label_and_coder(page: Page, app_url: str, demo_db:
     open_document(page, target.document, target.site)
     new_label = "Fælles ejerskab og borgerne som ressource"
     assert new_label != target.label
-    coding_row(page, target).get_by_role("button", name="Skift kode").click()
-    pick(page, "Ny kode", new_label)
+    opener = coding_row(page, target).get_by_role("button", name="Skift kode")
+    opener.click()
+    pick(page, "Ny kode", new_label, opener=opener)
     act(page, page.get_by_role("button", name="Gem", exact=True).click)
     expect(flash(page, r"^Koden er ændret")).to_be_visible()
 
