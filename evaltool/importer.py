@@ -198,20 +198,8 @@ def store_document(store: Store, doc_id: int, speaker_ids: dict[str, int],
                 offset += len(text)
             with store.document_writer() as writer:  # one short transaction per batch
                 writer.touch(doc_id)
-                turn_ids = writer.add_turns(rows)
-                seg_rows = []
-                for row, turn_id, (_, sentences) in zip(rows, turn_ids, batch, strict=True):
-                    for k, s in enumerate(sentences):
-                        seg_rows.append({
-                            "document_id": doc_id, "turn_id": turn_id,
-                            "speaker_id": row["speaker_id"], "sent_index": k,
-                            "start_char": row["start_char"] + s.start,
-                            "end_char": row["start_char"] + s.end,
-                            "text": row["text"][s.start : s.end], "lemmas": " ".join(s.lemmas),
-                            "tokens": s.tokens,  # tuples: stored as the same JSON arrays
-                        })
-                writer.add_segments(seg_rows)
-            n_segments += len(seg_rows)
+                writer.add_turns_with_sentences(rows, [sentences for _, sentences in batch])
+            n_segments += sum(len(sentences) for _, sentences in batch)
             done += len(batch)
             if progress:
                 progress(stream.name, min(done, total), total)

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Column, Connection, Engine, delete, insert, select, text, update
 
-from evaltool.domain import TURN_SEP, CarryOver
+from evaltool.domain import TURN_SEP, CarryOver, Sentence
 from evaltool.errors import StagingLost
 from evaltool.store.lifecycle import carry_over
 from evaltool.store.models import (
@@ -165,10 +165,26 @@ class DocumentWriter:
         )
         return [r[0] for r in result]
 
-    def add_segments(self, rows: list[dict[str, Any]]) -> None:
-        """Insert segments in one executemany."""
-        if rows:
-            self.conn.execute(insert(Segment), rows)
+    def add_turns_with_sentences(self, rows: list[dict[str, Any]],
+                                 sentences: Sequence[Sequence[Sentence]]) -> list[int]:
+        """Insert turns and their sentence segments; return the turns' ids in order.
+
+        ``rows`` are turn rows (with ``document_id``, ``speaker_id``, ``start_char`` and
+        ``text``); ``sentences[i]`` are turn i's sentences, offsets relative to its text.
+        """
+        turn_ids = self.add_turns(rows)
+        seg_rows = [
+            {"document_id": row["document_id"], "turn_id": turn_id,
+             "speaker_id": row["speaker_id"], "sent_index": k,
+             "start_char": row["start_char"] + s.start, "end_char": row["start_char"] + s.end,
+             "text": row["text"][s.start:s.end], "lemmas": " ".join(s.lemmas),
+             "tokens": s.tokens}  # tuples: stored as the same JSON arrays
+            for row, turn_id, turn_sentences in zip(rows, turn_ids, sentences, strict=True)
+            for k, s in enumerate(turn_sentences)
+        ]
+        if seg_rows:  # one executemany
+            self.conn.execute(insert(Segment), seg_rows)
+        return turn_ids
 
 
 

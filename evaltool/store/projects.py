@@ -107,18 +107,7 @@ class ProjectOps:
                                  "end_char": offset + len(turn.text), "text": turn.text,
                                  "source_line": turn.line or None})
                     offset += len(turn.text)
-                turn_ids = writer.add_turns(rows)
-                seg_rows = []
-                for row, turn_id, sentences in zip(rows, turn_ids, doc.sentences, strict=True):
-                    for k, s in enumerate(sentences):
-                        seg_rows.append({
-                            "document_id": doc_id, "turn_id": turn_id,
-                            "speaker_id": row["speaker_id"], "sent_index": k,
-                            "start_char": row["start_char"] + s.start,
-                            "end_char": row["start_char"] + s.end,
-                            "text": row["text"][s.start:s.end], "lemmas": " ".join(s.lemmas),
-                            "tokens": s.tokens})
-                writer.add_segments(seg_rows)
+                turn_ids = writer.add_turns_with_sentences(rows, doc.sentences)
                 doc_ids.append(doc_id)
                 number_of = {tid: i for i, tid in enumerate(turn_ids, start=1)}
                 places.append([(r.id, r.start_char, r.end_char, number_of[r.turn_id])
