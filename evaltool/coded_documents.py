@@ -22,6 +22,7 @@ from typing import Any, Literal
 from evaltool import outfile
 from evaltool.domain import PARAGRAPH_SEP
 from evaltool.export import clean
+from evaltool.pseudonymize import document_view
 
 Format = Literal["docx", "html"]
 
@@ -79,31 +80,22 @@ def runs(text: str, start: int, marks: list[Mark]) -> list[Run]:
     return out
 
 
-class _Plain:
-    def cut(self, start: int, end: int) -> tuple[int, int]:
-        return start, end
-
-    def label(self, value: str | None) -> str | None:
-        return value
-
-
 def coded_documents(store, *, status: str = "accepted",
                     pseudonymizer: Callable[[int], Any] | None = None) -> list[CodedDocument]:
     """Every ready document with its turns and the codings of ``status`` (``all``: any)."""
     out = []
     for info in store.document_facets():
-        view = pseudonymizer(info.id) if pseudonymizer else _Plain()
-        text = view.text if pseudonymizer else store.document_text(info.id)
+        view = document_view(store, info.id, pseudonymizer)
         doc = CodedDocument(info.name)
         for c in store.coding_views(status=None if status == "all" else status,
                                     document_id=info.id):
             start, end = view.cut(c.start_char, c.end_char)
-            memo = view.plan.apply_label(c.memo) if (pseudonymizer and c.memo) else c.memo
+            memo = view.rewrite(c.memo) if c.memo else c.memo
             doc.marks.append(Mark(start, end, c.code_label, c.coder or "", memo or ""))
         for t in store.turns(info.id):
             start, end = view.cut(t.start_char, t.end_char)
             doc.turns.append(Turn(view.label(t.speaker), view.label(t.role),
-                                  runs(text[start:end], start, doc.marks)))
+                                  runs(view.text[start:end], start, doc.marks)))
         out.append(doc)
     return out
 

@@ -25,6 +25,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from evaltool.domain import (
@@ -493,3 +494,39 @@ class PseudonymizedView:
     def label(self, value: str | None) -> str | None:
         """A speaker label or role with names replaced."""
         return value if value is None else self.plan.apply_label(value)
+
+    def rewrite(self, value: str) -> str:
+        """A free text (a memo, an attribute value, the codebook) with names replaced."""
+        return self.plan.apply_label(value)
+
+
+class StoredView:
+    """One document as stored: :class:`PseudonymizedView`'s interface, nothing replaced."""
+
+    def __init__(self, store, document_id: int) -> None:
+        self._store, self._document_id = store, document_id
+
+    @cached_property
+    def text(self) -> str:
+        """The document's stored text (its turns joined by ``TURN_SEP``)."""
+        return self._store.document_text(self._document_id) or ""
+
+    def cut(self, start: int, end: int) -> tuple[int, int]:
+        """The offsets as they are."""
+        return start, end
+
+    def label(self, value: str | None) -> str | None:
+        """The label as it is."""
+        return value
+
+    def rewrite(self, value: str) -> str:
+        """The text as it is."""
+        return value
+
+
+def document_view(store, document_id: int,
+                  pseudonymizer: Callable[[int], PseudonymizedView] | None = None
+                  ) -> PseudonymizedView | StoredView:
+    """A document as an output shows it: by ``pseudonymizer`` (document id → view), else as
+    stored."""
+    return pseudonymizer(document_id) if pseudonymizer else StoredView(store, document_id)

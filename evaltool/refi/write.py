@@ -33,6 +33,7 @@ from evaltool import outfile
 from evaltool.domain import PARAGRAPH_SEP, TURN_SEP, CodingStatus, MemoKind
 from evaltool.errors import NotFoundError
 from evaltool.export import clean
+from evaltool.pseudonymize import document_view
 from evaltool.refi import schema
 
 # GUIDs are uuid5 of this namespace and a stable name (see :func:`guid`): the same object
@@ -169,38 +170,6 @@ def source_text(turns: Iterable[TurnText]) -> SourceText:
     return out
 
 
-# -- what a document looks like in the export (plain or pseudonymised) ---------------
-
-
-class _Plain:
-    """A document as stored (no pseudonyms)."""
-
-    def cut(self, start: int, end: int) -> tuple[int, int]:
-        return start, end
-
-    def label(self, value: str | None) -> str | None:
-        return value
-
-    def text(self, value: str) -> str:
-        return value
-
-
-class _Pseudonymised:
-    """A document as :class:`evaltool.pseudonymize.PseudonymizedView` shows it."""
-
-    def __init__(self, view: Any) -> None:
-        self.view = view
-
-    def cut(self, start: int, end: int) -> tuple[int, int]:
-        return self.view.cut(start, end)
-
-    def label(self, value: str | None) -> str | None:
-        return self.view.label(value)
-
-    def text(self, value: str) -> str:
-        return self.view.plan.apply_label(value)
-
-
 @dataclass
 class ProjectSummary:
     """What a project export wrote."""
@@ -328,7 +297,7 @@ def _variable_values(parent: Any, attributes: dict[str, Any], view: Any,
             continue
         el = _el(parent, "VariableValue")
         _el(el, "VariableRef", {"targetGUID": variables.setdefault(key, guid("variable", key))})
-        _el(el, "TextValue", text=view.text(_attribute_text(value)))
+        _el(el, "TextValue", text=view.rewrite(_attribute_text(value)))
 
 
 def build_project(store, *, status: str = "accepted",
@@ -348,7 +317,7 @@ def build_project(store, *, status: str = "accepted",
 
     def view_of(doc_id: int) -> Any:
         if doc_id not in views:
-            views[doc_id] = _Pseudonymised(pseudonymizer(doc_id)) if pseudonymizer else _Plain()
+            views[doc_id] = document_view(store, doc_id, pseudonymizer)
         return views[doc_id]
 
     root = etree.Element(f"{{{schema.PROJECT_NS}}}Project",
@@ -369,8 +338,7 @@ def build_project(store, *, status: str = "accepted",
         for t in store.turns(info.id):
             start, end = view.cut(t.start_char, t.end_char)
             turns.append((t, start, end))
-        doc_text = (view.view.text if isinstance(view, _Pseudonymised)
-                    else store.document_text(info.id))
+        doc_text = view.text
         source = source_text(TurnText(view.label(t.speaker), view.label(t.role), t.start_time,
                                       start, doc_text[start:end]) for t, start, end in turns)
         docs[info.id] = _Document(info.id, info.name, guid("source", info.id), view, source,
@@ -424,7 +392,7 @@ def build_project(store, *, status: str = "accepted",
             _el(coding, "CodeRef", {"targetGUID": guid("code", r[col["code_key"]])})
             if r[col["memo"]]:
                 _el(sel, "NoteRef", {"targetGUID": note(
-                    "coding", coding_id, coder, updated, doc.view.text(r[col["memo"]]))})
+                    "coding", coding_id, coder, updated, doc.view.rewrite(r[col["memo"]]))})
             summary.codings += 1
         segment_memos = [m for m in memos if m.kind == MemoKind.segment.value
                          and m.document_id == doc.id]
@@ -443,11 +411,11 @@ def build_project(store, *, status: str = "accepted",
                     "endPosition": doc.source.position(end)})
                 for m in items:
                     _el(sel, "NoteRef", {"targetGUID": note("segment", m.id, m.coder, m.at,
-                                                            doc.view.text(m.text))})
+                                                            doc.view.rewrite(m.text))})
         for m in memos:
             if m.kind == MemoKind.document.value and m.document_id == doc.id:
                 _el(src, "NoteRef", {"targetGUID": note("document", m.id, m.coder, m.at,
-                                                        doc.view.text(m.text))})
+                                                        doc.view.rewrite(m.text))})
         summary.documents += 1
     facets = {d.id: d for d in store.document_facets()}
     for doc in docs.values():  # document attributes, after selections and notes (schema order)
@@ -476,12 +444,12 @@ def build_project(store, *, status: str = "accepted",
         if m.kind == MemoKind.project.value:
             text = m.text
             for view in (view_of(d) for d in docs):  # a project memo may name anyone
-                text = view.text(text)
+                text = view.rewrite(text)
             project_notes.append(note("project", m.id, m.coder, m.at, text))
     if spec is not None:
         text = cb.dump(spec)
         for view in (view_of(d) for d in docs):
-            text = view.text(text)
+            text = view.rewrite(text)
         key = guid("note", CODEBOOK_NOTE)
         notes.append((key, CODEBOOK_NOTE, None, None, text))
         project_notes.append(key)
