@@ -277,7 +277,8 @@ def show(ctx: click.Context, doc: str, turn: int | None, segments: bool) -> None
 
 
 def attribute_options(func: Callable) -> Callable:
-    """``--target-group`` and ``--where`` (attribute filters), shared by export and matrix."""
+    """``--target-group`` and ``--where`` (attribute filters), shared by export, matrix and
+    search."""
     func = click.option("--where", "where", multiple=True, metavar="[speaker:]KEY=VALUE",
                         help="Only quotes whose document (or speaker:) has this attribute "
                              "value (repeatable, all must hold).")(func)
@@ -357,21 +358,22 @@ KWIC_SHOWN = 40  # characters of context printed on each side of a search hit
               help="Only sentences with a coding (of --code) in this status (repeatable).")
 @click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True,
               help="At most this many hits.")
+@attribute_options
 @click.pass_context
 @user_errors
 def search(ctx: click.Context, query: str, lemma: bool, documents: tuple[str, ...],
            site: str | None, role: str | None, code: str | None, statuses: tuple[str, ...],
-           limit: int) -> None:
+           limit: int, target_group: str | None, where: tuple[str, ...]) -> None:
     """Find sentences in all transcripts; print each hit as keyword in context.
 
     QUERY: words (all must occur), "a phrase", word* (prefix), a OR b, -word (exclude).
 
-    Example: evaltool search samskabe --lemma --site Aars
+    Example: evaltool search samskabe --lemma --target-group Unge --where site=Aars
     """
     store = get_store(ctx)
     ids = [store.get_document(d).id for d in documents]
     hits = store.search(query, lemma=lemma, documents=ids, site=site, role=role, code=code,
-                        status=statuses, limit=limit)
+                        status=statuses, scope=_scope(store, target_group, where), limit=limit)
     for h in hits:
         left = h.left.replace("\n", " ")[-KWIC_SHOWN:]
         right = h.right.replace("\n", " ")[:KWIC_SHOWN]

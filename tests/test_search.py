@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from evaltool import codebook
+from evaltool import attributes, codebook
 from evaltool.errors import SearchSyntaxError
 from evaltool.importer import import_paths
 from evaltool.search import parse
@@ -98,6 +98,47 @@ def test_filters(search_store: Store) -> None:
     assert search_store.search("kaffe*", code=code, status=["rejected"]) == []
 
 
+def _tag(store: Store) -> None:
+    """Target groups and another attribute on the two documents; Lene her own target group."""
+    docs = {d.site: d.id for d in store.list_documents()}
+    store.set_attributes(docs["Aars"], {"target_groups": "Borgere", "kommune": "Vesthimmerland"},
+                         actor="Åse")
+    store.set_attributes(docs["Tønder"], {"target_groups": "Personale", "kommune": "Tønder"},
+                         actor="Åse")
+    store.set_attributes(docs["Aars"], {"target_group": "Unge"}, speaker="Lene", actor="Åse")
+
+
+def test_attribute_filters_change_the_hits(search_store: Store) -> None:
+    _tag(search_store)
+
+    def who(**kw) -> list[tuple[str, str]]:
+        scope = attributes.scope(search_store, **kw)
+        return [(h.speaker, h.match) for h in search_store.search("kaffe*", scope=scope)]
+
+    everyone = [("Ole", "kaffen"), ("Lene", "kaffe"), ("Ole", "Kaffemaskinen"), ("Mette", "kaffe")]
+    assert who() == everyone
+    # a target group by the quote rule: Lene's own, Ole's from his document
+    assert who(target_group="Unge") == [("Lene", "kaffe")]
+    assert who(target_group="Borgere") == [("Ole", "kaffen"), ("Ole", "Kaffemaskinen")]
+    assert who(target_group="Personale") == [("Mette", "kaffe")]
+    # speaker attributes (the role too) and document attributes (the site too)
+    speaker_role = attributes.parse_filter("speaker:role=frivillig")
+    assert who(filters=[speaker_role]) == [("Ole", "kaffen"), ("Ole", "Kaffemaskinen")]
+    assert who(filters=[attributes.parse_filter("speaker:target_group=Unge")]) == [
+        ("Lene", "kaffe")]
+    assert who(filters=[attributes.parse_filter("kommune=Tønder")]) == [("Mette", "kaffe")]
+    assert who(filters=[attributes.parse_filter("site=Aars")]) == everyone[:3]
+    assert who(filters=[attributes.parse_filter("kommune=Vesthimmerland"), speaker_role]) == [
+        ("Ole", "kaffen"), ("Ole", "Kaffemaskinen")]
+    # nothing matches the filter: no hits, not every hit
+    assert who(filters=[attributes.parse_filter("kommune=Aarhus")]) == []
+    assert who(target_group="Unge", filters=[speaker_role]) == []
+    # the other filters still narrow inside the scope
+    scope = attributes.scope(search_store, target_group="Borgere")
+    assert search_store.search("kaffemaskinen", scope=scope)[0].speaker == "Ole"
+    assert search_store.search("kaffe*", scope=scope, site="Tønder") == []
+
+
 def test_documents_being_imported_are_not_found(search_store: Store) -> None:
     doc = next(d for d in search_store.list_documents() if d.site == "Tønder")
     with search_store.write() as conn:
@@ -182,6 +223,28 @@ def test_cli_prints_keyword_in_context(search_store: Store, runner) -> None:
     words = runner.invoke(cli, ["--db", url, "search", "samskabe", "--document",
                                 "samskabelse_aars.txt"])
     assert words.stdout.count("\n") == 1 and "[samskabe]" in words.stdout
+
+
+def test_cli_attribute_filters(search_store: Store, runner) -> None:
+    from evaltool.cli import cli
+
+    _tag(search_store)
+    url = search_store.engine.url.render_as_string(hide_password=False)
+
+    def search(*args: str) -> list[str]:
+        result = runner.invoke(cli, ["--db", url, "search", "kaffe*", *args])
+        assert result.exit_code == 0, result.output
+        return [line.split(" [")[0] for line in result.stdout.splitlines()] + [
+            result.stderr.strip()]
+
+    assert search() == ["samskabelse_aars.txt:3", "samskabelse_aars.txt:4",
+                        "samskabelse_aars.txt:5", "kaffe_toender.txt:1", "4 hits"]
+    assert search("--target-group", "Unge") == ["samskabelse_aars.txt:4", "1 hit"]
+    assert search("--where", "speaker:role=frivillig", "--where", "kommune=Vesthimmerland") == [
+        "samskabelse_aars.txt:3", "samskabelse_aars.txt:5", "2 hits"]
+    assert search("--where", "kommune=Aarhus") == ["0 hits"]
+    bad = runner.invoke(cli, ["--db", url, "search", "kaffe*", "--where", "kommune"])
+    assert bad.exit_code != 0 and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_cli_syntax_error_is_one_line(search_store: Store, runner) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, and_, exists, func, literal_column, select, text
 
+from evaltool.attributes import Scope
 from evaltool.domain import KWIC_WIDTH, CodingStatus, SearchHit
 from evaltool.search import Query, Term, locate, parse, stem
 from evaltool.store.models import READY, Code, Coding, Document, Segment, Speaker, Turn
@@ -78,16 +79,20 @@ class SearchOps:
 
     def search(self, query: str, *, lemma: bool = False, documents: Sequence[int] = (),
                site: str | None = None, role: str | None = None, code: str | None = None,
-               status: Sequence[str] = (), limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
+               status: Sequence[str] = (), scope: Scope | None = None,
+               limit: int = DEFAULT_LIMIT) -> list[SearchHit]:
         """Sentences of ready documents matching ``query`` (syntax: :mod:`evaltool.search`):
         the first ``limit`` in the order they were imported, sorted by document and place.
 
         Filters: document ids, site, speaker role (as at the turn), a code key the
         sentence is coded with, coding statuses (with ``code``: that code's codings;
-        alone: any coding; default with a code: suggested or accepted).
+        alone: any coding; default with a code: suggested or accepted), and an attribute
+        filter's ``scope`` (:func:`evaltool.attributes.scope`: its documents and speakers).
         :class:`~evaltool.errors.SearchSyntaxError` for a query that cannot be read.
         """
         parsed = parse(query)
+        if scope is not None and scope.documents == ():
+            return []  # the attribute filter leaves no quotes
         role_col = func.coalesce(Turn.role, Speaker.role)
         stmt = (
             select(Segment.id, Segment.document_id, Document.name, Document.site, Turn.number,
@@ -102,6 +107,10 @@ class SearchOps:
         )
         if documents:
             stmt = stmt.where(Segment.document_id.in_(list(documents)))
+        if scope is not None and scope.documents is not None:
+            stmt = stmt.where(Segment.document_id.in_(list(scope.documents)))
+        if scope is not None and scope.speakers is not None:
+            stmt = stmt.where(Segment.speaker_id.in_(list(scope.speakers)))
         if site is not None:
             stmt = stmt.where(Document.site == site)
         if role is not None:

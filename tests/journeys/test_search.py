@@ -1,4 +1,5 @@
-"""Journey on the Søg page: find a word in every transcript, code two hits, see them coded."""
+"""Journeys on the Søg page: find a word in every transcript, code two hits, see them coded;
+narrow the hits to what speakers with one attribute value said."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from evaltool import attributes
 from evaltool.store import open_store
 from evaltool.ui.codes import code_labels
 from tests.browser_util import act, go_to, pick
@@ -96,3 +98,49 @@ def test_search_and_code_two_hits(page: Page, app_url: str, demo_db: Path) -> No
     open_document(page, DOCUMENT, plan.site)
     for sentence in plan.sentences:
         expect(sentence_box(page, sentence)).to_contain_text(plan.label)
+
+
+ATTRIBUTE_WORD = "kaffe"
+
+
+def _role_plan(db: Path) -> tuple[int, str, list, list]:
+    """All hits of ATTRIBUTE_WORD, a speaker role whose speakers said some but not all of
+    them, and the hits with and without that role filter (as the page shows them)."""
+    store = open_store(str(db))
+    try:
+        every = store.search(ATTRIBUTE_WORD, lemma=True, limit=100)
+        roles = sorted({s.role for s in store.speaker_facets() if s.role})
+        for role in roles:
+            scope = attributes.scope(store, filters=[attributes.AttributeFilter(
+                "speaker", "role", role)])
+            some = store.search(ATTRIBUTE_WORD, lemma=True, scope=scope, limit=100)
+            if 1 < len(some) < len(every) < 100:
+                return len(every), role, every, some
+        raise AssertionError(f"no role narrows the hits of {ATTRIBUTE_WORD!r}")
+    finally:
+        store.close()
+
+
+def _caption(hit) -> str:
+    return f"{hit.document} · tur {hit.turn} · {hit.speaker}"
+
+
+def test_attribute_filter_narrows_the_hits(page: Page, app_url: str, demo_db: Path) -> None:
+    """A coder searches a word, then keeps only what speakers of one role said: the hit
+    count drops to theirs and the other speakers' hits are gone."""
+    total, role, every, some = _role_plan(demo_db)
+    start(page, app_url, "Søger Sofie")
+    go_to(page, "Søg")
+    panel = main(page)
+    box = panel.get_by_role("textbox", name="Søg i alle transskriptioner")
+    box.fill(ATTRIBUTE_WORD)
+    act(page, lambda: box.press("Enter"))
+    expect(panel.get_by_text(f"{total} hits", exact=True)).to_be_visible()
+
+    pick(page, "Attribut", "Taler · Rolle (role)", scope=panel)
+    pick(page, "Værdi", role, scope=panel)
+    expect(panel.get_by_text(f"{len(some)} hits", exact=True)).to_be_visible()
+    kept = {_caption(h) for h in some}
+    gone = next(h for h in every if _caption(h) not in kept)
+    expect(panel.get_by_text(_caption(some[0]), exact=False).first).to_be_visible()
+    expect(panel.get_by_text(_caption(gone), exact=False)).to_have_count(0)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from evaltool.attributes import target_group_choices
 from evaltool.domain import SearchHit
 from evaltool.errors import EvaltoolError, SearchSyntaxError
-from evaltool.ui import state
+from evaltool.ui import filters, state
 from evaltool.ui.codes import code_labels
 from evaltool.ui.text import STATUS, count, md
 from evaltool.ui.widgets import pick_many, select
@@ -35,28 +36,35 @@ def syntax_message(err: SearchSyntaxError) -> str:
 
 
 @st.cache_data(show_spinner=False)
-def _facets(version: tuple) -> tuple[list, list[str], list]:
-    """Documents, speaker roles and codes to filter on (cached per data version)."""
+def _facets(version: tuple) -> tuple[list, list[str], list, list[str]]:
+    """Documents, speaker roles, codes and target groups to filter on (cached per data
+    version)."""
     store = state.get_store()
     try:
         codes = store.codes()
     except EvaltoolError:
         codes = []
-    return store.document_facets(), store.speaker_roles(), codes
+    docs = store.document_facets()
+    return (docs, store.speaker_roles(), codes,
+            target_group_choices(docs, store.speaker_facets()))
 
 
 @st.cache_data(show_spinner=False)
 def _search(version: tuple, query: str, lemma: bool, documents: tuple[int, ...],
             site: str | None, role: str | None, code: str | None,
-            statuses: tuple[str, ...]) -> list[SearchHit]:
-    """The hits of a search (cached per data version and query)."""
+            statuses: tuple[str, ...], group: str | None = None,
+            chosen: tuple[filters.Choice, ...] = ()) -> list[SearchHit]:
+    """The hits of a search (cached per data version, query and filters; ``group`` and
+    ``chosen``: the quotes' target group and the attribute filter)."""
+    scope = filters.scope(target_group=group, chosen=chosen) if group or chosen else None
     return state.get_store().search(query, lemma=lemma, documents=documents, site=site,
-                                    role=role, code=code, status=statuses, limit=LIMIT)
+                                    role=role, code=code, status=statuses, scope=scope,
+                                    limit=LIMIT)
 
 
 def _filters() -> dict:
     """Filter widgets; returns the chosen values (None: no filter)."""
-    docs, roles, codes = _facets(state.data_version())
+    docs, roles, codes, groups = _facets(state.data_version())
     names = {d.id: d.name for d in docs}
     sites = sorted({d.site for d in docs if d.site})
     labels = {k: f"{k} – {path}" for k, path in code_labels(codes).items()}
@@ -69,11 +77,17 @@ def _filters() -> dict:
                   format_func=lambda r: "Alle" if r == ALL else r)
     code = select("Kodet med", [ALL, *labels], key=f"{KEY}code", where=c4,
                   format_func=lambda k: "Alle" if k == ALL else labels[k])
+    g1, g2, g3, g4 = st.columns(4)
+    group = select("Målgruppe", [ALL, *groups], key=f"{KEY}group", where=g1,
+                   format_func=lambda g: "Alle" if g == ALL else g,
+                   help="Et citats målgruppe er talerens, når taleren har en; ellers dokumentets.")
+    chosen = filters.attribute_filter(KEY, g2, g3)
     statuses = pick_many("Kodningens status", list(STATUS), format_func=STATUS.get,
-                         key=f"{KEY}status")
+                         key=f"{KEY}status", where=g4)
     return {"documents": () if doc == ALL else (doc,), "site": None if site == ALL else site,
             "role": None if role == ALL else role, "code": None if code == ALL else code,
-            "statuses": tuple(statuses), "labels": labels}
+            "statuses": tuple(statuses), "group": None if group == ALL else group,
+            "chosen": chosen, "labels": labels}
 
 
 def _code_hits(hits: list[SearchHit]) -> None:
@@ -137,7 +151,8 @@ def page() -> None:
         return
     try:
         hits = _search(state.data_version(), query, lemma, chosen["documents"], chosen["site"],
-                       chosen["role"], chosen["code"], chosen["statuses"])
+                       chosen["role"], chosen["code"], chosen["statuses"], chosen["group"],
+                       chosen["chosen"])
     except SearchSyntaxError as exc:
         st.error(syntax_message(exc))
         return
