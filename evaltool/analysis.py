@@ -10,7 +10,7 @@ distinct quotes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -41,7 +41,6 @@ __all__ = [
     "filter_options",
     "matrix_frame",
     "matrix_quotes",
-    "select_documents",
 ]
 
 CHAINS_WITH_EVIDENCE = 50  # the dashboard's chains that come with their evidence turns
@@ -58,19 +57,7 @@ class Dashboard:
     configurations: list[Chain]  # ranked: most sites, then documents, then quotes
     sites: list[str]
     statuses: tuple[str, ...]
-
-
-def select_documents(store, site: str | None = None, target_group: str | None = None,
-                     documents: Sequence | None = None) -> list[int] | None:
-    """Document ids with quotes matching a site and/or target group (None = no filter; a
-    quote's target group is its speaker's, else its document's); ``documents`` saves
-    reading them again when the caller has them."""
-    if not site and not target_group:
-        return None
-    docs = store.document_facets() if documents is None else documents
-    found = scope_of(docs, store.speaker_facets() if target_group else [], site=site,
-                     target_group=target_group)
-    return list(found.documents or ())
+    scope: Scope = field(default_factory=Scope)  # the quotes the filters left
 
 
 def filter_options(store) -> dict[str, list[str]]:
@@ -125,7 +112,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
                                   doc_ids, speaker_ids).chains(evidence=CHAINS_WITH_EVIDENCE)
     return Dashboard(cards, _site_theme(content, per_doc["theme"], docs), by_column,
                      _goal_coverage(content, per_doc["goal"], docs, all_sites), configurations,
-                     all_sites, statuses)
+                     all_sites, statuses, chosen)
 
 
 def _sites(per_doc: list[tuple[str, int, int]], docs: dict[int, Any]

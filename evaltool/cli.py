@@ -842,6 +842,8 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
 @click.option("--theme", "themes", multiple=True,
               help="Only this theme's chapter (repeatable; default every theme).")
 @click.option("--site", help="Only documents of this site.")
+@click.option("--target-group", help="Only quotes of this target group (the speaker's, else "
+                                     "the document's): counts, quotes and chains.")
 @click.option("--status", type=click.Choice(["accepted", "suggested", "all"]), default="accepted",
               show_default=True,
               help="Which codings count and are quoted (all: accepted and suggested).")
@@ -852,7 +854,7 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
 @click.pass_context
 @user_errors
 def report(ctx: click.Context, out: Path, fmt: str, themes: tuple[str, ...], site: str | None,
-           status: str, quotes: int, pseudonymize: bool) -> None:
+           target_group: str | None, status: str, quotes: int, pseudonymize: bool) -> None:
     """Write the evaluation report: a chapter per theme, goal coverage and method.
 
     Example: evaltool report --out rapport.docx --theme T1 --pseudonymize
@@ -865,7 +867,7 @@ def report(ctx: click.Context, out: Path, fmt: str, themes: tuple[str, ...], sit
     hook = ((lambda doc_id: ps.PseudonymizedView(store, doc_id, lambda: nlp.load("ner")))
             if pseudonymize else None)
     r = rp.build_report(store, themes=themes or None, site=site, statuses=statuses,
-                        quotes_per_site=quotes, pseudonymizer=hook)
+                        quotes_per_site=quotes, pseudonymizer=hook, target_group=target_group)
     rp.write_report(r, out, fmt)
     click.echo(f"report with {len(r.chapters)} theme chapters written to {out}")
 

@@ -1065,3 +1065,4 @@ class Report:
     # coders assigned the same documents: (coder A, coder B, units, agreement, kappa, alpha)
     reliability: list[tuple[str, str, int, float | None, float | None, float | None]] = \
         field(default_factory=list)
+    target_group: str | None = None  # only the quotes of this target group

@@ -59,26 +59,31 @@ class _Chapters:
     """What every chapter of one report reads once: the dashboard, turns, chains."""
 
     def __init__(self, store, statuses: tuple[str, ...], site: str | None,
-                 pseudonymizer: Callable[[int], Any] | None) -> None:
+                 pseudonymizer: Callable[[int], Any] | None,
+                 target_group: str | None = None) -> None:
         self.store = store
         self.statuses = statuses
-        self.board = analysis.dashboard(store, statuses=statuses, site=site)
+        # the Dashboard's filter: its scope decides which quotes every part counts and shows
+        self.board = analysis.dashboard(store, statuses=statuses, site=site,
+                                        target_group=target_group)
+        self.scope = self.board.scope
         self.cards = {c.id: c for c in self.board.themes}
-        self.doc_ids = analysis.select_documents(store, site=site)
+        self.doc_ids = None if self.scope.documents is None else list(self.scope.documents)
+        speakers = self.scope.speakers
         self.texts = TurnQuotes(store, pseudonymizer)
         codes = store.codes(include_retired=True)
         self.labels = {c.key: c.label for c in codes}
         self.code_themes = {c.key: set(c.themes) for c in codes}
         self.places = {d.id: d.site or d.name for d in store.document_facets()}
-        self.chains = ChainBuilder(store, store.cmo_chains(statuses, self.doc_ids), self.texts,
-                                   self.labels, statuses, self.doc_ids)
+        self.chains = ChainBuilder(store, store.cmo_chains(statuses, self.doc_ids, speakers),
+                                   self.texts, self.labels, statuses, self.doc_ids, speakers)
         self.coders: set[str] = set()
 
     def chapter(self, key: str, quotes_per_site: int) -> ThemeChapter:
         """The chapter of theme ``key``."""
         card: ThemeCard = self.cards[key]
         views = [v for s in self.statuses for v in self.store.coding_views(status=s, theme=key)
-                 if self.doc_ids is None or v.document_id in self.doc_ids]
+                 if self.scope.allows(v.document_id, v.speaker)]
         self.coders.update(v.coder for v in views if v.coder)
         pinned_ids = [p.coding_id for p in self.store.quote_pins(key)]
         by_site: dict[str, dict[tuple[int, int], list[CodingView]]] = {}
@@ -117,7 +122,8 @@ class _Chapters:
         (``Store.strongest_quotes``: the dashboard's rule)."""
         docs = [d for d, p in self.places.items()
                 if p == place and (self.doc_ids is None or d in self.doc_ids)]
-        found = self.store.strongest_quotes([key], self.statuses, docs, limit=n * 3 + len(pinned))
+        found = self.store.strongest_quotes([key], self.statuses, docs, limit=n * 3 + len(pinned),
+                                            speaker_ids=self.scope.speakers)
         out: list[tuple[int, int]] = []
         for q in found.get(key, []):
             t = (q.document_id, q.turn)
@@ -126,8 +132,10 @@ class _Chapters:
         return out[:n]
 
 
-def _check(store, themes: Sequence[str] | None, site: str | None) -> list[str]:
-    """The themes asked for (all when None); a one-line error for an unknown theme or site."""
+def _check(store, themes: Sequence[str] | None, site: str | None,
+           target_group: str | None = None) -> list[str]:
+    """The themes asked for (all when None); a one-line error for an unknown theme, site or
+    target group."""
     known = [t["id"] for t in store.active_codebook()["content"]["themes"]]
     wanted = list(known) if not themes else list(themes)
     for key in wanted:
@@ -135,34 +143,40 @@ def _check(store, themes: Sequence[str] | None, site: str | None) -> list[str]:
             raise NotFoundError(f"no theme {key!r} in the active codebook")
     if site and site not in {d.site for d in store.document_facets()}:
         raise NotFoundError(f"no documents of site {site!r}")
+    if target_group and target_group not in analysis.filter_options(store)["target_groups"]:
+        raise NotFoundError(f"no target group {target_group!r} among the documents' and "
+                            "speakers' target groups")
     return wanted
 
 
 def build_chapter(store, theme: str, *, site: str | None = None,
                   statuses: Sequence[str] = ("accepted",), quotes_per_site: int = 3,
-                  pseudonymizer: Callable[[int], Any] | None = None) -> ThemeChapter:
+                  pseudonymizer: Callable[[int], Any] | None = None,
+                  target_group: str | None = None) -> ThemeChapter:
     """One theme's chapter (as the report has it), for the theme chapter page."""
-    _check(store, [theme], site)
-    return _Chapters(store, tuple(statuses), site, pseudonymizer).chapter(theme, quotes_per_site)
+    _check(store, [theme], site, target_group)
+    return _Chapters(store, tuple(statuses), site, pseudonymizer,
+                     target_group).chapter(theme, quotes_per_site)
 
 
 def build_report(store, *, themes: Sequence[str] | None = None, site: str | None = None,
                  statuses: Sequence[str] = ("accepted",), quotes_per_site: int = 3,
                  pseudonymizer: Callable[[int], Any] | None = None,
-                 today: dt.date | None = None) -> Report:
+                 today: dt.date | None = None, target_group: str | None = None) -> Report:
     """The report's content for the active codebook: the chapters of ``themes`` (all when
-    None), the documents of ``site`` (all when None), codings of ``statuses``."""
+    None), the documents of ``site`` (all when None), codings of ``statuses``, the quotes of
+    ``target_group`` (all when None; a quote's is its speaker's, else its document's)."""
     statuses = tuple(statuses)
-    wanted = _check(store, themes, site)
+    wanted = _check(store, themes, site, target_group)
     cb = store.active_codebook()
-    made = _Chapters(store, statuses, site, pseudonymizer)
+    made = _Chapters(store, statuses, site, pseudonymizer, target_group)
     chapters = [made.chapter(key, quotes_per_site) for key in wanted]
     documents = [(d.name, d.site, d.date, d.turns, d.segments) for d in store.list_documents()
                  if made.doc_ids is None or d.id in made.doc_ids]
     return Report(cb["title"], today or dt.date.today(), statuses, site, chapters,
                   made.board.goals, documents, sorted(made.coders),
                   (cb["key"], cb["title"], cb["version"]), pseudonymizer is not None,
-                  made.board.sites, _reliability(store))
+                  made.board.sites, _reliability(store), target_group)
 
 
 def _reliability(store) -> list[tuple[str, str, int, float | None, float | None, float | None]]:
@@ -188,6 +202,16 @@ def _filters(r: Report) -> str:
     what = " og ".join(STATUS_LABELS.get(s, s) for s in r.statuses)
     place = f" fra {r.site}" if r.site else ""
     return f"Kodninger: {what}{place}."
+
+
+def _group_line(r: Report) -> str:
+    """The title page's line naming the report's target group."""
+    return f"Målgruppe: {r.target_group}."
+
+
+def _group_intro(r: Report) -> str:
+    """A chapter's first line in a report for one target group."""
+    return f"Kapitlet omfatter kun citater fra målgruppen {r.target_group}."
 
 
 def _summary(ch: ThemeChapter) -> str:
@@ -274,10 +298,14 @@ def render_markdown(r: Report) -> str:
     """The report as Markdown (the same content as the Word document)."""
     out = [f"# Evalueringsrapport: {_md(r.title)}", "",
            f"Udarbejdet {r.made.day}.{r.made.month}.{r.made.year} med evaltool. {_filters(r)}"]
+    if r.target_group:
+        out.append(f"{_md(_group_line(r))}")
     if r.pseudonymized:
         out.append("Navne er erstattet af pseudonymer.")
     for ch in r.chapters:
         out += ["", f"## Tema {ch.key}: {_md(ch.label)}", ""]
+        if r.target_group:
+            out += [_md(_group_intro(r)), ""]
         if ch.description:
             out += [_md(ch.description), ""]
         out.append(_summary(ch))
@@ -343,6 +371,8 @@ def render_docx(r: Report) -> Any:
     doc.add_heading(f"Evalueringsrapport: {r.title}", 0)
     doc.add_paragraph(f"Udarbejdet {r.made.day}.{r.made.month}.{r.made.year} med evaltool.")
     doc.add_paragraph(_filters(r))
+    if r.target_group:
+        doc.add_paragraph(_group_line(r))
     doc.add_paragraph(f"{count(len(r.documents), 'transskription', 'transskriptioner')}, "
                       f"{count(len(r.chapters), 'tema', 'temaer')}.")
     if r.pseudonymized:
@@ -350,6 +380,8 @@ def render_docx(r: Report) -> Any:
     doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
     for ch in r.chapters:
         doc.add_heading(f"Tema {ch.key}: {ch.label}", 1)
+        if r.target_group:
+            doc.add_paragraph(_group_intro(r))
         if ch.description:
             doc.add_paragraph(ch.description)
         doc.add_paragraph(_summary(ch))

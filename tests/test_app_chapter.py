@@ -210,3 +210,26 @@ def test_the_pseudonymised_download_names_no_speaker(app_db) -> None:
     text = _report_bytes((theme,), None, ("accepted",), 3, True, "md").decode("utf-8")
     assert "Navne er erstattet af pseudonymer." in text
     assert not [s for s in speakers if s in text]
+
+
+def test_a_target_group_narrows_the_counts_the_quotes_and_the_download(app_db) -> None:
+    from evaltool.ui.pages.chapter_page import _report_bytes
+
+    # Karen gets her own target group; the rest of Morsø keeps the document's (Senioren)
+    doc = app_db.get_document("kaffe_morsoe.txt").id
+    app_db.set_attributes(doc, {"target_group": "Bibliotekarer"}, speaker="Karen", actor="Lene")
+    views = app_db.coding_views(status="accepted", theme="T1")
+    every = len({v.segment_id for v in views})
+    karens = len({v.segment_id for v in views if v.speaker == "Karen"})
+    assert 0 < karens < every
+    at = _chapter(start(), "T1")
+    assert at.metric[0].value == str(every)
+    at.selectbox(key="kap_group").select("Bibliotekarer").run()
+    assert at.metric[0].value == str(karens)
+    assert any(c.value == "Kun citater fra målgruppen Bibliotekarer." for c in at.caption)
+    shown = _quotes(at)
+    assert shown and all(c.startswith("**Karen**") for c in shown)
+    # the download is the report of that target group
+    text = _report_bytes(("T1",), None, ("accepted",), 3, False, "md", "Bibliotekarer"
+                         ).decode("utf-8")
+    assert "Målgruppe: Bibliotekarer." in text and f"{karens} citat" in text and "Bent" not in text

@@ -63,6 +63,17 @@ def _section(doc, chapter: str, site: str) -> list[str]:
     return out
 
 
+def _chapter(doc, chapter: str) -> list[str]:
+    """The paragraphs' texts of one theme chapter (its sections' too)."""
+    out, inside = [], False
+    for p in doc.paragraphs:
+        if p.style.name == "Heading 1":
+            inside = p.text.startswith(chapter)
+        elif inside:
+            out.append(p.text)
+    return out
+
+
 def _pin_morsoe_kaffe(store) -> int:
     """Pin the weaker of Morsø's two kaffe quotes ('Og kagen!', a short suggestion-free turn)."""
     coding = next(v for v in store.coding_views(status="accepted", code_key="mek_kaffe")
@@ -424,3 +435,68 @@ def test_each_theme_chapter_has_its_chart_as_a_picture(report_store, tmp_path: P
     # each is a PNG (vl-convert's rendering of the chapter's chart)
     images = [part for part in doc.part.package.parts if part.content_type == "image/png"]
     assert images and all(part.blob.startswith(b"\x89PNG") for part in images)
+
+
+def _group_store(store):
+    """Tønder's document is for 'Borgere', its librarian Mette for 'Bibliotekarer' (her own
+    group); Søren and Åse (the document's group) each have coded words too (spans long
+    enough to be quoted)."""
+    doc = store.get_document("bibliotek_toender.txt").id
+    store.set_attributes(doc, {"target_group": "Borgere"}, actor="Lene")
+    store.set_attributes(doc, {"target_group": "Bibliotekarer"}, speaker="Mette", actor="Lene")
+    text = store.document_text(doc)
+    for words, key in (("Kaffen var god. Strategien var klar. Det var hyggeligt.", "mek_kaffe"),
+                       ("Jeg fik lånerkort. Kagen var lækker. Vi talte længe.",
+                        "udf_nye_brugere")):
+        start = text.index(words)
+        store.code_span(doc, start, start + len(words), key, coder="Lene")
+    return store
+
+
+@pytest.mark.parametrize("group, speakers", [("Bibliotekarer", {"Mette"}),
+                                             ("Borgere", {"Søren", "Åse"})])
+def test_a_report_for_one_target_group_counts_and_quotes_that_group_only(
+        report_store, tmp_path: Path, group: str, speakers: set[str]) -> None:
+    store = _group_store(report_store)
+    out = rp.write_report(rp.build_report(store, target_group=group), tmp_path / "g.docx")
+    doc = Document(str(out))
+    paragraphs = [p.text for p in doc.paragraphs]
+    # the title page and every chapter's introduction name the target group
+    assert f"Målgruppe: {group}." in paragraphs[:6]
+    for theme in ("T1", "T2", "T3"):
+        views = [v for v in store.coding_views(status="accepted", theme=theme)
+                 if v.document == "bibliotek_toender.txt" and v.speaker in speakers]
+        n = len({v.segment_id for v in views})
+        chapter = _chapter(doc, f"Tema {theme}")
+        assert chapter[0] == f"Kapitlet omfatter kun citater fra målgruppen {group}."
+        summary = next(p for p in chapter[1:] if " fra " in p and "citat" in p)
+        assert summary.startswith(f"{n} {'citat' if n == 1 else 'citater'} fra "
+                                  f"{'1 sted' if n else '0 steder'}"), (theme, summary)
+        # only Tønder has quotes of the group: no section of Morsø or Vesthimmerland
+        if n:
+            assert _section(doc, f"Tema {theme}", "Tønder")[0] == \
+                (f"{n} citat." if n == 1 else f"{n} citater.")
+        assert not _section(doc, f"Tema {theme}", "Morsø")
+        assert not _section(doc, f"Tema {theme}", "Vesthimmerland")
+    # every quote is a turn of the group's speakers, and each of theirs is there
+    who = [p.text for p in doc.paragraphs
+           if p.style.name != "Quote" and ", tur " in p.text and " · " in p.text]
+    assert who and {w.split(" ", 1)[0] for w in who} == speakers
+    # the Markdown says the same
+    text = rp.render_markdown(rp.build_report(store, target_group=group))
+    assert f"Målgruppe: {group}." in text and "### Morsø" not in text
+
+
+def test_cli_report_takes_a_target_group_and_refuses_an_unknown_one(report_store, runner,
+                                                                  tmp_path: Path) -> None:
+    store = _group_store(report_store)
+    url = store.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "r.md"
+    result = runner.invoke(cli, ["--db", url, "report", "--out", str(out), "--format", "md",
+                                 "--target-group", "Bibliotekarer"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "Målgruppe: Bibliotekarer." in text and "Karen" not in text and "Mette" in text
+    bad = runner.invoke(cli, ["--db", url, "report", "--out", str(tmp_path / "x.md"),
+                              "--target-group", "Ingen"])
+    assert bad.exit_code == 1 and "Ingen" in bad.output and not (tmp_path / "x.md").exists()

@@ -114,9 +114,9 @@ PIN_ERRORS = {
 
 # The Temakapitel page (ui/pages/chapter_page.py)
 CHAPTER = {
-    "group_help": "Viser kun citater fra målgruppen. Et citats målgruppe er talerens, når "
-                  "taleren har en; ellers dokumentets. Antallene og rapporten gælder alle "
-                  "målgrupper.",
+    "group_help": "Kun citater fra målgruppen: antallene, citaterne, CMO-kæderne og rapporten, "
+                  "der hentes nedenfor. Et citats målgruppe er talerens, når taleren har en; "
+                  "ellers dokumentets.",
     "per_site": "Citater pr. sted",
     "per_site_help": "De stærkeste citater pr. sted efter dem, der er valgt til rapporten "
                      "(også i rapporten, der hentes nedenfor).",
@@ -139,7 +139,7 @@ CHAPTER = {
                      "(talerens, ellers dokumentets); flest steder og dokumenter først.",
     "at_site": " i temaet her",
     "site_groups": "pr. målgruppe",
-    "shown_group": "{n} vist fra målgruppen {group}",
+    "only_group": "Kun citater fra målgruppen {group}.",
     "no_quotes": "Ingen citater at vise med de valgte filtre.",
     "no_quotes_theme": "Temaet har ingen citater med de valgte filtre.",
     "by_group": "Citater pr. målgruppe",
@@ -150,8 +150,8 @@ CHAPTER = {
                    "(databasen ændres ikke).",
     "docx": "Hent rapport (Word)",
     "md": "Hent rapport (Markdown)",
-    "download_note": "Rapporten har et kapitel pr. tema med sidens filtre (sted, status og "
-                     "citater pr. sted): de valgte citater først, sektioner pr. sted, "
+    "download_note": "Rapporten har et kapitel pr. tema med sidens filtre (sted, målgruppe, "
+                     "status og citater pr. sted): de valgte citater først, sektioner pr. sted, "
                      "CMO-kæder, målopfyldelse og et metodebilag.",
     "no_themes": "Kodebogen har ingen temaer.",
     "lead_note": "Projektleder-visningen ændrer ingen kodninger. Skriv dit navn i sidepanelet for "

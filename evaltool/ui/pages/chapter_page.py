@@ -33,10 +33,10 @@ DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.docu
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _chapter(version: tuple, theme: str, site: str | None, statuses: tuple[str, ...],
-             quotes: int) -> rp.ThemeChapter:
+             quotes: int, group: str | None = None) -> rp.ThemeChapter:
     """The theme's chapter as the report builds it, cached per data version and filters."""
     return rp.build_chapter(state.get_store(), theme, site=site, statuses=statuses,
-                            quotes_per_site=quotes)
+                            quotes_per_site=quotes, target_group=group)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -235,27 +235,27 @@ def _for_whom(ch: rp.ThemeChapter, group: str | None) -> None:
         _chain_table(chains)
 
 
-def _section(s: rp.SiteSection, theme: str, group: str | None, pins: dict) -> None:
+def _section(s: rp.SiteSection, theme: str, pins: dict) -> None:
     """One site's part of the chapter: its quotes (pinned first) and its chains."""
     st.subheader(md(s.site))
-    shown = [q for q in s.shown if group is None or group in q.target_groups]
     groups = ", ".join(f"{md(g)} {number(n)}" for g, n in s.by_target_group.items())
     st.caption(count(s.quotes, "citat", "citater") + T["at_site"]
-               + (f" · {T['site_groups']}: {groups}" if groups else "")
-               + (f" · {T['shown_group'].format(n=number(len(shown)), group=md(group))}"
-                  if group else ""))
-    if not shown:
+               + (f" · {T['site_groups']}: {groups}" if groups else ""))
+    if not s.shown:
         st.caption(T["no_quotes"])
-    for q in shown:
+    for q in s.shown:
         _quote(q, theme, pins, f"{KEY}{theme}_{q.coding_id}_")
     _chains(s.chains)
 
 
-def _summary(ch: rp.ThemeChapter) -> None:
-    """The theme's counts: quotes, sites, target groups; quotes per target group."""
+def _summary(ch: rp.ThemeChapter, group: str | None) -> None:
+    """The theme's counts (of the chosen target group's quotes only, when one is chosen):
+    quotes, sites, target groups; quotes per target group."""
     st.header(f"{md(ch.key)} · {md(ch.label)}")
     if ch.description:
         st.caption(md(ch.description))
+    if group:
+        st.caption(T["only_group"].format(group=md(group)))
     m = st.columns(4)
     m[0].metric("Citater", number(ch.quotes))
     m[1].metric("Steder", number(len(ch.sites)))
@@ -272,7 +272,7 @@ def _summary(ch: rp.ThemeChapter) -> None:
 
 
 def _report_bytes(themes: tuple[str, ...] | None, site: str | None, statuses: tuple[str, ...],
-                  quotes: int, pseudonymize: bool, fmt: str) -> bytes:
+                  quotes: int, pseudonymize: bool, fmt: str, group: str | None = None) -> bytes:
     """The report document as :mod:`evaltool.report` writes it (made when clicked)."""
     store = state.get_store()
     hook = None
@@ -282,7 +282,7 @@ def _report_bytes(themes: tuple[str, ...] | None, site: str | None, statuses: tu
         def hook(doc_id: int) -> PseudonymizedView:
             return PseudonymizedView(store, doc_id, lambda: nlp.load("ner"))
     r = rp.build_report(store, themes=themes, site=site, statuses=statuses,
-                        quotes_per_site=quotes, pseudonymizer=hook)
+                        quotes_per_site=quotes, pseudonymizer=hook, target_group=group)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"rapport.{fmt}"
         rp.write_report(r, path, fmt)
@@ -297,9 +297,10 @@ def _downloads(f: dict) -> None:
     pseudo = c[1].toggle(T["pseudo"], key=f"{KEY}pseudo", help=T["pseudo_help"])
     args = ((f["theme"],) if only else None, f["site"], f["statuses"], f["quotes"], pseudo)
     name = "rapport" + (f"_{f['theme']}" if only else "")
-    c[2].download_button(T["docx"], lambda: _report_bytes(*args, "docx"), f"{name}.docx",
-                         DOCX_MIME, key=f"{KEY}docx", icon=":material/description:")
-    c[3].download_button(T["md"], lambda: _report_bytes(*args, "md"), f"{name}.md",
+    c[2].download_button(T["docx"], lambda: _report_bytes(*args, "docx", f["group"]),
+                         f"{name}.docx", DOCX_MIME, key=f"{KEY}docx",
+                         icon=":material/description:")
+    c[3].download_button(T["md"], lambda: _report_bytes(*args, "md", f["group"]), f"{name}.md",
                          "text/markdown", key=f"{KEY}md", icon=":material/article:")
     st.caption(T["download_note"])
 
@@ -318,14 +319,15 @@ def page() -> None:
     if not _can_pin():
         st.caption(T["lead_note"] if state.lead_mode() else T["coder_note"])
     with st.spinner(T["building"]):
-        ch = _chapter(state.data_version(), f["theme"], f["site"], f["statuses"], f["quotes"])
-    _summary(ch)
+        ch = _chapter(state.data_version(), f["theme"], f["site"], f["statuses"], f["quotes"],
+                      f["group"])
+    _summary(ch, f["group"])
     pins = {p.coding_id: p for p in state.get_store().quote_pins(f["theme"])}
     _downloads(f)
     if not ch.sections:
         st.info(T["no_quotes_theme"])
     for s in ch.sections:
-        _section(s, f["theme"], f["group"], pins)
+        _section(s, f["theme"], pins)
     _for_whom(ch, f["group"])
 
 
