@@ -119,7 +119,8 @@ class AccessError(EvaltoolError):
     writing), 'impersonation' (acting under another coder's name), 'blind' (the shared
     layer of a document assigned blind to them), 'unassigned' (a document assigned to
     others), 'read' (another coder's own work), 'account' (the account was removed),
-    'unguarded' (a write the store does not check: a bug)."""
+    'last_admin' (demoting or removing the only admin), 'unguarded' (a write the store
+    does not check: a bug)."""
 
     def __init__(self, message: str, kind: str = "layer") -> None:
         self.kind = kind

@@ -8,6 +8,8 @@ import datetime as dt
 import inspect
 import logging
 import re
+import threading
+import time
 
 import pytest
 from sqlalchemy import MetaData, select, text
@@ -364,6 +366,79 @@ def test_sessions_expire_after_inactivity(monkeypatch) -> None:
     assert accounts.session_expired(T0, T0 + dt.timedelta(minutes=6))
 
 
+def _roles(store: Store) -> dict[str, str]:
+    return {a.name: a.role.value for a in store.users()}
+
+
+def test_the_last_admin_cannot_be_demoted_or_removed(any_store) -> None:
+    for who in (ADA, ANNA):
+        accounts.add_user(any_store, who.name, who.role, None, email=f"{who.name}@kommune.dk")
+    for change in (lambda: any_store.set_role("Ada", Role.lead),
+                   lambda: any_store.as_actor(ADA).set_role("Ada", Role.evaluator),
+                   lambda: any_store.remove_user("Ada")):
+        with pytest.raises(AccessError) as refused:
+            change()
+        assert refused.value.kind == "last_admin"
+        assert str(refused.value) == ("'Ada' is the last admin; make another account admin "
+                                      "before demoting or removing it")
+    assert _roles(any_store) == {"Ada": "admin", "Anna": "evaluator"}
+    any_store.set_role("Ada", Role.admin)  # staying admin is no demotion
+    any_store.set_role("Anna", Role.lead)  # other accounts change as before
+    any_store.set_role("Anna", Role.admin)
+    any_store.set_role("Ada", Role.evaluator)  # with another admin, either may go
+    with pytest.raises(AccessError, match="'Anna' is the last admin"):
+        any_store.remove_user("Anna")
+    any_store.remove_user("Ada")
+    assert _roles(any_store) == {"Anna": "admin"}
+
+
+def test_two_concurrent_demotions_leave_one_admin(any_store) -> None:
+    """While one demotion of an admin is in flight (its transaction open), the demotion of
+    the other waits for it and then sees that it would leave no admin."""
+    from sqlalchemy import update
+
+    from evaltool.store.models import User
+
+    for who in (ADA, Actor("Bo", Role.admin)):
+        accounts.add_user(any_store, who.name, who.role, None, email=f"{who.name}@kommune.dk")
+    other = open_store(any_store.engine.url.render_as_string(hide_password=False))
+    outcome: list[object] = []
+
+    def demote_ada() -> None:
+        try:
+            outcome.append(other.set_role("Ada", Role.evaluator))
+        except AccessError as exc:
+            outcome.append(exc)
+
+    try:
+        with any_store.write() as conn:  # demoting Bo, not yet committed
+            conn.execute(update(User).where(User.name == "Bo").values(role="evaluator"))
+            worker = threading.Thread(target=demote_ada)
+            worker.start()
+            _wait_until_blocked(any_store, worker)
+        worker.join(timeout=60)
+    finally:
+        other.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], AccessError), outcome
+    assert outcome[0].kind == "last_admin"
+    assert _roles(any_store) == {"Ada": "admin", "Bo": "evaluator"}
+
+
+def _wait_until_blocked(store: Store, worker: threading.Thread) -> None:
+    """Until ``worker``'s transaction waits for a lock (PostgreSQL), or a moment (SQLite,
+    whose writers queue on the busy timeout)."""
+    if store.is_sqlite:
+        worker.join(timeout=1)
+        return
+    with store.engine.connect() as conn:
+        for _ in range(300):
+            if conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                 "current_database() AND wait_event_type = 'Lock'")).scalar():
+                return
+            time.sleep(0.1)
+    raise AssertionError("the second demotion never waited for the first")
+
+
 # -- the CLI ----------------------------------------------------------------------------------
 
 def test_user_commands_keep_the_password_out_of_arguments_output_and_database(runner, db_path
@@ -390,6 +465,13 @@ def test_user_commands_keep_the_password_out_of_arguments_output_and_database(ru
     assert re.search(r"Bo\s+admin\s+bo@kommune.dk\s+provider", listed.output)
     assert "argon2" not in listed.output and PASSWORD not in added.output + piped.output
     assert runner.invoke(cli, [*db, "user", "set-role", "Lis", "admin"]).output == "Lis is now admin\n"
+    assert runner.invoke(cli, [*db, "user", "remove", "Bo", "--yes"]).exit_code == 0
+    last = runner.invoke(cli, [*db, "user", "set-role", "Lis", "evaluator"])
+    assert last.exit_code == 1
+    assert last.stderr == ("Error: 'Lis' is the last admin; make another account admin before "
+                           "demoting or removing it\n")
+    assert runner.invoke(cli, [*db, "user", "add", "Bo", "--role", "admin", "--no-password",
+                               "--email", "bo@kommune.dk"]).exit_code == 0
     kept = runner.invoke(cli, [*db, "user", "remove", "Lis"], input="n\n")
     assert kept.exit_code == 1
     assert runner.invoke(cli, [*db, "user", "remove", "Lis", "--yes"]).exit_code == 0

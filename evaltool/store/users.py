@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from evaltool.domain import Account, Permission, Role
-from evaltool.errors import ConflictError, NotFoundError
+from evaltool.errors import AccessError, ConflictError, NotFoundError
 from evaltool.store.access import guarded
 from evaltool.store.models import SignInFailure, User, utcnow
 
@@ -21,6 +21,21 @@ from evaltool.store.models import SignInFailure, User, utcnow
 def _account(row: Any) -> Account:
     return Account(row.name, Role(row.role), row.email, row.password_hash is not None,
                    row.created_at)
+
+
+def _keep_an_admin(conn: Any, name: str) -> None:
+    """Refuse (``AccessError`` 'last_admin') when ``name`` is the only admin account.
+
+    The admin rows stay locked (``FOR UPDATE``, in id order) until the caller's write
+    commits, so two demotions of the last two admins cannot both pass on PostgreSQL: the
+    second waits for the first, then re-reads the rows and finds one admin left. SQLite
+    writes are serialised anyway (``BEGIN IMMEDIATE``).
+    """
+    admins = conn.scalars(select(User.name).where(User.role == Role.admin.value)
+                          .order_by(User.id).with_for_update()).all()
+    if admins == [name]:
+        raise AccessError(f"{name!r} is the last admin; make another account admin before "
+                          "demoting or removing it", "last_admin")
 
 
 class UserOps:
@@ -79,15 +94,19 @@ class UserOps:
 
     @guarded(Permission.manage)
     def remove_user(self, name: str) -> None:
-        """Delete an account (its decisions keep its name as their coder)."""
+        """Delete an account (its decisions keep its name as their coder); never the last
+        admin."""
         with self.write() as conn:
+            _keep_an_admin(conn, name)
             if conn.execute(delete(User).where(User.name == name)).rowcount == 0:
                 raise NotFoundError(f"no account {name!r} (see `evaltool user list`)")
 
     @guarded(Permission.manage)
     def set_role(self, name: str, role: Role) -> Account:
-        """Change an account's role."""
+        """Change an account's role; the last admin keeps theirs."""
         with self.write() as conn:
+            if Role(role) != Role.admin:
+                _keep_an_admin(conn, name)
             if conn.execute(update(User).where(User.name == name)
                             .values(role=Role(role).value)).rowcount == 0:
                 raise NotFoundError(f"no account {name!r} (see `evaltool user list`)")

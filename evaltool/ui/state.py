@@ -73,6 +73,8 @@ ACCESS_TEXTS = {
     "unassigned": "Dokumentet er tildelt andre kodere. Intet er ændret.",
     "read": "Det er en anden koders arbejde, som du ikke kan se.",
     "unguarded": "Handlingen er ikke tilladt på teamserveren. Intet er ændret.",
+    "last_admin": "Den sidste administrator kan ikke fjernes eller miste rollen; giv først "
+                  "en anden konto rollen admin. Intet er ændret.",
 }
 
 
