@@ -50,3 +50,29 @@ def test_unreadable_query_gets_a_danish_message(app_db) -> None:
 def test_nothing_found(app_db) -> None:
     at = _search("zebraer")
     assert at.caption[0].value == "0 hits"
+
+
+def test_target_group_and_attribute_filters_narrow_the_hits(app_db) -> None:
+    every = app_db.search("kaffe*", lemma=True, limit=100)
+    speakers = {(h.document_id, h.speaker) for h in every}
+    assert len(speakers) >= 2
+    doc_id, speaker = sorted(speakers)[0]
+    app_db.set_attributes(doc_id, {"target_group": "Kaffedrikkere"}, speaker=speaker,
+                          actor="Åse")
+    theirs = [h for h in every if (h.document_id, h.speaker) == (doc_id, speaker)]
+    assert 0 < len(theirs) < len(every)
+    count = f"{len(theirs)} {'hit' if len(theirs) == 1 else 'hits'}"
+    at = _search("kaffe*")
+    assert at.caption[0].value == f"{len(every)} hits"
+    at.selectbox(key="sog_group").select("Kaffedrikkere").run()
+    assert not at.exception
+    shown = [c.value for c in at.caption if " · tur " in c.value]
+    assert at.caption[0].value == count
+    assert len(shown) == len(theirs) and all(f" · {speaker}" in c for c in shown)
+    # the same speaker through the shared attribute filter (a speaker attribute)
+    at.selectbox(key="sog_group").select("__alle__").run()
+    assert at.caption[0].value == f"{len(every)} hits"
+    at.selectbox(key="sog_attr").select(("speaker", "target_group")).run()
+    at.selectbox(key="sog_attrval_speaker_target_group").select("Kaffedrikkere").run()
+    assert not at.exception
+    assert at.caption[0].value == count
