@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import streamlit as st
 
@@ -167,3 +170,34 @@ def show_flash() -> None:
     if item:
         kind, message = item
         {"error": st.error, "success": st.success, "warning": st.warning}.get(kind, st.info)(message)
+
+
+T = TypeVar("T")
+# An error class → (flash kind, its Danish text), said instead of :func:`error_text`.
+Refusals = Mapping[type[EvaltoolError], tuple[str, Callable[[Any], str]]]
+
+
+@dataclass(frozen=True)
+class Attempt(Generic[T]):
+    """What :func:`attempt` gave: the call's value, or (false) a refusal already said."""
+
+    ok: bool
+    value: T | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def attempt(call: Callable[[], T], refusals: Refusals | None = None) -> Attempt[T]:
+    """Run a store call; an ``EvaltoolError`` becomes a Danish flash (by ``refusals``, the
+    first class that matches, else :func:`error_text`) and a false :class:`Attempt`."""
+    try:
+        return Attempt(True, call())
+    except EvaltoolError as exc:
+        for cls, (kind, said) in (refusals or {}).items():
+            if isinstance(exc, cls):
+                flash(kind, said(exc))
+                break
+        else:
+            flash("error", error_text(exc))
+        return Attempt(False)

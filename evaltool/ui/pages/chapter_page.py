@@ -19,7 +19,7 @@ import streamlit as st
 from evaltool import charts, nlp
 from evaltool import report as rp
 from evaltool.analysis import filter_options
-from evaltool.errors import EvaltoolError, PinError
+from evaltool.errors import PinError
 from evaltool.ui import state
 from evaltool.ui.text import CHAPTER as T
 from evaltool.ui.text import PIN_ERRORS, count, md, number
@@ -85,6 +85,9 @@ def _filters(themes: dict[str, str]) -> dict:
             "statuses": statuses}
 
 
+PIN_REFUSED: state.Refusals = {PinError: ("error", lambda exc: PIN_ERRORS.get(exc.kind, md(exc)))}
+
+
 def _can_pin() -> bool:
     """Pins are written in a person's name: an evaluator's or a lead's (a lead's one write)."""
     return state.reporter() is not None
@@ -92,30 +95,21 @@ def _can_pin() -> bool:
 
 def _pin(coding_id: int, theme: str) -> None:
     """Pin a quote "til rapporten" and say so."""
-    try:
-        state.get_store().pin_quote(coding_id, theme, state.reporter() or "")
-    except PinError as exc:
-        state.flash("error", PIN_ERRORS.get(exc.kind, md(exc)))
-        return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return
-    state.flash("success", T["pinned"].format(theme=md(theme)))
+    if state.attempt(lambda: state.get_store().pin_quote(coding_id, theme,
+                                                         state.reporter() or ""), PIN_REFUSED):
+        state.flash("success", T["pinned"].format(theme=md(theme)))
 
 
 def _unpin(coding_ids: tuple[int, ...], theme: str) -> None:
     """Take a quote (every pinned coding of its turn) out of the report and say so."""
     store = state.get_store()
-    try:
+
+    def unpin() -> None:
         for coding_id in coding_ids:
             store.unpin_quote(coding_id, theme, state.reporter() or "")
-    except PinError as exc:
-        state.flash("error", PIN_ERRORS.get(exc.kind, md(exc)))
-        return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return
-    state.flash("success", T["unpinned"].format(theme=md(theme)))
+
+    if state.attempt(unpin, PIN_REFUSED):
+        state.flash("success", T["unpinned"].format(theme=md(theme)))
 
 
 def marked(text: str, marks: tuple[tuple[int, int], ...]) -> str:

@@ -9,7 +9,7 @@ import streamlit as st
 from evaltool import nlp
 from evaltool.autocode import run as autocode_run
 from evaltool.domain import CodingView, Decision, SegmentView, TurnView
-from evaltool.errors import ConflictError, EvaltoolError, NotFoundError
+from evaltool.errors import ConflictError, NotFoundError
 from evaltool.texttable import clock
 from evaltool.ui import filters, state
 from evaltool.ui.codes import code_labels
@@ -49,19 +49,21 @@ def _act(coding: CodingView, action: str, code_key: str | None = None, memo: str
     store, who = state.get_store(), state.coder()
     where = f"i tur {coding.turn}"
     label = md(coding.code_label or coding.code_key)  # the view's label: no extra query
-    try:
-        decision = store.decide_as(who, coding.id, action, expected_version=coding.version,
-                                   code_key=code_key, memo=memo)
-    except ConflictError as exc:
+
+    def conflict(exc: ConflictError) -> str:  # the conflict, and the coding as it is now
         now = [v for v in store.coding_views(status="all", segment_ids=[coding.segment_id])
                if v.code_key == coding.code_key]
         current = (f" Nu: {STATUS.get(now[0].status, now[0].status)} af {now[0].coder or 'maskinen'}."
                    if now else "")
-        state.flash("error", f"{exc}{current}")
+        return f"{exc}{current}"
+
+    done = state.attempt(lambda: store.decide_as(who, coding.id, action,
+                                                 expected_version=coding.version,
+                                                 code_key=code_key, memo=memo),
+                         {ConflictError: ("error", conflict)})
+    if not done:
         return None
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return None
+    decision = done.value
     if action == "recode":
         # a blind recode is two events (the suggestion rejected, the new code accepted)
         _done(f"Koden er ændret fra **{label}** til **{md(_label(code_key))}** {where}.",
@@ -103,11 +105,11 @@ def _add(turn: int, segment_ids: list[int], key: str) -> None:
     if not code_key or not chosen:
         state.flash("warning", "Vælg en kode og mindst én sætning.")
         return
-    try:
-        ids = state.get_store().add_as(state.coder(), list(chosen), code_key, memo=memo)
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
+    done = state.attempt(lambda: state.get_store().add_as(state.coder(), list(chosen), code_key,
+                                                          memo=memo))
+    if not done:
         return
+    ids = done.value or []
     note = f" Memo: »{md(memo)}«" if memo else ""
     _done(f"Tilføjet: **{md(_label(code_key))}** på "
           f"{count(len(chosen), 'sætning', 'sætninger')} i tur {turn}.{note}", len(ids) or 1)
@@ -116,14 +118,11 @@ def _add(turn: int, segment_ids: list[int], key: str) -> None:
 def _undo(steps: int = 1, what: str | None = None) -> None:
     """Undo this coder's last decision(s) and say what was undone."""
     st.session_state.pop(DONE, None)
-    try:
-        undone = state.get_store().undo_last(state.coder(), steps)
-    except NotFoundError:
-        state.flash("warning", "Du har ingen beslutninger at fortryde.")
+    done = state.attempt(lambda: state.get_store().undo_last(state.coder(), steps),
+                         {NotFoundError: ("warning", lambda _: "Du har ingen beslutninger at fortryde.")})
+    if not done:
         return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return
+    undone = done.value or []
     if what:
         state.flash("success", f"Fortrudt: {what}")
         return
@@ -284,14 +283,13 @@ def _keep(c: CodingView, f: dict) -> bool:
 
 
 def _retrain(document_id: int | None) -> None:
-    try:
-        report = autocode_run.run(state.get_store(), lambda: nlp.load("segment"),
-                                  document_id=document_id, retrain=True)
+    done = state.attempt(lambda: autocode_run.run(state.get_store(), lambda: nlp.load("segment"),
+                                                  document_id=document_id, retrain=True))
+    if done:
+        report = done.value
         state.flash("success", f"Modellen er genoptrænet ({report.model_version}): "
                                f"{number(report.added)} nye forslag, "
                                f"{number(report.removed)} trukket tilbage.")
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
 
 
 def document_panel(docs: list) -> None:

@@ -23,6 +23,10 @@ PAGE = 50  # memos shown at first; "Vis flere" shows the next as many
 MEMO_ERRORS = {"empty": "Skriv noget i memoet først.",
                "too_long": "Et memo kan højst have {limit} tegn."}
 
+NOT_OWN_EDIT = ("error", lambda _: "Memoet er skrevet af en anden koder; du kan kun rette dine egne.")
+NOT_OWN_DELETE = ("error",
+                  lambda _: "Memoet er skrevet af en anden koder; du kan kun slette dine egne.")
+
 
 def memo_error(exc: MemoError) -> str:
     """The Danish message for a memo that cannot be saved."""
@@ -101,15 +105,7 @@ def _write_document_memo(docs: dict[int, str]) -> None:
 
 def _stored(write: Callable[[], object]) -> bool:
     """Run a memo write; a refusal becomes a Danish message (False)."""
-    try:
-        write()
-    except MemoError as exc:
-        state.flash("warning", memo_error(exc))
-        return False
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return False
-    return True
+    return bool(state.attempt(write, {MemoError: ("warning", memo_error)}))
 
 
 def _write_project_memo() -> None:
@@ -124,31 +120,16 @@ def _write_project_memo() -> None:
 def _edit(memo: MemoView, key: str) -> None:
     """Save the edited text of one of the coder's own memos."""
     text = st.session_state.get(key) or ""
-    try:
-        state.get_store().edit_memo(memo.id, state.coder(), text)
-    except MemoError as exc:
-        state.flash("warning", memo_error(exc))
-        return
-    except AccessError:
-        state.flash("error", "Memoet er skrevet af en anden koder; du kan kun rette dine egne.")
-        return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return
-    state.flash("success", f"{MEMO_NOUN[memo.kind]} rettet: »{md(text.strip())}«")
+    if state.attempt(lambda: state.get_store().edit_memo(memo.id, state.coder(), text),
+                     {MemoError: ("warning", memo_error), AccessError: NOT_OWN_EDIT}):
+        state.flash("success", f"{MEMO_NOUN[memo.kind]} rettet: »{md(text.strip())}«")
 
 
 def _delete(memo: MemoView) -> None:
     """Delete one of the coder's own memos."""
-    try:
-        state.get_store().delete_memo(memo.id, state.coder())
-    except AccessError:
-        state.flash("error", "Memoet er skrevet af en anden koder; du kan kun slette dine egne.")
-        return
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
-        return
-    state.flash("success", f"{MEMO_NOUN[memo.kind]} slettet: »{md(memo.text)}«")
+    if state.attempt(lambda: state.get_store().delete_memo(memo.id, state.coder()),
+                     {AccessError: NOT_OWN_DELETE}):
+        state.flash("success", f"{MEMO_NOUN[memo.kind]} slettet: »{md(memo.text)}«")
 
 
 def _memo(m: MemoView, codes: dict[str, str], own: bool) -> None:
