@@ -9,9 +9,9 @@ distinct quotes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -28,6 +28,7 @@ from evaltool.domain import (
     attribute_values,
     quote_target_groups,
 )
+from evaltool.errors import ChainsTooHeavyError
 from evaltool.formats import CMO_LABELS
 from evaltool.quotes import TurnQuotes
 
@@ -42,6 +43,8 @@ __all__ = [
     "matrix_frame",
     "matrix_quotes",
 ]
+
+T = TypeVar("T")
 
 CHAINS_WITH_EVIDENCE = 50  # the dashboard's chains that come with their evidence turns
 
@@ -58,6 +61,8 @@ class Dashboard:
     sites: list[str]
     statuses: tuple[str, ...]
     scope: Scope = field(default_factory=Scope)  # the quotes the filters left
+    # the chain query was stopped at its time budget (these seconds): no configurations
+    chains_stopped: float | None = None
 
 
 def filter_options(store) -> dict[str, list[str]]:
@@ -99,7 +104,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
                                        limit=quotes_per_theme * (len(themes) + 1),
                                        speaker_ids=speaker_ids),
         lambda: store.count_by_column(statuses, doc_ids, speaker_ids),
-        lambda: store.cmo_chains(statuses, doc_ids, speaker_ids),
+        lambda: _or_stopped(lambda: store.cmo_chains(statuses, doc_ids, speaker_ids)),
         lambda: store.count_by_category_speaker("theme", statuses, split, speaker_ids)
         if split else [])
     per_doc: dict[str, list[tuple[str, int, int]]] = {"theme": [], "goal": []}
@@ -108,11 +113,26 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
     cards = _theme_cards(content, per_doc["theme"], by_cmo, candidates, theme_speakers, docs,
                          speakers, set(split), quotes_per_theme)
     labels = {c.key: c.label for c in store.codes(include_retired=True)}
-    configurations = ChainBuilder(store, chain_rows, TurnQuotes(store), labels, statuses,
-                                  doc_ids, speaker_ids).chains(evidence=CHAINS_WITH_EVIDENCE)
+    if isinstance(chain_rows, ChainsTooHeavyError):
+        configurations, stopped = [], chain_rows.seconds
+    else:
+        built = _or_stopped(lambda: ChainBuilder(
+            store, chain_rows, TurnQuotes(store), labels, statuses, doc_ids, speaker_ids,
+        ).chains(evidence=CHAINS_WITH_EVIDENCE))
+        configurations, stopped = (([], built.seconds) if isinstance(built, ChainsTooHeavyError)
+                                   else (built, None))
     return Dashboard(cards, _site_theme(content, per_doc["theme"], docs), by_column,
                      _goal_coverage(content, per_doc["goal"], docs, all_sites), configurations,
-                     all_sites, statuses, chosen)
+                     all_sites, statuses, chosen, stopped)
+
+
+def _or_stopped(call: Callable[[], T]) -> T | ChainsTooHeavyError:
+    """The chains ``call`` finds, or the error that stopped them at their time budget (the
+    rest of the dashboard is still worth showing)."""
+    try:
+        return call()
+    except ChainsTooHeavyError as exc:
+        return exc
 
 
 def _sites(per_doc: list[tuple[str, int, int]], docs: dict[int, Any]

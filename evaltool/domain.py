@@ -840,6 +840,9 @@ class ProjectImportResult:
 # that leans on the question and carries no meaning alone, so it is never a chain's evidence.
 # Three words make the shortest clause that says something ("Jeg fik lånerkort.").
 MIN_EVIDENCE_WORDS = 3
+# A chain query (``Store.cmo_chains``, ``Store.chain_evidence``) that runs longer is stopped
+# with ``ChainsTooHeavyError``: a page that asks for chains answers within this time.
+CHAIN_BUDGET_S = 20.0
 # A quote shown on its own (a dashboard card, a report section) has at least this many
 # characters in its coded words, and at most the second figure.
 QUOTE_CHARS = (40, 400)

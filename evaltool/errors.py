@@ -101,6 +101,16 @@ class NotEmptyError(StoreError):
                          "project is imported into a new, empty database (--db NEW)")
 
 
+class ChainsTooHeavyError(EvaltoolError):
+    """A CMO chain query ran past its time budget (``seconds``) and was stopped: too many
+    codings within a turn of each other (every machine suggestion of a big project)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"CMO chains: stopped after {seconds:g} s (too many codings near each "
+                         "other to count in time); choose accepted codings only, or one site")
+
+
 class NotFoundError(EvaltoolError):
     """A document, segment, code or coding named by the user does not exist."""
 

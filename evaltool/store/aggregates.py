@@ -7,27 +7,31 @@ whose speaker is in ``speaker_ids`` (None = all; see :func:`evaltool.attributes.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Integer,
     Select,
     and_,
     case,
+    cast,
     distinct,
     func,
     literal,
     select,
     true,
     tuple_,
-    union,
     union_all,
 )
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import aliased
 
 from evaltool.domain import (
+    CHAIN_BUDGET_S,
     CMO,
     MIN_EVIDENCE_WORDS,
     QUOTE_CHARS,
@@ -35,6 +39,7 @@ from evaltool.domain import (
     ColumnSiteCount,
     StrongQuote,
 )
+from evaltool.errors import ChainsTooHeavyError
 from evaltool.store.codings import SHARED
 from evaltool.store.models import (
     Category,
@@ -283,7 +288,8 @@ class AggregateOps:
 
     def cmo_chains(self, statuses: Sequence[str], document_ids: Sequence[int] | None = None,
                    speaker_ids: Sequence[int] | None = None, window: int = 1,
-                   min_words: int = MIN_EVIDENCE_WORDS) -> list[ChainSupport]:
+                   min_words: int = MIN_EVIDENCE_WORDS,
+                   budget_s: float | None = None) -> list[ChainSupport]:
         """Context–mechanism–outcome chains, in one query: a row per chain, document and
         outcome speaker with its count of distinct outcome sentences (no evidence: see
         :meth:`chain_evidence`).
@@ -294,63 +300,139 @@ class AggregateOps:
         what came of them). A coding whose coded words (its span, else its sentence) are
         fewer than ``min_words`` takes no part: such a fragment ("Ja.", "Både og.") leans
         on the question and carries no meaning alone.
+
+        Counted from places, not instances: the outcome sentences of each (document, turn,
+        outcome code) joined with the context and mechanism *codes* found near that turn,
+        so the join grows with the codes per turn, never with the codings (every machine
+        suggestion of a big project). A query running past ``budget_s`` seconds (default
+        ``CHAIN_BUDGET_S``) is stopped with :class:`~evaltool.errors.ChainsTooHeavyError`.
         """
-        inst = self._chain_instances(statuses, document_ids, speaker_ids, window, min_words)
-        keys = [inst.c.context, inst.c.mechanism, inst.c.outcome, inst.c.document_id,
-                inst.c.site, inst.c.speaker_id]
-        stmt = (select(*keys, func.count(distinct(inst.c.segment_id)).label("quotes"))
+        coded = self._chain_coded(statuses, document_ids, speaker_ids, min_words)
+        outcomes = (select(coded.c.document_id, coded.c.site, coded.c.turn, coded.c.code,
+                           coded.c.speaker_id,
+                           func.count(distinct(coded.c.segment_id)).label("n"))
+                    .where(coded.c.cmo == CMO.outcome.value)
+                    .group_by(coded.c.document_id, coded.c.site, coded.c.turn, coded.c.code,
+                              coded.c.speaker_id)).cte("outcomes")
+        # each context and mechanism code once per outcome turn it can serve
+        c, m = (_near(coded, kind, window) for kind in (CMO.context, CMO.mechanism))
+        keys = [c.c.code.label("context"), m.c.code.label("mechanism"),
+                outcomes.c.code.label("outcome"), outcomes.c.document_id, outcomes.c.site,
+                outcomes.c.speaker_id]
+        stmt = (select(*keys, cast(func.sum(outcomes.c.n), Integer).label("quotes"))
+                .join(c, and_(c.c.document_id == outcomes.c.document_id,
+                              c.c.turn == outcomes.c.turn))
+                .join(m, and_(m.c.document_id == outcomes.c.document_id,
+                              m.c.turn == outcomes.c.turn))
                 .group_by(*keys).order_by(*keys))
-        with self.engine.connect() as conn:
-            return [ChainSupport(**r._mapping) for r in conn.execute(stmt)]
+        return [ChainSupport(**r._mapping) for r in self._bounded_rows(stmt, budget_s)]
 
     def chain_evidence(self, chains: Sequence[tuple[str, str, str]], statuses: Sequence[str],
                        document_ids: Sequence[int] | None = None,
                        speaker_ids: Sequence[int] | None = None, window: int = 1,
-                       min_words: int = MIN_EVIDENCE_WORDS) -> list[ChainSupport]:
+                       min_words: int = MIN_EVIDENCE_WORDS,
+                       budget_s: float | None = None) -> list[ChainSupport]:
         """The best instance of each of ``chains`` (context, mechanism, outcome code keys)
         per document and outcome speaker, found as :meth:`cmo_chains` finds them: the one
         with the most of the chain in the outcome's own turn, then the most decided by a
-        person, then the longest outcome, then the oldest codings."""
+        person, then the longest outcome, then the oldest codings.
+
+        Only each place's own best coding can win (a place is a document's turn and code:
+        there the turn is fixed, so the best is the most decided, then for an outcome the
+        longest, then the oldest), so the join pairs places, not every coding."""
         if not chains:
             return []
-        inst = self._chain_instances(
-            statuses, document_ids, speaker_ids, window, min_words,
-            codes=tuple({k for triple in chains for k in triple}))
-        group = [inst.c.context, inst.c.mechanism, inst.c.outcome, inst.c.document_id,
-                 inst.c.speaker_id]
-        ranked = select(inst, func.row_number().over(
-            partition_by=group,
-            order_by=[inst.c.in_turn.desc(), inst.c.decided.desc(), inst.c.length.desc(),
-                      inst.c.outcome_coding, inst.c.context_coding,
-                      inst.c.mechanism_coding]).label("rank")).subquery("ranked")
-        stmt = (select(ranked.c.context, ranked.c.mechanism, ranked.c.outcome,
-                       ranked.c.document_id, ranked.c.site, ranked.c.speaker_id,
-                       literal(0).label("quotes"), ranked.c.outcome_coding,
-                       ranked.c.context_coding, ranked.c.mechanism_coding,
-                       ranked.c.segment_id.label("outcome_segment"), ranked.c.context_segment,
-                       ranked.c.mechanism_segment, ranked.c.in_turn, ranked.c.decided,
-                       ranked.c.length)
-                .where(ranked.c.rank == 1).order_by(*[ranked.c[k.name] for k in group]))
-        wanted = set(chains)
-        with self.engine.connect() as conn:
-            rows = [ChainSupport(**r._mapping) for r in conn.execute(stmt)]
-        return [r for r in rows if (r.context, r.mechanism, r.outcome) in wanted]
+        coded = self._chain_coded(statuses, document_ids, speaker_ids, min_words,
+                                  codes=tuple({k for triple in chains for k in triple}))
+        is_outcome = coded.c.cmo == CMO.outcome.value
+        ranked = select(coded, func.row_number().over(
+            partition_by=[coded.c.document_id, coded.c.turn, coded.c.code, coded.c.speaker_id],
+            order_by=[coded.c.decided.desc(), case((is_outcome, coded.c.length), else_=0).desc(),
+                      coded.c.coding_id]).label("place_rank")).subquery("ranked")
+        stmt = select(ranked).where(ranked.c.place_rank == 1)
+        # the window join of the places' champions, in Python: its size is the places of
+        # the chains shown, and SQLite's planner scanned one side of it per outcome
+        near: dict[tuple[str, int, int], list[dict[str, Any]]] = {}
+        outcomes = []
+        for row in self._bounded_rows(stmt, budget_s):
+            r = row._mapping
+            if r["cmo"] == CMO.outcome.value:
+                outcomes.append(r)
+            else:
+                near.setdefault((r["cmo"], r["document_id"], r["turn"]), []).append(r)
+        pairs: dict[str, list[tuple[str, str]]] = {}
+        for ctx, mek, udf in sorted(set(chains)):
+            pairs.setdefault(udf, []).append((ctx, mek))
+        found: dict[tuple, ChainSupport] = {}
+        for o in outcomes:
+            if o["code"] not in pairs:
+                continue
+            best_c, best_m = (_nearest(near, kind, o["document_id"], o["turn"], window)
+                              for kind in (CMO.context, CMO.mechanism))
+            for ctx, mek in pairs[o["code"]]:
+                if ctx not in best_c or mek not in best_m:
+                    continue
+                (ic, dc, _), c = best_c[ctx]
+                (im, dm, _), m = best_m[mek]
+                r = ChainSupport(ctx, mek, o["code"], o["document_id"], o["site"],
+                                 o["speaker_id"], 0, o["coding_id"], c["coding_id"],
+                                 m["coding_id"], o["segment_id"], c["segment_id"],
+                                 m["segment_id"], ic + im, o["decided"] + dc + dm, o["length"])
+                key = (ctx, mek, o["code"], o["document_id"], o["speaker_id"])
+                if key not in found or r.strength < found[key].strength:
+                    found[key] = r
+        return [found[k] for k in sorted(found)]
 
-    def _chain_instances(self, statuses: Sequence[str], document_ids: Sequence[int] | None,
-                         speaker_ids: Sequence[int] | None, window: int, min_words: int,
-                         codes: tuple[str, ...] | None = None):
-        """The chain instances (see :meth:`cmo_chains`) as a CTE, of ``codes`` only when given."""
-        # 1. the window join on the codings alone (their rows carry document and turn: one
-        # covering index, no sentence read)
+    def _bounded_rows(self, stmt, budget_s: float | None) -> list[Any]:
+        """The rows of ``stmt``, or :class:`ChainsTooHeavyError` once it has run
+        ``budget_s`` seconds (SQLite: a progress handler; PostgreSQL: statement_timeout)."""
+        budget = CHAIN_BUDGET_S if budget_s is None else budget_s
+        if budget <= 0:  # no time at all: nothing is run
+            raise ChainsTooHeavyError(budget)
+        sqlite = self.engine.url.get_backend_name() == "sqlite"
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            if sqlite:
+                deadline = time.monotonic() + budget
+                raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+            else:  # for this transaction only (it is rolled back when the connection closes)
+                conn.exec_driver_sql(f"SET LOCAL statement_timeout = {max(1, int(budget * 1000))}")
+            try:
+                return list(conn.execute(stmt))
+            except OperationalError as exc:
+                stopped = (time.monotonic() > deadline if sqlite
+                           else getattr(exc.orig, "sqlstate", None) == "57014")  # query_canceled
+                if stopped:
+                    raise ChainsTooHeavyError(budget) from exc
+                raise
+            finally:
+                if sqlite:
+                    raw.set_progress_handler(None, 0)
+
+    def _chain_coded(self, statuses: Sequence[str], document_ids: Sequence[int] | None,
+                     speaker_ids: Sequence[int] | None, min_words: int,
+                     codes: tuple[str, ...] | None = None):
+        """The context, mechanism and outcome codings that can take part in a chain (see
+        :meth:`cmo_chains`; fragments left out), of ``codes`` only when given, as a CTE with
+        their place (document, turn, code), speaker, decided (1 if accepted) and length."""
+        span = (select(func.substr(Turn.text, Coding.start_char - Turn.start_char + 1,
+                                   Coding.end_char - Coding.start_char))
+                .where(Turn.id == Segment.turn_id).scalar_subquery())
+        unit = case((Coding.start_char.is_(None), Segment.text), else_=span)
+        words = (func.length(func.trim(unit)) - func.length(func.replace(func.trim(unit), " ", ""))
+                 + 1)
         stmt = (
             select(Coding.id.label("coding_id"), Coding.segment_id, Coding.document_id,
                    Document.site, Coding.turn_number.label("turn"), Code.key.label("code"),
-                   Code.cmo, case((Coding.status == "accepted", 1), else_=0).label("decided"))
+                   Code.cmo, case((Coding.status == "accepted", 1), else_=0).label("decided"),
+                   Segment.speaker_id, func.length(unit).label("length"))
             .join(Document, Document.id == Coding.document_id)
             .join(Code, Code.id == Coding.code_id)
             .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+            .join(Segment, Segment.id == Coding.segment_id)
             .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)),
-                   Code.cmo.in_([k.value for k in CMO]))
+                   Code.cmo.in_([CMO.context.value, CMO.mechanism.value, CMO.outcome.value]),
+                   words >= min_words)
         )
         if document_ids is not None:
             stmt = stmt.where(Coding.document_id.in_(list(document_ids)))
@@ -358,54 +440,40 @@ class AggregateOps:
             stmt = stmt.where(spoken_by(speaker_ids))
         if codes is not None:
             stmt = stmt.where(Code.key.in_(list(codes)))
-        coded = stmt.cte("coded")
-        o, c, m = aliased(coded, name="o"), aliased(coded, name="c"), aliased(coded, name="m")
-        # The window as rows of turn offsets: joining on an exact turn (o.turn + k) lets
-        # the database index the join, where a BETWEEN range made SQLite compare every
-        # outcome with every context coding (quadratic: 2 s at 10 k coded segments).
-        offsets = union_all(*[select(literal(k).label("k"))
-                              for k in range(-window, window + 1)]).cte("offsets")
-        oc, om = aliased(offsets, name="oc"), aliased(offsets, name="om")
+        return stmt.cte("coded")
 
-        def near(x, off):
-            return and_(x.c.document_id == o.c.document_id, x.c.turn == o.c.turn + off.c.k)
 
-        raw = (
-            select(c.c.code.label("context"), m.c.code.label("mechanism"),
-                   o.c.code.label("outcome"), o.c.document_id, o.c.site, o.c.segment_id,
-                   o.c.coding_id.label("outcome_coding"), c.c.coding_id.label("context_coding"),
-                   m.c.coding_id.label("mechanism_coding"),
-                   c.c.segment_id.label("context_segment"),
-                   m.c.segment_id.label("mechanism_segment"),
-                   (case((c.c.turn == o.c.turn, 1), else_=0)
-                    + case((m.c.turn == o.c.turn, 1), else_=0)).label("in_turn"),
-                   (o.c.decided + c.c.decided + m.c.decided).label("decided"))
-            .select_from(o)
-            .join(oc, true())
-            .join(c, and_(near(c, oc), c.c.cmo == CMO.context.value))
-            .join(om, true())
-            .join(m, and_(near(m, om), m.c.cmo == CMO.mechanism.value))
-            .where(o.c.cmo == CMO.outcome.value)
-        ).cte("raw")
-        # 2. only the codings that take part read their words: fragments drop out here
-        taking_part = union(select(raw.c.outcome_coding), select(raw.c.context_coding),
-                            select(raw.c.mechanism_coding))
-        span = (select(func.substr(Turn.text, Coding.start_char - Turn.start_char + 1,
-                                   Coding.end_char - Coding.start_char))
-                .where(Turn.id == Segment.turn_id).scalar_subquery())
-        unit = case((Coding.start_char.is_(None), Segment.text), else_=span)
-        words = (func.length(func.trim(unit)) - func.length(func.replace(func.trim(unit), " ", ""))
-                 + 1)
-        parts = (select(Coding.id, Segment.speaker_id, func.length(unit).label("length"))
-                 .join(Segment, Segment.id == Coding.segment_id)
-                 .where(Coding.id.in_(taking_part), words >= min_words)).cte("parts")
-        po, pc, pm = (aliased(parts, name=n) for n in ("po", "pc", "pm"))
-        return (
-            select(raw, po.c.speaker_id, po.c.length)
-            .join(po, po.c.id == raw.c.outcome_coding)
-            .join(pc, pc.c.id == raw.c.context_coding)
-            .join(pm, pm.c.id == raw.c.mechanism_coding)
-        ).cte("instances")
+def _nearest(near: dict, kind: CMO, document_id: int, turn: int, window: int) -> dict:
+    """Per code, the best ``kind`` champion within ``window`` turns of ``turn``, as
+    ((in the turn, decided, -coding id), row): in the outcome's own turn first, then
+    decided by a person, then the oldest (how :meth:`chain_evidence` ranks instances)."""
+    out: dict[str, tuple[tuple[int, int, int], dict]] = {}
+    for k in range(-window, window + 1):
+        for r in near.get((kind.value, document_id, turn + k), ()):
+            key = (int(k == 0), r["decided"], -r["coding_id"])
+            if r["code"] not in out or key > out[r["code"]][0]:
+                out[r["code"]] = (key, r)
+    return out
+
+
+def _turn(expr):
+    """A turn number computed from another (turn + offset), typed as the column is: SQLite
+    indexes a join only on operands of the same affinity (else it scans, quadratic)."""
+    return cast(expr, Integer).label("turn")
+
+
+def _near(coded, kind: CMO, window: int):
+    """Each ``kind`` code of ``coded`` once per (document, turn) it can serve: its own turn
+    and up to ``window`` turns before and after; a CTE of its own per kind (one CTE aliased
+    twice left SQLite scanning one side of the join)."""
+    offsets = union_all(*[select(literal(k).label("k"))
+                          for k in range(-window, window + 1)]).cte(f"offsets_{kind.value}")
+    # joining on an exact turn (turn + k) lets the database index the join, where a BETWEEN
+    # range made SQLite compare every outcome with every context (quadratic); materialised,
+    # or SQLite flattens it into the join and scans the places once per outcome
+    return (select(coded.c.document_id, _turn(coded.c.turn + offsets.c.k), coded.c.code)
+            .join(offsets, true()).where(coded.c.cmo == kind.value).distinct()
+            .cte(f"near_{kind.value}").prefix_with("MATERIALIZED"))
 
 
 __all__ = ["AggregateOps"]

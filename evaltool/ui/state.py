@@ -13,6 +13,7 @@ from evaltool.domain import Actor, Permission, Role
 from evaltool.errors import (
     AccessError,
     AttributeInputError,
+    ChainsTooHeavyError,
     ConflictError,
     EvaltoolError,
     FaultError,
@@ -20,7 +21,7 @@ from evaltool.errors import (
 )
 from evaltool.store import Store, open_store
 from evaltool.ui import auth
-from evaltool.ui.text import ATTRIBUTE_ERRORS, fault_text, md
+from evaltool.ui.text import ATTRIBUTE_ERRORS, chains_stopped, fault_text, md
 
 MODE_ENV = "EVALTOOL_MODE"
 BOUND = "state_bound_store"  # (actor, store bound to it) of this session
@@ -93,6 +94,8 @@ def error_text(exc: EvaltoolError) -> str:
         return md(fault_text(exc) or str(exc))
     if isinstance(exc, AccessError):
         return ACCESS_TEXTS.get(exc.kind, ACCESS_TEXTS["layer"])
+    if isinstance(exc, ChainsTooHeavyError):
+        return chains_stopped(exc.seconds)
     if isinstance(exc, NotFoundError):
         return f"Det findes ikke (længere); genindlæs siden. Teknisk besked: {md(exc)}"
     return f"Handlingen kunne ikke gennemføres. Teknisk besked: {md(exc)}"

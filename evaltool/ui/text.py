@@ -113,6 +113,17 @@ PIN_ERRORS = {
 }
 
 # The Temakapitel page (ui/pages/chapter_page.py)
+# a CMO chain query stopped at its time budget (ChainsTooHeavyError), on every page with chains
+CHAINS_STOPPED = ("CMO-kæderne kunne ikke tælles på {seconds} sekunder: med forslag er der for "
+                  "mange kodninger tæt på hinanden i dette projekt. Vælg kun accepterede "
+                  "kodninger (slå forslag fra) eller ét sted.")
+
+
+def chains_stopped(seconds: float) -> str:
+    """What a page says when its CMO chains were stopped after ``seconds``."""
+    return CHAINS_STOPPED.format(seconds=number(seconds, 0 if seconds >= 1 else 3))
+
+
 CHAPTER = {
     "group_help": "Kun citater fra målgruppen: antallene, citaterne, CMO-kæderne og rapporten, "
                   "der hentes nedenfor. Et citats målgruppe er talerens, når taleren har en; "

@@ -13,7 +13,7 @@ from evaltool.analysis import code_counts, dashboard, filter_options
 from evaltool.formats import CMO_LABELS
 from evaltool.ui import filters, state
 from evaltool.ui.codes import indented
-from evaltool.ui.text import count, md, number, percent
+from evaltool.ui.text import chains_stopped, count, md, number, percent
 from evaltool.ui.widgets import select
 
 KEY = "dash_"
@@ -156,7 +156,9 @@ def page() -> None:
     st.caption("Kontekster og mekanismer, der optræder sammen med et udfald i samme tur eller en "
                "nabotur: hvad virker, for hvem og under hvilke omstændigheder. Flest steder og "
                "dokumenter først; brudstykker på under tre ord tæller ikke med.")
-    if not d.configurations:
+    if d.chains_stopped is not None:
+        st.warning(chains_stopped(d.chains_stopped))
+    elif not d.configurations:
         st.caption("Ingen konfigurationer med de valgte filtre.")
     else:
         st.dataframe(_configurations(d.configurations), hide_index=True, width="stretch",
