@@ -21,6 +21,7 @@ from evaltool import config, nlp, outfile
 from evaltool.domain import Role
 from evaltool.errors import EvaltoolError, NotFoundError, as_fault
 from evaltool.store import Store, db, open_store
+from evaltool.store.memos import MEMO_ACTIONS
 from evaltool.texttable import clock, table
 
 DEFAULT_CODEBOOK = Path("codebooks/smaat_braendbart.yaml")
@@ -1312,7 +1313,11 @@ def review(ctx: click.Context, doc: str, turn: int | None, undone: bool, coder: 
 
 
 def _change(entry) -> str:
-    """before → after of an event, in a few words."""
+    """before → after of an event, in a few words (a memo's write: which memo, not its text)."""
+    if entry.action in MEMO_ACTIONS:
+        memo = entry.after or entry.before or {}
+        return f"{memo.get('kind')} memo {memo.get('memo_id')} {MEMO_DONE[entry.action]}"
+
     def word(state: dict | None) -> str:
         return "-" if state is None else f"{state.get('status')}/{state.get('source')}"
     return f"{word(entry.before)} -> {word(entry.after)}"
@@ -1331,6 +1336,9 @@ def _document_change(entry) -> str:
     return (f"replaced document {old} by {a.get('document_id')}: {a.get('carried')} codings "
             f"carried over ({a.get('carried_human')} human), {a.get('not_carried')} not carried "
             f"({a.get('human_lost')} human)")
+
+
+MEMO_DONE = {"memo_add": "written", "memo_edit": "edited", "memo_delete": "deleted"}
 
 
 @cli.command()

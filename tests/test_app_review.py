@@ -103,3 +103,15 @@ def test_history_quotes_a_span_coding(app_db) -> None:
     at = open_page(start(), "coding.py")
     lines = [c.value for c in at.caption if "markering:" in c.value]
     assert lines and all(f"»{quote}«" in line for line in lines), lines
+
+
+def test_history_shows_a_sentences_memo_and_a_memo_added_with_a_code(app_db) -> None:
+    segment = app_db.segments(1)[1]
+    memo_id = app_db.add_memo(segment.id, "Bo", "Om sætningen")
+    app_db.edit_memo(memo_id, "Bo", "Om sætningen, rettet")
+    app_db.add_coding([segment.id], "mek_kaffe", "Åse", memo="Kaffen samler")
+    at = open_page(start(), "coding.py")
+    captions = [c.value for c in at.caption]
+    assert any("Bo · memo skrevet: »Om sætningen«" in c for c in captions), captions
+    assert any("Bo · memo rettet: »Om sætningen, rettet«" in c for c in captions), captions
+    assert any("Åse · tilføjet" in c and "»Kaffen samler«" in c for c in captions), captions

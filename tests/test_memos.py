@@ -163,3 +163,63 @@ def test_a_reimport_keeps_the_documents_memos(team_store, tmp_path, blank_nlp) -
         "Om kaffen": ("segment", result.document_id, "Vi satte kaffe på bordet."),
         "Om strategien": ("document", result.document_id, None),  # its sentence is gone
         "Om projektet": ("project", None, None)}
+
+
+def test_every_memo_write_is_a_history_event_with_who_and_when(team_store) -> None:
+    ids = _four_memos(team_store)
+    seg = team_store.segments(1)[1]
+    team_store.edit_memo(ids["segment"], "Bo", "Strategien, ikke kaffen")
+    team_store.edit_memo(ids["document"], "Åse", "Tønder: kaffe virker")  # the same text
+    team_store.delete_memo(ids["project"], "Bo")
+    said = [(e.action, e.coder, (e.after or e.before)["kind"], (e.before or {}).get("memo"),
+             (e.after or {}).get("memo")) for e in team_store.memo_history()]
+    assert said == [
+        ("memo_add", "Bo", "segment", None, "Sætningen om strategien"),
+        ("memo_add", "Åse", "document", None, "Tønder: kaffe virker"),
+        ("memo_add", "Bo", "project", None, "=Mekanisme går igen på tværs"),
+        ("memo_edit", "Bo", "segment", "Sætningen om strategien", "Strategien, ikke kaffen"),
+        ("memo_delete", "Bo", "project", "=Mekanisme går igen på tværs", None)]
+    assert all(e.at is not None for e in team_store.memo_history())
+    # the segment's memo is in the segment's history, beside its codings' events
+    history = [(e.action, (e.after or {}).get("memo")) for e in team_store.history(seg.id)]
+    assert history == [("memo_add", "Sætningen om strategien"),
+                       ("memo_edit", "Strategien, ikke kaffen")]
+    # a coding's memo is an event of its coding, written with the decision
+    (cid,) = team_store.add_coding([seg.id], "ctx_strategi", "Åse", memo="Strategi som ramme")
+    team_store.decide_as("Åse", cid, "memo", memo="Strategi som ramme, ikke mål")
+    assert [(e.action, e.coder, e.after["memo"]) for e in team_store.history(seg.id)
+            if e.coding_id == cid] == [("add", "Åse", "Strategi som ramme"),
+                                       ("memo", "Åse", "Strategi som ramme, ikke mål")]
+
+
+def test_a_refused_memo_write_records_no_event_and_undo_skips_memos(team_store) -> None:
+    ids = _four_memos(team_store)
+    before = team_store.memo_history()
+    with pytest.raises(AccessError):
+        team_store.edit_memo(ids["document"], "Bo", "overskrevet")
+    with pytest.raises(AccessError):
+        team_store.delete_memo(ids["project"], "Åse")
+    with pytest.raises(MemoError):
+        team_store.add_project_memo("Åse", " ")
+    assert team_store.memo_history() == before
+    # a memo of the memos table is no decision: undo takes back Åse's coding, not her memo
+    team_store.add_document_memo(1, "Åse", "Efter kodningen")
+    (undone,) = team_store.undo_last("Åse")
+    assert undone.coding_id == ids["coding"]
+    assert "Efter kodningen" in {m.text for m in team_store.memos()}
+
+
+def test_the_cli_history_names_a_memo_write_but_never_its_text(team_store, team_db: str,
+                                                                 runner) -> None:
+    from evaltool.cli import cli
+
+    seg = team_store.segments(1)[1]
+    memo_id = team_store.add_memo(seg.id, "Bo", "Sætningen om strategien")
+    team_store.edit_memo(memo_id, "Bo", "Strategien, ikke kaffen")
+    result = runner.invoke(cli, ["--db", team_db, "history", "--segment", str(seg.id)])
+    assert result.exit_code == 0, result.output
+    rows = result.output.splitlines()[2:]
+    assert [r.split()[4] for r in rows] == ["memo_add", "memo_edit"]
+    assert rows[0].split()[3] == "Bo" and f"segment memo {memo_id} written" in rows[0]
+    assert f"segment memo {memo_id} edited" in rows[1]
+    assert "strategien" not in result.output.lower()

@@ -588,17 +588,6 @@ class CodingOps:
                                .where(Coding.id == coding_id)).first()
         return None if row is None else (row.status, row.version)
 
-    @guarded(Permission.code, coder="coder")
-    def add_memo(self, segment_id: int, coder: str, text: str) -> int:
-        """A memo on a segment itself (not on one of its codings); returns its id."""
-        with self.write() as conn:
-            doc = conn.scalar(select(Segment.document_id).where(Segment.id == segment_id))
-            if doc is None:
-                raise NotFoundError(f"no segment {segment_id}")
-            return conn.execute(insert(Memo).values(
-                document_id=doc, segment_id=segment_id, coder_id=self._coder_id(conn, coder),
-                text=text, created_at=utcnow()).returning(Memo.id)).scalar_one()
-
     def segment_memos(self, segment_id: int) -> list[tuple[str | None, str]]:
         """(coder, text) of the memos on a segment, oldest first."""
         with self.engine.connect() as conn:

@@ -5,7 +5,10 @@ decision, recorded in the coding's events) and the ``memos`` table, whose rows a
 on a segment, on a document (no segment) or on the project (no document either,
 migration 0012). :meth:`MemoOps.memos` reads both as one list of
 :class:`~evaltool.domain.MemoView`. Memos of the ``memos`` table are no coding
-decisions: they have no events; their author may edit or delete them.
+decisions (nothing to undo), but each write of one is recorded as an event in the same
+transaction (``memo_add``, ``memo_edit``, ``memo_delete``: who, when, the text before and
+after), so a segment memo shows in the segment's history; their author may edit or delete
+them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, or_, select, update
 
-from evaltool.domain import MEMO_KINDS, MemoKind, MemoView, Permission
+from evaltool.domain import MEMO_KINDS, HistoryEntry, MemoKind, MemoView, Permission
 from evaltool.errors import AccessError, MemoError, NotFoundError
 from evaltool.store.access import guarded, own_view
 from evaltool.store.codings import SHARED, CodingOps, unit_columns
@@ -26,6 +29,7 @@ from evaltool.store.models import (
     Coder,
     Coding,
     Document,
+    Event,
     Memo,
     Segment,
     Turn,
@@ -33,6 +37,9 @@ from evaltool.store.models import (
 )
 
 MEMO_MAX = 20_000  # characters of one memo (a long page of notes)
+# Event actions of the memos table's writes (not undoable: see team.UNDOABLE).
+MEMO_ADD, MEMO_EDIT, MEMO_DELETE = "memo_add", "memo_edit", "memo_delete"
+MEMO_ACTIONS = (MEMO_ADD, MEMO_EDIT, MEMO_DELETE)
 
 
 def memo_text(text: str | None) -> str:
@@ -148,7 +155,21 @@ class MemoOps:
                          r.number, r.segment_id, r.text, None, None, r.coder, r.updated_at,
                          r.memo) for r in conn.execute(stmt)]
 
+    def memo_history(self) -> list[HistoryEntry]:
+        """Writes of segment, document and project memos (who, when, the text before and
+        after), oldest first; a coding's memo is in its coding's history."""
+        return self._history(Event.action.in_(MEMO_ACTIONS))  # type: ignore[attr-defined]
+
     # -- writing ---------------------------------------------------------------
+
+    @guarded(Permission.code, coder="coder")
+    def add_memo(self, segment_id: int, coder: str, text: str) -> int:
+        """A memo on a segment itself (not on one of its codings); returns its id."""
+        with self.write() as conn:
+            doc = conn.scalar(select(Segment.document_id).where(Segment.id == segment_id))
+            if doc is None:
+                raise NotFoundError(f"no segment {segment_id}")
+            return self._insert_memo(conn, doc, coder, text, segment_id)
 
     @guarded(Permission.code, coder="coder")
     def add_document_memo(self, document_id: int, coder: str, text: str) -> int:
@@ -168,36 +189,56 @@ class MemoOps:
         with self.write() as conn:
             return self._insert_memo(conn, None, coder, value)
 
-    @staticmethod
-    def _insert_memo(conn: Connection, document_id: int | None, coder: str, text: str) -> int:
+    def _insert_memo(self, conn: Connection, document_id: int | None, coder: str, text: str,
+                     segment_id: int | None = None) -> int:
+        """Insert a memo and its ``memo_add`` event; return its id."""
         if not coder or not coder.strip():
             raise ValueError("a memo needs the name of who writes it")
         now = utcnow()
-        return conn.execute(insert(Memo).values(
-            document_id=document_id, segment_id=None,
-            coder_id=CodingOps._coder_id(conn, coder.strip()), text=text, created_at=now,
-            updated_at=now).returning(Memo.id)).scalar_one()
+        coder_id = CodingOps._coder_id(conn, coder.strip())
+        memo_id = conn.execute(insert(Memo).values(
+            document_id=document_id, segment_id=segment_id, coder_id=coder_id, text=text,
+            created_at=now, updated_at=now).returning(Memo.id)).scalar_one()
+        self._memo_event(conn, MEMO_ADD, coder_id, memo_id, document_id, segment_id, None, text)
+        return memo_id
+
+    def _memo_event(self, conn: Connection, action: str, coder_id: int | None, memo_id: int,
+                    document_id: int | None, segment_id: int | None, before: str | None,
+                    after: str | None) -> None:
+        """Record a write of the memos table (the text before and after; None: none)."""
+        place = {"memo_id": memo_id, "kind": _kind(document_id, segment_id),
+                 "document_id": document_id, "segment_id": segment_id}
+        self._event(conn, action, coder_id, None, segment_id,  # type: ignore[attr-defined]
+                    None if before is None else {**place, "memo": before},
+                    None if after is None else {**place, "memo": after})
 
     @guarded(Permission.code, coder="coder")
     def edit_memo(self, memo_id: int, coder: str, text: str) -> None:
         """Replace the text of one of ``coder``'s own segment, document or project memos."""
         value = memo_text(text)
         with self.write() as conn:
-            self._own_memo(conn, memo_id, coder)
+            row = self._own_memo(conn, memo_id, coder)
             conn.execute(update(Memo).where(Memo.id == memo_id)
                          .values(text=value, updated_at=utcnow()))
+            if value != row.text:  # the same text again: nothing to record
+                self._memo_event(conn, MEMO_EDIT, row.coder_id, memo_id, row.document_id,
+                                 row.segment_id, row.text, value)
 
     @guarded(Permission.code, coder="coder")
     def delete_memo(self, memo_id: int, coder: str) -> None:
         """Delete one of ``coder``'s own segment, document or project memos."""
         with self.write() as conn:
-            self._own_memo(conn, memo_id, coder)
+            row = self._own_memo(conn, memo_id, coder)
             conn.execute(delete(Memo).where(Memo.id == memo_id))
+            self._memo_event(conn, MEMO_DELETE, row.coder_id, memo_id, row.document_id,
+                             row.segment_id, row.text, None)
 
     @staticmethod
-    def _own_memo(conn: Connection, memo_id: int, coder: str) -> None:
-        """Refuse a memo that does not exist (or whose document is gone) or is not ``coder``'s."""
-        row = conn.execute(select(Memo.id, Coder.name)
+    def _own_memo(conn: Connection, memo_id: int, coder: str) -> Any:
+        """The memo's row, or a refusal when it does not exist (or its document is gone) or
+        is not ``coder``'s."""
+        row = conn.execute(select(Memo.id, Memo.text, Memo.document_id, Memo.segment_id,
+                                  Memo.coder_id, Coder.name)
                            .outerjoin(Coder, Coder.id == Memo.coder_id)
                            .outerjoin(Document, Document.id == Memo.document_id)
                            .where(Memo.id == memo_id,
@@ -207,3 +248,4 @@ class MemoOps:
             raise NotFoundError(f"no memo {memo_id}")
         if row.name != (coder or "").strip():
             raise AccessError(f"memo {memo_id} was written by another coder")
+        return row

@@ -17,6 +17,7 @@ from evaltool.errors import NotEmptyError
 from evaltool.store.access import guarded
 from evaltool.store.codings import SHARED, CodingOps
 from evaltool.store.documents import DocumentWriter
+from evaltool.store.memos import MEMO_ADD
 from evaltool.store.models import (
     READY,
     Category,
@@ -154,9 +155,11 @@ class ProjectOps:
                 if m.start is not None and m.document is not None:
                     segment_id = next(p[0] for p in places[m.document]
                                       if p[1] <= m.start < p[2])
-                conn.execute(insert(Memo).values(
-                    document_id=document_id, segment_id=segment_id,
-                    coder_id=CodingOps._coder_id(conn, m.coder), text=m.text,
-                    created_at=now, updated_at=now))
+                coder_id = CodingOps._coder_id(conn, m.coder)
+                memo_id = conn.execute(insert(Memo).values(
+                    document_id=document_id, segment_id=segment_id, coder_id=coder_id,
+                    text=m.text, created_at=now, updated_at=now).returning(Memo.id)).scalar_one()
+                self._memo_event(conn, MEMO_ADD, coder_id, memo_id,  # type: ignore[attr-defined]
+                                 document_id, segment_id, None, m.text)
                 memos += 1
         return stored, memos, duplicates

@@ -38,7 +38,8 @@ ACTION = {"accept": "accepteret", "reject": "afvist", "recode": "kode ændret", 
           "undo": "fortrudt", "add": "tilføjet", "adjudicate": "bedømt",
           "delete_document": "dokument slettet", "replace_document": "dokument erstattet",
           "carry": "overført ved genimport", "pin": "sat i rapporten",
-          "unpin": "taget ud af rapporten", "merge": "koder flettet"}
+          "unpin": "taget ud af rapporten", "merge": "koder flettet",
+          "memo_add": "memo skrevet", "memo_edit": "memo rettet", "memo_delete": "memo slettet"}
 
 # Danish names of well-known attribute keys (any other key is shown as it is)
 ATTRIBUTE = {"site": "Sted", "date": "Dato", "title": "Titel", "target_groups": "Målgrupper",

@@ -10,6 +10,7 @@ from evaltool import nlp
 from evaltool.autocode import run as autocode_run
 from evaltool.domain import CodingView, Decision, SegmentView, TurnView
 from evaltool.errors import ConflictError, NotFoundError
+from evaltool.store.memos import MEMO_ACTIONS
 from evaltool.texttable import clock
 from evaltool.ui import filters, state
 from evaltool.ui.codes import code_labels
@@ -192,9 +193,16 @@ def _history(segment: SegmentView, key: str, labels: dict[str, str]) -> None:
         if not entries:
             st.caption("Ingen beslutninger endnu.")
         for e in entries:
-            before = STATUS.get((e.before or {}).get("status"), "—")
-            after = STATUS.get((e.after or {}).get("status"), "—")
-            memo = (e.after or {}).get("memo") if e.action == "memo" else None
+            was, now = e.before or {}, e.after or {}
+            if e.action in MEMO_ACTIONS:  # the sentence's own memo: no code, no status
+                st.caption(f"{e.at:%d.%m.%Y %H:%M} · {md(e.coder or '')} · {ACTION[e.action]}: "
+                           f"»{md(now.get('memo') or was.get('memo') or '')}«")
+                continue
+            before = STATUS.get(was.get("status"), "—")
+            after = STATUS.get(now.get("status"), "—")
+            # a coding's memo as this event wrote it (a memo action, or one added with a code)
+            wrote = e.action == "memo" or now.get("memo") != was.get("memo")
+            memo = now.get("memo") if wrote else None
             st.caption(f"{e.at:%d.%m.%Y %H:%M} · {md(e.coder or 'maskinen')} · "
                        f"{ACTION.get(e.action, md(e.action))} · "
                        f"{md(labels.get(e.code_key or '', e.code_key or ''))}: "
