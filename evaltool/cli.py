@@ -22,7 +22,7 @@ from evaltool.domain import Role
 from evaltool.errors import EvaltoolError, NotFoundError, as_fault
 from evaltool.store import Store, db, open_store
 from evaltool.store.memos import MEMO_ACTIONS
-from evaltool.texttable import clock, table
+from evaltool.texttable import clock, counted, table
 
 DEFAULT_CODEBOOK = Path("codebooks/smaat_braendbart.yaml")
 
@@ -212,9 +212,10 @@ def import_(ctx: click.Context, file: Path, fmt: str, strict: bool) -> None:
         click.echo(f"note: {line}", err=True)
     for line in result.not_placed:
         click.echo(f"not placed: {line}", err=True)
-    click.echo(f"imported {file}: {result.documents} documents, {result.codes} codes, "
-               f"{result.codings} codings from {result.selections} coded selections, "
-               f"{result.coders} coders, {result.memos} memos; "
+    click.echo(f"imported {file}: {counted(result.documents, 'document')}, "
+               f"{counted(result.codes, 'code')}, {counted(result.codings, 'coding')} from "
+               f"{counted(result.selections, 'coded selection')}, "
+               f"{counted(result.coders, 'coder')}, {counted(result.memos, 'memo')}; "
                f"{len(result.not_placed)} not placed")
 
 
@@ -244,9 +245,10 @@ def delete(ctx: click.Context, doc: str, coder: str) -> None:
     """
     store = get_store(ctx)
     d = store.delete_document(store.get_document(doc).id, actor=coder)
-    click.echo(f"deleted document {d.document_id} ({d.document}): {d.turns} turns, "
-               f"{d.segments} segments, {d.codings} codings, of which {d.human_decisions} "
-               f"human decisions{f', {d.memos} memos' if d.memos else ''}; recorded in the "
+    click.echo(f"deleted document {d.document_id} ({d.document}): {counted(d.turns, 'turn')}, "
+               f"{counted(d.segments, 'segment')}, {counted(d.codings, 'coding')}, of which "
+               f"{counted(d.human_decisions, 'human decision')}"
+               f"{', ' + counted(d.memos, 'memo') if d.memos else ''}; recorded in the "
                f"history by {coder}")
 
 
@@ -380,7 +382,7 @@ def search(ctx: click.Context, query: str, lemma: bool, documents: tuple[str, ..
         right = h.right.replace("\n", " ")[:KWIC_SHOWN]
         click.echo(f"{h.document}:{h.turn} [{h.segment_id}] {left:>{KWIC_SHOWN}}[{h.match}]{right}")
     more = " (limit reached; --limit shows more)" if len(hits) == limit else ""
-    click.echo(f"{len(hits)} hit{'s' if len(hits) != 1 else ''}{more}", err=True)
+    click.echo(f"{counted(len(hits), 'hit')}{more}", err=True)
 
 
 @cli.command()
@@ -424,7 +426,8 @@ def matrix(ctx: click.Context, rows: str, cols: str, unit: str, window: int,
         from evaltool import export
 
         export.write(frame.reset_index(), out)
-        click.echo(f"{len(frame)} rows × {len(frame.columns)} columns written to {out}")
+        click.echo(f"{counted(len(frame), 'row')} × {counted(len(frame.columns), 'column')} "
+                   f"written to {out}")
         return
     values = [[key, *(("" if v != v else (f"{v:.3f}" if normalize else int(v))) for v in row)]
               for key, row in zip(frame.index, frame.itertuples(index=False), strict=True)]
@@ -462,7 +465,8 @@ def doctor(ctx: click.Context) -> None:
         from evaltool.store.db import head_revision
 
         click.echo(f"database {store.url}: schema {store.schema_version()} "
-                   f"(newest {head_revision()}), {len(store.list_documents())} documents")
+                   f"(newest {head_revision()}), "
+                   f"{counted(len(store.list_documents()), 'document')}")
         n = len(store.users())
         click.echo(f"accounts: {n} (team server: the app asks everyone to sign in)" if n else
                    "accounts: none (single user: the app needs no sign-in)")
@@ -502,8 +506,8 @@ def codebook_validate(file: Path) -> None:
     from evaltool import codebook as cb
 
     spec = cb.load(file)
-    click.echo(f"{file}: ok — {spec.id} v{spec.version}, {len(spec.codes)} codes, "
-               f"{len(spec.themes)} themes, {len(spec.goals)} goals")
+    click.echo(f"{file}: ok — {spec.id} v{spec.version}, {counted(len(spec.codes), 'code')}, "
+               f"{counted(len(spec.themes), 'theme')}, {counted(len(spec.goals), 'goal')}")
 
 
 @codebook.command("load")
@@ -527,14 +531,15 @@ def codebook_load(ctx: click.Context, file: Path, seed: Path | None, no_seed: bo
         r, warnings = load_qdc(get_store(ctx), file)
         for line in warnings:
             click.echo(f"note: {line}", err=True)
-        click.echo(f"loaded {r.key} v{r.version} from {file}: {r.added} codes added, "
-                   f"{r.updated} updated, {r.retired} retired")
+        click.echo(f"loaded {r.key} v{r.version} from {file}: {counted(r.added, 'code')} "
+                   f"added, {r.updated} updated, {r.retired} retired")
         return
     r = load_codebook_file(get_store(ctx), file, seed=False if no_seed else (seed or True))
     seeded = len(get_store(ctx).codebook_seed())
-    click.echo(f"loaded {r.key} v{r.version}: {r.added} codes added, {r.updated} updated, "
-               f"{r.retired} retired; {r.kept_codings} existing codings kept; "
-               f"{seeded} seed turns for training")
+    click.echo(f"loaded {r.key} v{r.version}: {counted(r.added, 'code')} added, "
+               f"{r.updated} updated, {r.retired} retired; "
+               f"{counted(r.kept_codings, 'existing coding')} kept; "
+               f"{counted(seeded, 'seed turn')} for training")
 
 
 @codebook.command("show")
@@ -584,13 +589,14 @@ def codebook_export(ctx: click.Context, file: Path, fmt: str) -> None:
         spec = write_codebook(get_store(ctx), file)
     else:
         spec = export_codebook(get_store(ctx), file)
-    click.echo(f"wrote {file}: {spec.id} v{spec.version}, {len(spec.codes)} codes")
+    click.echo(f"wrote {file}: {spec.id} v{spec.version}, {counted(len(spec.codes), 'code')}")
 
 
 def _change_line(change) -> str:
     """One line saying what a codebook edit did."""
     return f"codebook v{change.version}: " + {
-        "merge": f"merged {change.code} into {change.into} ({change.moved} codings moved, "
+        "merge": f"merged {change.code} into {change.into} "
+                 f"({counted(change.moved, 'coding')} moved, "
                  f"{change.combined} combined with one already there"
                  + (f"; sub-codes {', '.join(change.children)} now under {change.into}"
                     if change.children else "") + f"); {change.code} retired",
@@ -662,7 +668,7 @@ def gold_seed(ctx: click.Context, folder: Path, out: Path) -> None:
     from evaltool.gold import write_seed
 
     n = write_seed(get_store(ctx), folder, out)
-    click.echo(f"{n} coded turns written to {out}")
+    click.echo(f"{counted(n, 'coded turn')} written to {out}")
 
 
 @gold.command("load")
@@ -677,7 +683,7 @@ def gold_load(ctx: click.Context, folder: Path, coder: str, documents: tuple[str
     from evaltool.gold import load_gold
 
     n = load_gold(get_store(ctx), folder, coder=coder, documents=list(documents) or None)
-    click.echo(f"{n} gold codings stored as accepted (coder {coder})")
+    click.echo(f"{counted(n, 'gold coding')} stored as accepted (coder {coder})")
 
 
 @cli.command()
@@ -711,7 +717,7 @@ def autocode(ctx: click.Context, document: str | None, retrain: bool, order: str
             raise
         loaded = load_codebook_file(store, codebook_file)
         click.echo(f"no codebook loaded yet: loaded {codebook_file} ({loaded.key} "
-                   f"v{loaded.version}, {loaded.added} codes)", err=True)
+                   f"v{loaded.version}, {counted(loaded.added, 'code')})", err=True)
     doc_id = store.get_document(document).id if document else None
     report = run.run(store, lambda: nlp.load("segment"), document_id=doc_id, retrain=retrain,
                      progress=report_progress if progress else None)
@@ -733,7 +739,7 @@ def train(ctx: click.Context) -> None:
 
     coder = run.train(get_store(ctx), nlp.load("segment"))
     n = coder.model.n_train if coder.model else 0
-    click.echo(f"trained model {coder.version} on {n} examples")
+    click.echo(f"trained model {coder.version} on {counted(n, 'example')}")
 
 
 @cli.command()
@@ -762,8 +768,9 @@ def evaluate(ctx: click.Context, gold_dir: Path, json_path: Path | None,
                          threshold=threshold)
     click.echo(ev.format_table(report))
     cuts = ", ".join(f"{f['site']} {f['threshold']}" for f in report.folds)
-    click.echo(f"({len(report.folds)} folds, leave-one-site-out; thresholds {cuts}; "
-               f"seed: {len(store.codebook_seed())} turns, each fold without its own site's)")
+    click.echo(f"({counted(len(report.folds), 'fold')}, leave-one-site-out; thresholds {cuts}; "
+               f"seed: {counted(len(store.codebook_seed()), 'turn')}, each fold without its own "
+               "site's)")
     if dev_path is not None:
         rows = ev.read_dev(dev_path, {c.id for c in spec.codes})
         dev = ev.dev_agreement(spec, store.codebook_seed(), rows, nlp.load("segment"))
@@ -821,19 +828,21 @@ def export(ctx: click.Context, fmt: str, status: str, theme: str | None, site: s
             from evaltool.refi import write as refi
 
             s = refi.write_project(store, out, status=status, pseudonymizer=views)
-            click.echo(f"{out}: {s.documents} documents, {s.codings} codings, {s.codes} codes, "
-                       f"{s.memos} memos, {s.users} coders (REFI-QDA project)")
+            click.echo(f"{out}: {counted(s.documents, 'document')}, "
+                       f"{counted(s.codings, 'coding')}, {counted(s.codes, 'code')}, "
+                       f"{counted(s.memos, 'memo')}, {counted(s.users, 'coder')} "
+                       "(REFI-QDA project)")
         else:
             from evaltool.coded_documents import write_coded_documents
 
             n = write_coded_documents(store, out, fmt, status=status, pseudonymizer=views)
-            click.echo(f"{out}: every document with its {n} codings inline")
+            click.echo(f"{out}: every document with its {counted(n, 'coding')} inline")
         return
     scope = _scope(store, target_group, where)
     hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
     n = ex.export_file(store, out, fmt=fmt, dialect=dialect, status=status, theme=theme,
                        site=site, code=code, unit=unit, scope=scope, pseudonyms=hook)
-    click.echo(f"{n} rows written to {out}")
+    click.echo(f"{counted(n, 'row')} written to {out}")
 
 
 @cli.command()
@@ -870,7 +879,7 @@ def report(ctx: click.Context, out: Path, fmt: str, themes: tuple[str, ...], sit
     r = rp.build_report(store, themes=themes or None, site=site, statuses=statuses,
                         quotes_per_site=quotes, pseudonymizer=hook, target_group=target_group)
     rp.write_report(r, out, fmt)
-    click.echo(f"report with {len(r.chapters)} theme chapters written to {out}")
+    click.echo(f"report with {counted(len(r.chapters), 'theme chapter')} written to {out}")
 
 
 @cli.command()
@@ -917,7 +926,7 @@ def memos(ctx: click.Context, kinds: tuple[str, ...], document: str | None, code
 
     hook = ps.export_hook(store, lambda: nlp.load("ner")) if pseudonymize else None
     n = ex.export_memos(store, out, fmt=fmt, dialect=dialect, pseudonyms=hook, **filters)
-    click.echo(f"{n} memos written to {out}")
+    click.echo(f"{counted(n, 'memo')} written to {out}")
 
 
 @cli.command()
@@ -1125,7 +1134,7 @@ def reliability(ctx: click.Context, coders: tuple[str, str], unit: str, document
     if rows:
         click.echo(table(rows, ["code", coders[0], coders[1], "both", "agreement", "kappa"]))
         click.echo("")
-    click.echo(f"{report.units} {unit}s in {len(report.documents)} documents: "
+    click.echo(f"{counted(report.units, unit)} in {counted(len(report.documents), 'document')}: "
                f"agreement {_fmt(report.agreement)}, kappa {_fmt(report.kappa)}, "
                f"alpha {_fmt(report.alpha)}")
     click.echo(f"({report.note})")
@@ -1328,13 +1337,15 @@ def _document_change(entry) -> str:
     if entry.action == "delete_document":
         b = entry.before or {}
         return (f"deleted document {b.get('document_id')} ({b.get('document')}): "
-                f"{b.get('turns')} turns, {b.get('segments')} segments, {b.get('codings')} "
-                f"codings, of which {b.get('human_decisions')} human decisions")
+                f"{counted(b.get('turns'), 'turn')}, {counted(b.get('segments'), 'segment')}, "
+                f"{counted(b.get('codings'), 'coding')}, of which "
+                f"{counted(b.get('human_decisions'), 'human decision')}")
     old = ", ".join(f"{d.get('document_id')} ({d.get('document')})"
                     for d in (entry.before or {}).get("documents", []))
     a = entry.after or {}
-    return (f"replaced document {old} by {a.get('document_id')}: {a.get('carried')} codings "
-            f"carried over ({a.get('carried_human')} human), {a.get('not_carried')} not carried "
+    return (f"replaced document {old} by {a.get('document_id')}: "
+            f"{counted(a.get('carried'), 'coding')} carried over ({a.get('carried_human')} human), "
+            f"{a.get('not_carried')} not carried "
             f"({a.get('human_lost')} human)")
 
 
@@ -1468,7 +1479,7 @@ def demo(ctx: click.Context, corpus: Path, codebook_file: Path, gold_documents: 
     if not (edited and summary.count("imported") == 0):  # gold may name codes merged since
         n = load_gold(store, corpus / "gold", coder="guld", documents=[d.id for d in docs])
     report = run.run(store, lambda: nlp.load("segment"), retrain=summary.count("imported") > 0)
-    click.echo(f"demo: {summary.line()}; {n} gold codings; {report.line()}")
+    click.echo(f"demo: {summary.line()}; {counted(n, 'gold coding')}; {report.line()}")
     click.echo(f"database {store.url}")
 
 

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from evaltool.texttable import counted
+
 PARAGRAPH_SEP = "\n"
 TURN_SEP = "\n\n"
 
@@ -640,10 +642,11 @@ class PseudonymReport:
         if self.message:
             return self.message
         if self.action == "restored":
-            return (f"document {self.document_id}: restored {self.replacements} names in the text "
-                    f"and {self.speakers} speaker names")
-        return (f"document {self.document_id}: {self.speakers} speakers and {self.persons} other "
-                f"persons pseudonymized, {self.replacements} names replaced in the text")
+            return (f"document {self.document_id}: restored {counted(self.replacements, 'name')} "
+                    f"in the text and {counted(self.speakers, 'speaker name')}")
+        return (f"document {self.document_id}: {counted(self.speakers, 'speaker')} and "
+                f"{counted(self.persons, 'other person')} pseudonymized, "
+                f"{counted(self.replacements, 'name')} replaced in the text")
 
 
 @dataclass(frozen=True)

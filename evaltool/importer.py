@@ -48,6 +48,7 @@ from evaltool.ingest import expand_paths, open_document
 from evaltool.resources import word_list
 from evaltool.segment import SegmentPool, segment_turns
 from evaltool.store import Store
+from evaltool.texttable import counted
 
 log = logging.getLogger(__name__)
 
@@ -364,15 +365,16 @@ def _import_file(path: Path, store: Store, nlp_factory: Callable[[], object], *,
                             f"{path}: database error ({exc.__class__.__name__}); nothing stored")
     note = f" (replaced document {', '.join(map(str, replaced))})" if replaced else ""
     if carry is not None:
-        note += (f"; {carry.carried} codings carried over ({carry.carried_human} human), "
+        note += (f"; {counted(carry.carried, 'coding')} carried over ({carry.carried_human} human), "
                  f"{len(carry.not_carried)} not carried ({carry.human_lost} human)")
         if carry.marks or carry.marks_dropped:
-            note += (f"; {carry.marks} done marks kept, {carry.marks_dropped} dropped "
+            note += (f"; {counted(carry.marks, 'done mark')} kept, {carry.marks_dropped} dropped "
                      "(their turn changed)")
     log.info("imported %s as document %s: %d turns, %d segments", path.name, doc_id,
              n_turns, n_segs)
     note += "".join(f"; warning: {n}" for n in doc.notes)  # text read but not imported
-    return ImportResult(str(path), "imported", f"{path}: {n_turns} turns, {n_segs} segments{note}",
+    return ImportResult(str(path), "imported",
+                        f"{path}: {counted(n_turns, 'turn')}, {counted(n_segs, 'segment')}{note}",
                         doc_id, n_turns, n_segs, carry)
 
 

@@ -23,3 +23,9 @@ def clock(seconds: float | None) -> str:
         return ""
     s = int(seconds)
     return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def counted(n: int, noun: str, nouns: str | None = None) -> str:
+    """``n`` with its English noun, singular for exactly one: "1 turn", "3 turns", "0 turns"
+    (``nouns``: an irregular plural)."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"

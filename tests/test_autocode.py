@@ -144,7 +144,7 @@ def test_cli_ingest_then_autocode_loads_the_codebook(runner, db_path: Path, fixt
                                  "uncertainty"])
     assert result.exit_code == 0, result.output
     assert "no codebook loaded yet: loaded" in result.output
-    assert "1 documents" in result.output and "new suggestions" in result.output
+    assert "1 document," in result.output and "new suggestions" in result.output
     assert "mek_kaffe" in result.output  # the review queue lists it
     again = runner.invoke(cli, [*base, "autocode", "--codebook", str(MINI)])
     assert "no codebook loaded yet" not in again.output

@@ -84,3 +84,25 @@ def test_ingest_with_two_processes_stores_the_same_segments(runner, tmp_path: Pa
         listings.append(run(runner, db, "list").output)
     assert listings[0] == listings[1] and "fokusgruppe.txt" in listings[0]
     assert run(runner, tmp_path / "x.db", "ingest", "--processes", "0", *files).exit_code == 2
+
+
+def test_counted_is_singular_for_one_only() -> None:
+    from evaltool.texttable import counted
+
+    assert [counted(n, "turn") for n in (0, 1, 2)] == ["0 turns", "1 turn", "2 turns"]
+    assert counted(1, "coded selection") == "1 coded selection"
+    assert counted(3, "child", "children") == "3 children"
+
+
+def test_counts_of_one_are_singular_in_the_output(runner, db_path: Path, tmp_path: Path) -> None:
+    one = tmp_path / "én_tur.txt"
+    one.write_text("Åse: Vi drak kaffe på biblioteket.\n", encoding="utf-8")
+    result = run(runner, db_path, "ingest", str(one))
+    assert result.exit_code == 0, result.output
+    assert f"{one}: 1 turn, 1 segment" in result.output
+    assert "), 1 document\n" in run(runner, db_path, "doctor").output
+    assert run(runner, db_path, "memo", "Kaffen går igen", "--coder", "Åse").exit_code == 0
+    out = tmp_path / "memoer.csv"
+    assert run(runner, db_path, "memos", "--out", str(out)).output == f"1 memo written to {out}\n"
+    assert run(runner, db_path, "memo", "Og igen", "--coder", "Bo").exit_code == 0
+    assert run(runner, db_path, "memos", "--out", str(out)).output == f"2 memos written to {out}\n"

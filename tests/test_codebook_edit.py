@@ -221,7 +221,7 @@ def test_cli_merge_retire_set_parent_and_export(team_store, team_db: str, runner
     assert r.exit_code == 1 and "parent cycle" in r.output and len(r.output.splitlines()) == 1
     r = run("merge", K, C, "--coder", "Lea")
     assert r.exit_code == 0, r.output
-    assert f"merged {K} into {C} (1 codings moved" in r.output and INV in r.output
+    assert f"merged {K} into {C} (1 coding moved" in r.output and INV in r.output
     r = run("retire", C)  # INV followed K under C
     assert r.exit_code == 1 and f"{C!r} has sub-codes ({INV})" in r.output
     r = run("retire", INV)

@@ -131,7 +131,7 @@ def test_cli_history_lists_document_deletions(two_docs, team_db, runner) -> None
     assert result.exit_code == 0, result.output
     [row] = result.output.splitlines()[2:]
     assert row.split()[3] == "Lis" and row.endswith(
-        "deleted document 2 (anden_morsoe.txt): 2 turns, 3 segments, 1 codings, of which "
-        "1 human decisions")
+        "deleted document 2 (anden_morsoe.txt): 2 turns, 3 segments, 1 coding, of which "
+        "1 human decision")
     neither = runner.invoke(cli, ["--db", team_db, "history"])
     assert neither.exit_code == 2 and "--segment ID or --documents" in neither.output

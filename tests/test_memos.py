@@ -114,7 +114,7 @@ def test_project_memos_outlive_a_deleted_document(team_store, team_db: str, runn
     _four_memos(team_store)
     assert team_store.deletion_preview(1).memos == 2  # the document's and the sentence's
     result = runner.invoke(cli, ["--db", team_db, "delete", "1", "--coder", "Åse"])
-    assert result.exit_code == 0 and "human decisions, 2 memos; recorded" in result.output
+    assert result.exit_code == 0 and "1 human decision, 2 memos; recorded" in result.output
     assert [(m.kind, m.text) for m in team_store.memos()] == [
         ("project", "=Mekanisme går igen på tværs")]
 

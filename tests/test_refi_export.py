@@ -184,7 +184,7 @@ def test_cli_writes_qdpx_and_qdc(project, runner, db_path: Path, tmp_path: Path)
     result = runner.invoke(cli, ["--db", str(db_path), "export", "--format", "qdpx",
                                  "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 documents, 4 codings, 4 codes, 5 memos, 2 coders" in result.output
+    assert "1 document, 4 codings, 4 codes, 5 memos, 2 coders" in result.output
     assert schema.errors(_archive(out)[0], "project") == []
     bad = runner.invoke(cli, ["--db", str(db_path), "export", "--format", "qdpx", "--theme", "T1",
                               "--out", str(out)])

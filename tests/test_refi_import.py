@@ -302,7 +302,7 @@ def test_cli_import_and_qdc_codebook(runner, tmp_path, monkeypatch, blank_nlp) -
     path = _qdpx(tmp_path, _sel("a", *_at("Kaffen var god.")) + _sel("d", *_at("Søren: ")))
     out = runner.invoke(cli, ["--db", db, "import", "--format", "qdpx", str(path)])
     assert out.exit_code == 0, out.output
-    assert "1 documents, 2 codes, 1 codings from 2 coded selections" in out.stdout
+    assert "1 document, 2 codes, 1 coding from 2 coded selections" in out.stdout
     assert "not placed: selection d" in out.stderr
     again = runner.invoke(cli, ["--db", db, "import", str(path)])
     assert again.exit_code == 1 and "already holds 1 document" in again.output

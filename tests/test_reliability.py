@@ -162,13 +162,13 @@ def test_cli_reliability_and_disagreements(double_coded, team_db: str, runner,
     result = runner.invoke(cli, ["--db", team_db, "reliability", "--coders", "Anna", "Bo",
                                  "--json", str(out)])
     assert result.exit_code == 0, result.output
-    assert "8 segments in 1 documents: agreement 0.500, kappa 0.347, alpha 0.381" in result.output
+    assert "8 segments in 1 document: agreement 0.500, kappa 0.347, alpha 0.381" in result.output
     assert "text neither coded is left out" in result.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["units"] == 8 and data["alpha"] == pytest.approx(37 / 97)
     result = runner.invoke(cli, ["--db", team_db, "reliability", "--coders", "Anna", "Bo",
                                  "--unit", "turn", "--document", "bibliotek_toender.txt"])
-    assert "3 turns in 1 documents: agreement 1.000" in result.output
+    assert "3 turns in 1 document: agreement 1.000" in result.output
     result = runner.invoke(cli, ["--db", team_db, "disagreements", "--coders", "Anna", "Bo"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -264,7 +264,7 @@ def test_cli_warns_and_lists_turns(sparse_coded, runner, tmp_path: Path) -> None
     result = runner.invoke(cli, ["--db", db, "reliability", "--coders", "Fuld", "Lidt",
                                  "--json", str(out)])
     assert result.exit_code == 0, result.output
-    assert "6 segments in 1 documents: agreement 0.167" in result.output
+    assert "6 segments in 1 document: agreement 0.167" in result.output
     assert ("warning: Lidt reviewed too few segments for these figures to mean much "
             "(reviewed: Fuld 30, Lidt 10; compared: 6; wanted: at least 20 and at least "
             "10% of the other coder's)") in result.output.splitlines()

@@ -16,6 +16,7 @@ from evaltool import autocode
 from evaltool.autocode.rules import RuleCoder
 from evaltool.codebook import active_spec
 from evaltool.domain import CodingUnit
+from evaltool.texttable import counted
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,10 @@ class AutocodeReport:
 
     def line(self) -> str:
         """One-line summary."""
-        return (f"{self.documents} documents, {self.segments} segments: {self.added} new "
-                f"suggestions, {self.updated} updated, {self.removed} withdrawn, "
-                f"{self.unchanged} unchanged; {self.human_kept} human decisions kept "
-                f"(model {self.model_version})")
+        return (f"{counted(self.documents, 'document')}, {counted(self.segments, 'segment')}: "
+                f"{counted(self.added, 'new suggestion')}, {self.updated} updated, "
+                f"{self.removed} withdrawn, {self.unchanged} unchanged; "
+                f"{counted(self.human_kept, 'human decision')} kept (model {self.model_version})")
 
 
 def training_data(store) -> tuple[list[CodingUnit], dict[int, set[str]], dict[int, set[str]]]:
