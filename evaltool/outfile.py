@@ -11,9 +11,9 @@ replaced, the link kept), and a folder, a device, a FIFO or a socket is refused.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,14 +47,17 @@ def replacing(path: str | Path) -> Iterator[Path]:
     """A path to write ``path``'s new content to; renamed over ``path`` when the block
     ends without error, removed (with its folder) in every case."""
     real = target(path)
+    # The folder is made inside the ``try`` whose ``finally`` removes it: a signal that
+    # lands just after the folder appears (SIGTERM turned into an exception by the CLI)
+    # then still removes it. ``tempfile.mkdtemp`` would leave it behind in that moment.
+    work = real.parent / f".{real.name}.{secrets.token_hex(8)}{TEMP_SUFFIX}"
+    mine = True
     try:
-        work = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=TEMP_SUFFIX,
-                                     dir=real.parent))
-    except OSError as exc:
-        fault = as_fault(exc)
-        fault.where = str(path)  # not the temporary folder's name
-        raise fault from None
-    try:
+        try:
+            os.mkdir(work, 0o700)
+        except FileExistsError:
+            mine = False  # someone else's folder: never remove it
+            raise
         tmp = work / real.name
         yield tmp
         os.replace(tmp, real)
@@ -63,8 +66,8 @@ def replacing(path: str | Path) -> Iterator[Path]:
         fault.where = str(path)
         raise fault from None
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-
+        if mine:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -243,6 +243,27 @@ def test_a_killed_xlsx_export_leaves_no_temporary_files(big_db: Path, tmp_path: 
     assert b"Traceback" not in stderr
 
 
+def test_an_interrupt_just_after_the_temporary_folder_appears_leaves_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The moment the killed-export test above can hit on a loaded machine: the signal lands
+    right after the temporary folder is made, before anything is written into it."""
+    from evaltool import outfile
+
+    made: list[str] = []
+    real_mkdir = os.mkdir
+
+    def mkdir_then_interrupt(path, mode=0o777, *args, **kwargs):
+        real_mkdir(path, mode, *args, **kwargs)
+        made.append(str(path))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "mkdir", mkdir_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), outfile.replacing(tmp_path / "citater.csv") as tmp:
+        tmp.write_text("never", encoding="utf-8")
+    monkeypatch.undo()
+    assert made and os.listdir(tmp_path) == []
+
+
 # -- restore trusts nothing in the backup -------------------------------------------------
 
 def damaged_backup(small_db: Path, tmp_path: Path, damage: str) -> Path:
