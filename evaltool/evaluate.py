@@ -30,7 +30,7 @@ from evaltool.autocode.model import Params
 from evaltool.codebook import CodebookSpec
 from evaltool.domain import CMO_KINDS, CodingUnit
 from evaltool.errors import EvaltoolError
-from evaltool.texttable import table
+from evaltool.texttable import counted, table
 
 SYSTEMS = ("majority", "rules", "model", "combined")
 SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6)
@@ -455,7 +455,7 @@ def format_dev(dev: dict[str, Any]) -> str:
     """The development set's figures: one line per system, then per kind of quote."""
     names = (("combined", "with seed"), ("cold_start", "cold start"),
              ("majority", "majority"))
-    lines = [f"development set ({dev['quotes']} quotes, threshold {dev['threshold']}):"]
+    lines = [f"development set ({counted(dev['quotes'], 'quote')}, threshold {dev['threshold']}):"]
 
     def line(d: dict[str, Any], label: str, indent: str) -> str:
         return (f"{indent}{label}: theme macro-F1 {d['theme_macro_f1']}, theme κ "
@@ -463,6 +463,6 @@ def format_dev(dev: dict[str, Any]) -> str:
                 f"{d['theme_agreement']}, code F1 (per quote) {d['code_turn_f1']}")
     lines += [line(dev[key], label, "  ") for key, label in names if key in dev]
     for kind, part in dev.get("by_kind", {}).items():
-        lines.append(f"  {kind} ({part['quotes']} quotes):")
+        lines.append(f"  {kind} ({counted(part['quotes'], 'quote')}):")
         lines += [line(part[key], label, "    ") for key, label in names if key in part]
     return "\n".join(lines)

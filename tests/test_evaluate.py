@@ -165,7 +165,7 @@ def test_development_set_agreement(tmp_path: Path, model_nlp) -> None:
     text = format_dev(dev)
     assert "development set (2 quotes" in text
     assert all(w in text for w in ("with seed:", "cold start:", "majority:", "theme κ",
-                                   "citat (1 quotes)"))
+                                   "citat (1 quote)"))
     path.write_text(DEV.replace("mek_kaffe,", "mek_te,"), encoding="utf-8")
     with pytest.raises(EvaltoolError, match=r"dev.csv:2: unknown code 'mek_te'"):
         read_dev(path, {c.id for c in spec.codes})
