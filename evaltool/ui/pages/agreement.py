@@ -15,12 +15,10 @@ KEY = "eni_"
 
 
 def _adjudicate(segment_id: int, code: str, decision: str, label: str) -> None:
-    try:
-        state.get_store().adjudicate(segment_id, code, decision, state.coder())
+    if state.attempt(lambda: state.get_store().adjudicate(segment_id, code, decision,
+                                                          state.coder())):
         verb = "beholdt" if decision == "accept" else "forkastet"
         state.flash("success", f"Afgørelsen er gemt: **{md(label)}** er {verb}.")
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
 
 
 UNIT = {"segment": ("sætning", "sætninger"), "turn": ("tur", "ture")}

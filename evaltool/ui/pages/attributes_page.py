@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from evaltool.attributes import display
-from evaltool.errors import EvaltoolError
 from evaltool.ui import state
 from evaltool.ui.text import attribute_name, count, md
 from evaltool.ui.widgets import select
@@ -42,11 +41,8 @@ def _save(document_id: int, speaker: str | None, before: dict[str, Any], prefix:
     if not values and not unset:
         state.flash("info", "Ingen ændringer at gemme.")
         return
-    try:
-        state.get_store().set_attributes(document_id, values, unset=unset, speaker=speaker,
-                                         actor=state.coder())
-    except EvaltoolError as exc:
-        state.flash("error", state.error_text(exc))
+    if not state.attempt(lambda: state.get_store().set_attributes(
+            document_id, values, unset=unset, speaker=speaker, actor=state.coder())):
         return
     who = f"taleren {md(speaker)}" if speaker else "dokumentet"
     state.flash("success", f"Gemt for {who}: {count(len(values), 'attribut sat', 'attributter sat')}"
