@@ -440,7 +440,9 @@ class AggregateOps:
             stmt = stmt.where(spoken_by(speaker_ids))
         if codes is not None:
             stmt = stmt.where(Code.key.in_(list(codes)))
-        return stmt.cte("coded")
+        # materialised: read once, then scanned per CMO kind (without the hint SQLite
+        # inlined it into each use: 114 against 83 ms for the accepted chains at 100 k)
+        return stmt.cte("coded").prefix_with("MATERIALIZED")
 
 
 def _nearest(near: dict, kind: CMO, document_id: int, turn: int, window: int) -> dict:
