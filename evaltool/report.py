@@ -72,6 +72,8 @@ class _Chapters:
         speakers = self.scope.speakers
         self.texts = TurnQuotes(store, pseudonymizer)
         codes = store.codes(include_retired=True)
+        # a retired code's kept codings are quoted and counted nowhere (as in the aggregations)
+        self.retired = {c.key for c in codes if c.retired}
         self.labels = {c.key: c.label for c in codes}
         self.code_themes = {c.key: set(c.themes) for c in codes}
         self.places = {d.id: d.site or d.name for d in store.document_facets()}
@@ -83,7 +85,7 @@ class _Chapters:
         """The chapter of theme ``key``."""
         card: ThemeCard = self.cards[key]
         views = [v for s in self.statuses for v in self.store.coding_views(status=s, theme=key)
-                 if self.scope.allows(v.document_id, v.speaker)]
+                 if self.scope.allows(v.document_id, v.speaker) and v.code_key not in self.retired]
         self.coders.update(v.coder for v in views if v.coder)
         pinned_ids = [p.coding_id for p in self.store.quote_pins(key)]
         by_site: dict[str, dict[tuple[int, int], list[CodingView]]] = {}

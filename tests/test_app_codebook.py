@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from evaltool import codebook
 from evaltool.domain import CMO
 from tests.app_util import open_page, start
 
@@ -108,3 +109,34 @@ def test_a_parent_counts_a_sentence_coded_with_it_and_its_child_once(app_db) -> 
     label = _expander(at, PARENT).replace("\\", "")
     rolled = int(re.search(r"med underkoder: (\d+)", label).group(1))
     assert rolled == len(coded)
+
+
+def test_a_retired_codes_codings_are_listed_apart_and_leave_the_parents_count(app_db) -> None:
+    segs = [c.segment_id for c in app_db.coding_views(status="accepted")
+            if c.code_key != PARENT][:2]
+    app_db.add_coding(segs, CHILD, "Mette")
+    # a second sub-code keeps the parent a parent (its count *med underkoder* shown)
+    codebook.add_code(app_db, {"id": "udf_samtaler", "label": "Samtaler ved skranken",
+                               "definition": "Borgere, der bliver og taler.", "cmo": "outcome",
+                               "column": "Effekter", "themes": ["T1"], "goals": ["G1"],
+                               "parent": PARENT}, coder="Mette")
+    at = open_page(start(), "codebook_page.py")
+
+    def rolled() -> int:
+        label = _expander(at, PARENT).replace("\\", "")
+        return int(re.search(r"med underkoder: (\d+)", label).group(1))
+
+    parent = {c.segment_id for c in app_db.coding_views(status="accepted")
+              if c.code_key == PARENT}
+    assert rolled() == len(parent | set(segs))
+    at.selectbox(key="kb_retire_code").set_value(CHILD)
+    _submit(at, "Udfas")
+    assert at.success[0].value.startswith("Udfaset:")
+    assert rolled() == len(parent)  # the retired child's sentences leave the parent's count
+    box = next(e for e in at.expander if e.label.startswith("Udfasede koder"))
+    assert box.label == "Udfasede koder (1)"
+    kept = [c.value.replace("\\", "") for c in box.caption]
+    assert "tælles ikke med" in kept[0]
+    accepted = sum(1 for v in app_db.coding_views(status="accepted") if v.code_key == CHILD)
+    assert any(line.startswith(f"Invitationer fra forvaltninger · {CHILD} · udfaset · gemt: "
+                               f"{accepted} accepteret") for line in kept), kept

@@ -296,3 +296,43 @@ def test_an_older_file_cannot_undo_the_edits_made_since(team_store, tmp_path: Pa
                                             r"'mini' \(version 2\)"):
         codebook.load_codebook_file(team_store, FIXTURES / "mini_kodebog.yaml", seed=False)
     assert _snapshot(team_store) == before
+
+
+def test_a_retired_codes_codings_count_nowhere_but_stay_in_exports(team_store,
+                                                                   tmp_path: Path) -> None:
+    """A retired code's kept codings leave the theme, goal, CMO, code-tree and chain counts
+    (Dashboard, Temakapitel, report) and stay in the Kodebog page's counts and in exports."""
+    from evaltool import analysis, export
+    from evaltool import report as rp
+
+    s = team_store
+    doc = s.get_document("bibliotek_toender.txt").id
+    segs = {x.text: x.id for x in s.segments(doc)}
+    for text, key in (("Kommunens strategi gav os ryg.", C), ("Strategien var klar.", C),
+                      ("Vi satte kaffe på bordet.", K), ("Kaffen var god.", K),
+                      ("Der kom nye brugere.", N), ("Jeg fik lånerkort.", INV)):
+        s.add_as("Lene", [segs[text]], key)
+
+    def counts() -> tuple:
+        board = analysis.dashboard(s)
+        tree = {c.key: (c.quotes, c.with_children) for c in analysis.code_counts(s)}
+        chains = {(r.context, r.mechanism, r.outcome) for r in s.cmo_chains(("accepted",))}
+        chapter = rp.build_chapter(s, "T2")
+        return ({c.id: (c.quotes, c.cmo["outcome"]) for c in board.themes},
+                {g.key: g.quotes for g in board.goals}, tree[N], chains,
+                (chapter.quotes, chapter.sections[0].cmo["outcome"]),
+                sum(c.quotes for c in board.column_site if c.column == "Effekter"))
+
+    # T2 = both contexts and Åse's invitation; udf_invitationer sits under udf_nye_brugere;
+    # Søren's context and mechanism (turn 2) make a chain with Åse's invitation (turn 3)
+    assert counts() == ({"T1": (3, 1), "T2": (3, 1)}, {"G1": 3, "G2": 3}, (1, 2),
+                        {(C, K, N), (C, K, INV)}, (3, 1), 2)
+    codebook.retire_code(s, INV, coder="Lea")
+    assert counts() == ({"T1": (3, 1), "T2": (2, 0)}, {"G1": 3, "G2": 2}, (1, 1),
+                        {(C, K, N)}, (2, 0), 1)
+    # kept: the coding, the Kodebog page's count of it, and a row in the export of quotes
+    assert (segs["Jeg fik lånerkort."], INV) in _places(s)
+    assert (INV, "accepted", 1) in s.count_by_code(("accepted",))
+    out = tmp_path / "citater.csv"
+    assert export.export_file(s, out, fmt="csv", status="accepted") == 6
+    assert "Jeg fik lånerkort." in out.read_text(encoding="utf-8")

@@ -1,8 +1,9 @@
 """Dashboard aggregations, computed in SQL (GROUP BY), never by looping over codings.
 
-Every query counts *quotes*: distinct coded segments of the shared layer whose
-status is in ``statuses``, whose document is in ``document_ids`` (None = all) and
-whose speaker is in ``speaker_ids`` (None = all; see :func:`evaltool.attributes.scope`).
+Every query counts *quotes*: distinct coded segments of the shared layer, coded with a
+code that is not retired (:func:`counted_code`), whose status is in ``statuses``, whose
+document is in ``document_ids`` (None = all) and whose speaker is in ``speaker_ids``
+(None = all; see :func:`evaltool.attributes.scope`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def spoken_by(speaker_ids: Sequence[int]):
         select(Turn.document_id, Turn.number).where(Turn.speaker_id.in_(list(speaker_ids))))
 
 
+def counted_code():
+    """The join condition of a code whose codings count: a code of the active codebook that
+    is not retired. A retired code's codings are kept (the Kodebog page lists them, exports
+    write them) but count in no theme, goal, CMO, code-tree or chain figure."""
+    return and_(Codebook.id == Code.codebook_id, Codebook.is_active, Code.retired.is_(False))
+
+
 class AggregateOps:
     """Aggregations for the dashboards (mixed into :class:`~evaltool.store.Store`)."""
 
@@ -92,7 +100,7 @@ class AggregateOps:
                    Code.column)
             .join(Document, Document.id == Coding.document_id)
             .join(Code, Code.id == Coding.code_id)
-            .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+            .join(Codebook, counted_code())
             .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)))
         )
         if document_ids is not None:
@@ -164,7 +172,8 @@ class AggregateOps:
 
     def count_by_code(self, statuses: Sequence[str],
                       document_ids: Sequence[int] | None = None) -> list[tuple]:
-        """(code key, status, codings) for the codebook page."""
+        """(code key, status, codings) for the codebook page, retired codes' kept codings
+        too (the page lists them apart)."""
         stmt = (
             select(Code.key, Coding.status, func.count(Coding.id))
             .join(Code, Code.id == Coding.code_id)
@@ -226,8 +235,10 @@ class AggregateOps:
             shared = and_(shared, Coding.document_id.in_(list(document_ids)))
         if speaker_ids is not None:
             shared = and_(shared, spoken_by(speaker_ids))
+        retired = select(Code.id).where(Code.retired.is_(True))
         n_codes = (select(Coding.segment_id, func.count(distinct(Coding.code_id)).label("n"))
-                   .where(shared).group_by(Coding.segment_id).cte("n_codes"))
+                   .where(shared, Coding.code_id.not_in(retired))
+                   .group_by(Coding.segment_id).cte("n_codes"))
         # the quote's length in characters: a span coding's words, else its sentence
         length = (func.coalesce(Coding.end_char, Segment.end_char)
                   - func.coalesce(Coding.start_char, Segment.start_char))
@@ -243,7 +254,7 @@ class AggregateOps:
                        confidence.label("strength"), length.label("length"), Code.id.label("code_pk"),
                        Coding.start_char.label("span_start"), Coding.end_char.label("span_end"))
                 .join(Code, Code.id == Coding.code_id)
-                .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+                .join(Codebook, counted_code())
                 .join(n_codes, n_codes.c.segment_id == Coding.segment_id)
                 .join(Segment, Segment.id == Coding.segment_id)
                 .where(shared, Coding.code_id.in_(
@@ -428,7 +439,7 @@ class AggregateOps:
                    Segment.speaker_id, func.length(unit).label("length"))
             .join(Document, Document.id == Coding.document_id)
             .join(Code, Code.id == Coding.code_id)
-            .join(Codebook, and_(Codebook.id == Code.codebook_id, Codebook.is_active))
+            .join(Codebook, counted_code())
             .join(Segment, Segment.id == Coding.segment_id)
             .where(Coding.layer == SHARED, Coding.status.in_(list(statuses)),
                    Code.cmo.in_([CMO.context.value, CMO.mechanism.value, CMO.outcome.value]),

@@ -325,16 +325,24 @@ def page() -> None:
     _history(labels)
 
 
+RETIRED_NOTE = ("En udfaset kodes kodninger er gemt og kommer med i eksporten, men de tælles "
+                "ikke med i temaer, mål, CMO-tal og kæder (Dashboard, Temakapitel, rapporten) "
+                "eller under en overordnet kode.")
+
+
 def _retired(store, counts: dict[tuple[str, str], int]) -> None:
-    """Retired codes with the codings they keep."""
+    """Retired codes apart, each marked 'udfaset' with the codings it keeps (which count in
+    no figure of the page, the Dashboard or the report)."""
     gone = [c for c in store.codes(include_retired=True) if c.retired]
     if not gone:
         return
     with st.expander(f"Udfasede koder ({number(len(gone))})"):
+        st.caption(RETIRED_NOTE)
         for c in gone:
-            kept = sum(n for (k, _), n in counts.items() if k == c.key)
-            st.caption(f"{md(c.label)} · {md(c.key)} · "
-                       f"{count(kept, 'kodning gemt', 'kodninger gemt')}")
+            kept = ", ".join(f"{number(counts.get((c.key, status), 0))} {word}" for status, word
+                             in (("accepted", "accepteret"), ("suggested", "forslag"),
+                                 ("rejected", "afvist")))
+            st.caption(f"{md(c.label)} · {md(c.key)} · udfaset · gemt: {kept}")
 
 
 if __name__ == "__main__":  # run as a page script by st.navigation
