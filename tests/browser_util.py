@@ -295,12 +295,7 @@ def _choose(page: Page, box: Locator, option: str) -> None:
         except PlaywrightTimeoutError:
             if attempt == 3:
                 raise
-    # long lists draw only the options in view: scroll down until the wanted one is drawn
-    for _ in range(50):
-        if wanted.count():
-            break
-        listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
-        page.wait_for_timeout(50)
+    scroll_to(page, listbox, wanted, 50)
     since = runs(page)
     wanted.click()
     # A click on an option while the list still moves can be lost (the list stays open with
@@ -320,6 +315,16 @@ def _choose(page: Page, box: Locator, option: str) -> None:
     settle(page, since)
 
 
+def scroll_to(page: Page, listbox: Locator, option: Locator, steps: int = 60) -> None:
+    """Scroll an open list down until ``option`` is drawn (long lists draw only the options
+    in view); at most ``steps`` half-pages."""
+    for _ in range(steps):
+        if option.count():
+            break
+        listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
+        page.wait_for_timeout(50)
+
+
 def choose_in_form(page: Page, scope: Locator, label: str, option: str) -> None:
     """Choose ``option`` in a selectbox that starts no script run (inside a form or a
     dialog) and see it chosen; a click on an option while the list still moves can be lost
@@ -329,12 +334,7 @@ def choose_in_form(page: Page, scope: Locator, label: str, option: str) -> None:
     for _ in range(3):
         if not wanted.count():
             box.click()
-        listbox = page.get_by_role("listbox").last
-        for _ in range(60):  # long lists draw only the options in view
-            if wanted.count():
-                break
-            listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
-            page.wait_for_timeout(50)
+        scroll_to(page, page.get_by_role("listbox").last, wanted)
         wanted.click()
         try:
             expect(box).to_have_value(option, timeout=5_000)

@@ -16,7 +16,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from evaltool import codebook
 from evaltool.store import open_store
-from tests.browser_util import act, choose_in_form, go_to
+from tests.browser_util import act, choose_in_form, go_to, scroll_to
 from tests.journeys.journey import TURNS_PER_PAGE, flash, main, open_document, start
 
 pytestmark = pytest.mark.browser
@@ -149,11 +149,7 @@ def test_add_a_code_under_a_parent_and_pick_it_on_kodning(page: Page, app_url: s
         body.get_by_role("combobox", name="Kode", exact=True).click()
         child = page.get_by_role("option", name=path, exact=True)
         listbox = page.get_by_role("listbox").last
-        for _ in range(60):  # long lists draw only the options in view
-            if child.count():
-                break
-            listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
-            page.wait_for_timeout(50)
+        scroll_to(page, listbox, child)
         expect(child).to_be_visible()
         shown = [t.strip() for t in listbox.get_by_role("option").all_inner_texts()]
         assert shown[shown.index(path) - 1] == PARENT[1]
