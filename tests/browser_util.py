@@ -281,20 +281,7 @@ def _choose(page: Page, box: Locator, option: str) -> None:
     if box.input_value() == option:  # already chosen: choosing it again runs nothing
         return
     wanted = page.get_by_role("option", name=option, exact=True)
-    listbox = page.get_by_role("listbox").last
-    # A click on a box near the page's foot (or during a rerun) can leave the list shut:
-    # try a click, then the keyboard, a few times before giving up.
-    for attempt in range(4):
-        if attempt % 2 == 0:
-            box.click()
-        else:
-            box.press("ArrowDown")
-        try:
-            listbox.wait_for(timeout=5_000)
-            break
-        except PlaywrightTimeoutError:
-            if attempt == 3:
-                raise
+    listbox = open_list(page, box)
     scroll_to(page, listbox, wanted, 50)
     since = runs(page)
     wanted.click()
@@ -315,11 +302,29 @@ def _choose(page: Page, box: Locator, option: str) -> None:
     settle(page, since)
 
 
+def open_list(page: Page, box: Locator) -> Locator:
+    """Open ``box``'s list of options and return it. A click on a box near the page's foot
+    (or during a rerun) can leave the list shut: a click, then the keyboard, a few times."""
+    listbox = page.get_by_role("listbox").last
+    for attempt in range(4):
+        if attempt % 2 == 0:
+            box.click()
+        else:
+            box.press("ArrowDown")
+        try:
+            listbox.wait_for(timeout=5_000)
+            return listbox
+        except PlaywrightTimeoutError:
+            if attempt == 3:
+                raise
+    return listbox
+
+
 def scroll_to(page: Page, listbox: Locator, option: Locator, steps: int = 60) -> None:
     """Scroll an open list down until ``option`` is drawn (long lists draw only the options
     in view); at most ``steps`` half-pages."""
     for _ in range(steps):
-        if option.count():
+        if option.count() or not listbox.count():  # drawn, or the list has shut
             break
         listbox.evaluate("el => { el.scrollTop += el.clientHeight / 2; }")
         page.wait_for_timeout(50)
@@ -333,8 +338,9 @@ def choose_in_form(page: Page, scope: Locator, label: str, option: str) -> None:
     wanted = page.get_by_role("option", name=option, exact=True)
     for _ in range(3):
         if not wanted.count():
-            box.click()
-        scroll_to(page, page.get_by_role("listbox").last, wanted)
+            scroll_to(page, open_list(page, box), wanted)
+        if not wanted.count():
+            continue  # the list shut while it scrolled: open it again
         wanted.click()
         try:
             expect(box).to_have_value(option, timeout=5_000)
