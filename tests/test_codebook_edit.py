@@ -300,8 +300,8 @@ def test_an_older_file_cannot_undo_the_edits_made_since(team_store, tmp_path: Pa
 
 def test_a_retired_codes_codings_count_nowhere_but_stay_in_exports(team_store,
                                                                    tmp_path: Path) -> None:
-    """A retired code's kept codings leave the theme, goal, CMO, code-tree and chain counts
-    (Dashboard, Temakapitel, report) and stay in the Kodebog page's counts and in exports."""
+    """A retired code's kept codings leave the theme, goal, CMO, code-tree, chain and matrix
+    counts (Dashboard, Temakapitel, report, Matricer) and stay in the Kodebog page's counts and in exports."""
     from evaltool import analysis, export
     from evaltool import report as rp
 
@@ -321,15 +321,16 @@ def test_a_retired_codes_codings_count_nowhere_but_stay_in_exports(team_store,
         return ({c.id: (c.quotes, c.cmo["outcome"]) for c in board.themes},
                 {g.key: g.quotes for g in board.goals}, tree[N], chains,
                 (chapter.quotes, chapter.sections[0].cmo["outcome"]),
-                sum(c.quotes for c in board.column_site if c.column == "Effekter"))
+                sum(c.quotes for c in board.column_site if c.column == "Effekter"),
+                INV in s.matrix("code").rows, INV in s.matrix("site").rows)
 
     # T2 = both contexts and Åse's invitation; udf_invitationer sits under udf_nye_brugere;
     # Søren's context and mechanism (turn 2) make a chain with Åse's invitation (turn 3)
     assert counts() == ({"T1": (3, 1), "T2": (3, 1)}, {"G1": 3, "G2": 3}, (1, 2),
-                        {(C, K, N), (C, K, INV)}, (3, 1), 2)
+                        {(C, K, N), (C, K, INV)}, (3, 1), 2, True, True)
     codebook.retire_code(s, INV, coder="Lea")
     assert counts() == ({"T1": (3, 1), "T2": (2, 0)}, {"G1": 3, "G2": 2}, (1, 1),
-                        {(C, K, N)}, (2, 0), 1)
+                        {(C, K, N)}, (2, 0), 1, False, False)
     # kept: the coding, the Kodebog page's count of it, and a row in the export of quotes
     assert (segs["Jeg fik lånerkort."], INV) in _places(s)
     assert (INV, "accepted", 1) in s.count_by_code(("accepted",))

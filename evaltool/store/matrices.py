@@ -18,10 +18,11 @@ from sqlalchemy import Engine, and_, func, select
 from evaltool.domain import CodingStatus, Matrix, attribute_values, quote_target_groups
 from evaltool.errors import NotFoundError
 from evaltool.store.access import may_read_layer
-from evaltool.store.aggregates import spoken_by
+from evaltool.store.aggregates import counted_code, spoken_by
 from evaltool.store.models import (
     READY,
     Code,
+    Codebook,
     Coding,
     Document,
     DocumentAttribute,
@@ -77,6 +78,7 @@ class MatrixOps:
                         (Coding.segment_id if unit == "segment" else Coding.turn_number)
                         .label("unit"))
                  .join(Code, Code.id == Coding.code_id)
+                 .join(Codebook, counted_code())  # a retired code's codings count nowhere
                  .join(Document, and_(Document.id == Coding.document_id,
                                       Document.status == READY))
                  .where(*where).distinct().subquery())
