@@ -116,11 +116,10 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
     if isinstance(chain_rows, ChainsTooHeavyError):
         configurations, stopped = [], chain_rows.seconds
     else:
-        built = _or_stopped(lambda: ChainBuilder(
-            store, chain_rows, TurnQuotes(store), labels, statuses, doc_ids, speaker_ids,
-        ).chains(evidence=CHAINS_WITH_EVIDENCE))
-        configurations, stopped = (([], built.seconds) if isinstance(built, ChainsTooHeavyError)
-                                   else (built, None))
+        builder = ChainBuilder(store, chain_rows, TurnQuotes(store), labels, statuses, doc_ids,
+                               speaker_ids)
+        configurations = builder.chains(evidence=CHAINS_WITH_EVIDENCE)
+        stopped = builder.stopped  # the evidence query ran past its budget
     return Dashboard(cards, _site_theme(content, per_doc["theme"], docs), by_column,
                      _goal_coverage(content, per_doc["goal"], docs, all_sites), configurations,
                      all_sites, statuses, chosen, stopped)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from evaltool.domain import Chain, ChainSupport, CodingView
+from evaltool.errors import ChainsTooHeavyError
 from evaltool.quotes import TurnQuotes
 
 
@@ -68,6 +69,9 @@ class ChainBuilder:
         self.scope = (tuple(statuses), document_ids, speaker_ids)
         self._best: dict[tuple[str, str, str], list[ChainSupport]] = {}
         self._views: dict[int, CodingView] = {}
+        # the budget (s) at which an evidence query was stopped: no chain is shown then,
+        # since a chain is only shown with evidence a reader can follow
+        self.stopped: float | None = None
 
     def chains(self, keep: Callable[[ChainSupport], bool] = lambda r: True,
                evidence: int | None = None) -> list[Chain]:
@@ -80,7 +84,12 @@ class ChainBuilder:
             for k in missing:
                 self._best[k] = []
             statuses, docs, speakers = self.scope
-            for r in self.store.chain_evidence(missing, statuses, docs, speakers):
+            try:
+                found = self.store.chain_evidence(missing, statuses, docs, speakers)
+            except ChainsTooHeavyError as exc:
+                self.rows, self.stopped = [], exc.seconds
+                return []
+            for r in found:
                 self._best[(r.context, r.mechanism, r.outcome)].append(r)
         best = {t.keys: min((r for r in self._best[t.keys] if keep(r)),
                             key=lambda r: r.strength, default=None) for t in with_quotes}

@@ -1011,6 +1011,8 @@ class ThemeChapter:
     by_target_group: dict[str, int] = field(default_factory=dict)  # quotes per target group
     # what works for whom: the chains whose outcome a target group's speaker gave
     chains_by_target_group: dict[str, list[Chain]] = field(default_factory=dict)
+    # the time budget (s) at which the chain queries were stopped; chains then stay empty
+    chains_stopped: float | None = None
 
     @property
     def key(self) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from evaltool.domain import (
     ThemeCard,
     ThemeChapter,
 )
-from evaltool.errors import NotFoundError
+from evaltool.errors import ChainsTooHeavyError, NotFoundError
 from evaltool.formats import CMO_LABELS, count, date, number, percent
 from evaltool.quotes import TurnQuotes
 
@@ -77,8 +78,14 @@ class _Chapters:
         self.labels = {c.key: c.label for c in codes}
         self.code_themes = {c.key: set(c.themes) for c in codes}
         self.places = {d.id: d.site or d.name for d in store.document_facets()}
-        self.chains = ChainBuilder(store, store.cmo_chains(statuses, self.doc_ids, speakers),
-                                   self.texts, self.labels, statuses, self.doc_ids, speakers)
+        # chains that run past their time budget are left out (the chapter says so); the
+        # quotes and counts are still worth a chapter
+        try:
+            rows, self.stopped = store.cmo_chains(statuses, self.doc_ids, speakers), None
+        except ChainsTooHeavyError as exc:
+            rows, self.stopped = [], exc.seconds
+        self.chains = ChainBuilder(store, rows, self.texts, self.labels, statuses,
+                                   self.doc_ids, speakers)
         self.coders: set[str] = set()
 
     def chapter(self, key: str, quotes_per_site: int) -> ThemeChapter:
@@ -114,9 +121,14 @@ class _Chapters:
                                    CHAINS_WITH_EVIDENCE),
                 self.texts.group_counts(here),
                 {k: len({v.segment_id for v in here if v.cmo == k}) for k in CMO_KINDS}))
-        return ThemeChapter(card, sections, self.chains.chains(of_theme, CHAINS_SHOWN),
-                            self.texts.group_counts(views),
-                            self.chains.by_target_group(of_theme, CHAINS_WITH_EVIDENCE))
+        shown = self.chains.chains(of_theme, CHAINS_SHOWN)
+        for_whom = self.chains.by_target_group(of_theme, CHAINS_WITH_EVIDENCE)
+        stopped = self.stopped if self.stopped is not None else self.chains.stopped
+        if stopped is not None:  # an evidence query stopped half way: no chain at all
+            shown, for_whom = [], {}
+            sections = [replace(s, chains=[]) for s in sections]
+        return ThemeChapter(card, sections, shown, self.texts.group_counts(views), for_whom,
+                            stopped)
 
     def _strongest(self, key: str, place: str, pinned: list[tuple[int, int]],
                    n: int) -> list[tuple[int, int]]:
@@ -239,6 +251,16 @@ def _who(q: ReportQuote) -> str:
 NO_CHAINS = "Ingen kæder af kontekst, mekanisme og udfald i temaet."
 
 
+def _no_chains(ch: ThemeChapter) -> str:
+    """What the chapter says where its chain table would be, when it has none."""
+    if ch.chains_stopped is None:
+        return NO_CHAINS
+    seconds = number(ch.chains_stopped, 0 if ch.chains_stopped >= 1 else 3)
+    return (f"CMO-kæderne er udeladt: beregningen nåede ikke at blive færdig inden for "
+            f"{seconds} sekunder. Lav rapporten med kun accepterede kodninger eller for ét "
+            f"sted.")
+
+
 def _more_chains(ch: ThemeChapter) -> str:
     rest = len(ch.chains) - CHAINS_SHOWN
     return f"Yderligere {count(rest, 'kæde', 'kæder')} med færre citater er ikke vist."
@@ -317,7 +339,7 @@ def render_markdown(r: Report) -> str:
                 out += ["", f"> {_marked_md(q)}", ">", f"> — {_md(_who(q))}"]
         out += ["", "### CMO-kæder", ""]
         out += _md_table(CHAIN_HEAD, [_chain_row(c) for c in ch.chains[:CHAINS_SHOWN]]) \
-            if ch.chains else [NO_CHAINS]
+            if ch.chains else [_no_chains(ch)]
         if len(ch.chains) > CHAINS_SHOWN:
             out += ["", _more_chains(ch)]
         if _evidence(ch):
@@ -400,7 +422,7 @@ def render_docx(r: Report) -> Any:
             if len(ch.chains) > CHAINS_SHOWN:
                 doc.add_paragraph(_more_chains(ch))
         else:
-            doc.add_paragraph(NO_CHAINS)
+            doc.add_paragraph(_no_chains(ch))
         if _evidence(ch):
             doc.add_heading(EVIDENCE_HEAD, 3)
             for c in _evidence(ch):

@@ -137,3 +137,22 @@ def test_a_chain_query_over_its_budget_stops_with_a_hint(hand_store, tmp_path: P
     with pytest.raises(ChainsTooHeavyError):
         hand_store.chain_evidence([("ctx_strategi", "mek_kaffe", "udf_nye_brugere")], BOTH,
                                   budget_s=0.001)
+
+
+def test_evidence_stopped_half_way_shows_no_chain_without_its_evidence(hand_store,
+                                                                       monkeypatch) -> None:
+    """The chains were counted in time but their evidence query was not: no chain is shown
+    (a chain is only shown with evidence a reader can follow) and the builder says why."""
+    from evaltool.chains import ChainBuilder
+    from evaltool.quotes import TurnQuotes
+    from evaltool.store import aggregates
+
+    rows = hand_store.cmo_chains(BOTH)
+    assert rows
+    labels = {c.key: c.label for c in hand_store.codes(include_retired=True)}
+    monkeypatch.setattr(aggregates, "CHAIN_BUDGET_S", 0.0)
+    builder = ChainBuilder(hand_store, rows, TurnQuotes(hand_store), labels, BOTH)
+    assert builder.chains(evidence=5) == [] and builder.stopped == 0.0
+    monkeypatch.undo()
+    fresh = ChainBuilder(hand_store, rows, TurnQuotes(hand_store), labels, BOTH)
+    assert fresh.chains(evidence=5) and fresh.stopped is None

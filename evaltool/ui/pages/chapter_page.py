@@ -19,10 +19,10 @@ import streamlit as st
 from evaltool import charts, nlp
 from evaltool import report as rp
 from evaltool.analysis import filter_options
-from evaltool.errors import ChainsTooHeavyError, PinError
+from evaltool.errors import PinError
 from evaltool.ui import state
 from evaltool.ui.text import CHAPTER as T
-from evaltool.ui.text import PIN_ERRORS, count, md, number
+from evaltool.ui.text import PIN_ERRORS, chains_stopped, count, md, number
 from evaltool.ui.widgets import select
 
 KEY = "kap_"
@@ -313,12 +313,10 @@ def page() -> None:
     if not _can_pin():
         st.caption(T["lead_note"] if state.lead_mode() else T["coder_note"])
     with st.spinner(T["building"]):
-        try:
-            ch = _chapter(state.data_version(), f["theme"], f["site"], f["statuses"], f["quotes"],
-                          f["group"])
-        except ChainsTooHeavyError as exc:  # the chapter's chains ran past their time budget
-            st.error(state.error_text(exc))
-            return
+        ch = _chapter(state.data_version(), f["theme"], f["site"], f["statuses"], f["quotes"],
+                      f["group"])
+    if ch.chains_stopped is not None:  # the chains ran past their time budget: the rest stays
+        st.warning(chains_stopped(ch.chains_stopped))
     _summary(ch, f["group"])
     pins = {p.coding_id: p for p in state.get_store().quote_pins(f["theme"])}
     _downloads(f)
