@@ -20,6 +20,7 @@ from evaltool.chains import ChainBuilder
 from evaltool.domain import (
     CMO_KINDS,
     Chain,
+    ChainSupport,
     ColumnSiteCount,
     GoalCoverage,
     Matrix,
@@ -63,6 +64,9 @@ class Dashboard:
     scope: Scope = field(default_factory=Scope)  # the quotes the filters left
     # the chain query was stopped at its time budget (these seconds): no configurations
     chains_stopped: float | None = None
+    # the chain query's rows (Store.cmo_chains) for the filters, None when it was stopped:
+    # the report builds its chapters' chains from them instead of asking again
+    chain_rows: list[ChainSupport] | None = None
 
 
 def filter_options(store) -> dict[str, list[str]]:
@@ -114,7 +118,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
                          speakers, set(split), quotes_per_theme)
     labels = {c.key: c.label for c in store.codes(include_retired=True)}
     if isinstance(chain_rows, ChainsTooHeavyError):
-        configurations, stopped = [], chain_rows.seconds
+        configurations, stopped, chain_rows = [], chain_rows.seconds, None
     else:
         builder = ChainBuilder(store, chain_rows, TurnQuotes(store), labels, statuses, doc_ids,
                                speaker_ids)
@@ -122,7 +126,7 @@ def dashboard(store, *, statuses: Sequence[str] = ("accepted",), site: str | Non
         stopped = builder.stopped  # the evidence query ran past its budget
     return Dashboard(cards, _site_theme(content, per_doc["theme"], docs), by_column,
                      _goal_coverage(content, per_doc["goal"], docs, all_sites), configurations,
-                     all_sites, statuses, chosen, stopped)
+                     all_sites, statuses, chosen, stopped, chain_rows)
 
 
 def _or_stopped(call: Callable[[], T]) -> T | ChainsTooHeavyError:

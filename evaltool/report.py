@@ -32,7 +32,7 @@ from evaltool.domain import (
     ThemeCard,
     ThemeChapter,
 )
-from evaltool.errors import ChainsTooHeavyError, NotFoundError
+from evaltool.errors import NotFoundError
 from evaltool.formats import CMO_LABELS, count, date, number, percent
 from evaltool.quotes import TurnQuotes
 
@@ -78,13 +78,11 @@ class _Chapters:
         self.labels = {c.key: c.label for c in codes}
         self.code_themes = {c.key: set(c.themes) for c in codes}
         self.places = {d.id: d.site or d.name for d in store.document_facets()}
-        # chains that run past their time budget are left out (the chapter says so); the
-        # quotes and counts are still worth a chapter
-        try:
-            rows, self.stopped = store.cmo_chains(statuses, self.doc_ids, speakers), None
-        except ChainsTooHeavyError as exc:
-            rows, self.stopped = [], exc.seconds
-        self.chains = ChainBuilder(store, rows, self.texts, self.labels, statuses,
+        # the dashboard's chain rows (the same filters): chains that ran past their time
+        # budget are left out (the chapter says so); the quotes and counts still make one
+        rows = self.board.chain_rows
+        self.stopped = self.board.chains_stopped if rows is None else None
+        self.chains = ChainBuilder(store, rows or [], self.texts, self.labels, statuses,
                                    self.doc_ids, speakers)
         self.coders: set[str] = set()
 

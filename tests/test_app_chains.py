@@ -58,3 +58,15 @@ def test_with_time_the_pages_show_no_such_message(app_db) -> None:
     at.toggle(key="dash_sugg").set_value(True).run()
     assert not any(HINT in w.value for w in at.warning)
 
+
+
+def test_a_report_asks_for_its_chains_once(app_db, monkeypatch) -> None:
+    """The report takes the dashboard's chain rows (the same filters) instead of running the
+    chain query again: with suggestions on a big project that query is the slow part."""
+    from evaltool import report
+
+    calls = []
+    query = app_db.cmo_chains
+    monkeypatch.setattr(app_db, "cmo_chains", lambda *a, **k: calls.append(a) or query(*a, **k))
+    report.build_report(app_db, statuses=("accepted", "suggested"), target_group=None)
+    assert len(calls) == 1
