@@ -9,7 +9,11 @@ DEMO_DB ?= data/demo.db
 PORT ?= 8501
 # pytest-xdist workers for `make test` (TEST_WORKERS=0 runs the suite in one process)
 TEST_WORKERS ?= 2
-export EVALTOOL_WHEELHOUSE ?= $(abspath ../shared/wheels)
+# The model wheelhouse: ../shared/wheels beside this checkout, else beside the checkout this
+# one was cloned from (a clone made in a temp folder), else none (spaCy's downloader)
+ORIGIN := $(shell git config --get remote.origin.url 2>/dev/null)
+export EVALTOOL_WHEELHOUSE ?= $(firstword $(wildcard $(abspath ../shared/wheels) \
+	$(if $(filter /%,$(ORIGIN)),$(abspath $(ORIGIN)/../shared/wheels))) $(abspath ../shared/wheels))
 
 .PHONY: setup model demo app test lint bench test-deps
 
